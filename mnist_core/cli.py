@@ -1,0 +1,304 @@
+"""`python -m mnist_core`: the seed's whole experiment from a terminal, with `--json` for scripts.
+
+    data       where MNIST came from, shapes and per-class counts
+    train      train a preset or custom config and save it as a run
+    runs       list the runs in the run store
+    evaluate   test metrics, confusion matrix and per-class metrics of a run
+    predict    classify image files with a run's model (or the bundled one)
+    rename / delete   manage runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from mnist_core import quiet
+from mnist_core.config import OPTIMIZERS, LR_SCHEDULES, ConfigError, RunConfig
+from mnist_core.data import DATA_ENV, DataError, load_mnist
+from mnist_core.preprocess import ImageError
+from mnist_core.presets import PRESETS, get_preset
+from mnist_core.runs import RUNS_DIR_ENV, RunStore, RunStoreError
+
+# Errors whose message already says what to do: printed as one line, without a traceback.
+USER_ERRORS = (ConfigError, DataError, RunStoreError, ImageError, FileNotFoundError, KeyError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One clear line instead of argparse's usage dump.
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    common.add_argument(
+        "--runs-dir", metavar="DIR", help=f"the run store (default: ${RUNS_DIR_ENV} or ./runs)"
+    )
+    common.add_argument("--data", metavar="NPZ", help=f"an mnist.npz to use (default: ${DATA_ENV}, cache, package)")
+
+    parser = _Parser(prog="python -m mnist_core", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    commands.add_parser("data", parents=[common], help="show where MNIST came from, shapes and class counts")
+
+    train = commands.add_parser("train", parents=[common], help="train a model and save it as a run")
+    train.add_argument("--preset", default="seed", help=f"start from a preset: {', '.join(PRESETS)} (default: seed)")
+    train.add_argument("--name", help="a name for the run (default: the preset's)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--filters", type=int, nargs="+", metavar="N", help="filters per convolution block, 1 to 4 blocks")
+    train.add_argument("--kernel-size", type=int)
+    train.add_argument("--dense-units", type=int)
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--validation-split", type=float)
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images")
+    train.add_argument("--early-stopping", type=int, metavar="PATIENCE", dest="early_stopping_patience",
+                       help="stop after PATIENCE epochs without a lower val_loss (0 = off)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--limit", type=int, metavar="N", dest="train_limit",
+                       help="train on the first N training images only, for quick runs")
+    train.add_argument("--run-id", help=argparse.SUPPRESS)  # the dashboard's worker: carry out a queued run
+
+    commands.add_parser("runs", parents=[common], help="list the runs")
+
+    evaluate = commands.add_parser("evaluate", parents=[common], help="test metrics of a run")
+    evaluate.add_argument("run", help="run id, unique id prefix, or name")
+
+    predict = commands.add_parser("predict", parents=[common], help="classify images of digits")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
+    predict.add_argument("--run", help="the run whose model to use (default: the bundled model)")
+
+    rename = commands.add_parser("rename", parents=[common], help="rename a run")
+    rename.add_argument("run")
+    rename.add_argument("name")
+
+    delete = commands.add_parser("delete", parents=[common], help="delete a run and its files")
+    delete.add_argument("run")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    try:
+        return COMMANDS[args.command](args, store)
+    except USER_ERRORS as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+# --- commands --------------------------------------------------------------------------------------------------
+
+
+def cmd_data(args, store) -> int:
+    started = time.perf_counter()
+    data = load_mnist(args.data)
+    summary = data.summary()
+    if args.json:
+        return _print_json({**summary, "seconds": round(time.perf_counter() - started, 3)})
+    print(f"source: {summary['source']}")
+    for part in ("train", "test"):
+        counts = " ".join(f"{d}:{n}" for d, n in summary[part]["class_counts"].items())
+        print(f"{part}: {tuple(summary[part]['shape'])}  {counts}")
+    return 0
+
+
+CONFIG_FLAGS = (
+    "epochs", "filters", "kernel_size", "dense_units", "dropout", "batch_size", "validation_split", "optimizer",
+    "learning_rate", "lr_schedule", "batch_norm", "early_stopping_patience", "seed", "train_limit",
+)  # fmt: skip
+
+
+def config_from_args(args) -> tuple[RunConfig, str]:
+    preset = get_preset(args.preset)
+    changes = {flag: getattr(args, flag) for flag in CONFIG_FLAGS if getattr(args, flag) is not None}
+    if args.augment is not None:
+        on = args.augment
+        changes.update(augment_shift=0.1 * on, augment_rotation=10.0 * on, augment_zoom=0.1 * on)
+    return preset.config.replace(**changes), preset.name
+
+
+def cmd_train(args, store) -> int:
+    if args.run_id:
+        run = store.get(args.run_id)
+    else:
+        config, preset = config_from_args(args)
+        run = store.create(config, name=args.name or preset, preset=preset)
+    config = run.config()
+    data = load_mnist(args.data)
+    if not args.json:
+        print(f"run {run.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
+              f"{config.train_limit or len(data.x_train)} training images (Ctrl-C stops and keeps the run)")
+
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt  # a second Ctrl-C aborts; the run is marked interrupted
+        stop["requested"] = True
+        print("\nstopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, on_sigint)
+    try:
+        with quiet.tensorflow_logs():
+            from mnist_core.runner import execute_run
+        sink = None if args.json else TerminalProgress()
+        try:
+            status = execute_run(run, data, sink=sink, should_stop=lambda: stop["requested"])
+        except KeyboardInterrupt:
+            print(f"\nrun {run.id} interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:  # noqa: BLE001 - recorded on the run by execute_run
+            print(f"error: run {run.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    row = run.summary()
+    result = {key: row[key] for key in ("run_id", "name", "status", "test_accuracy", "test_loss",
+                                        "epochs_completed", "train_seconds", "model_path")}
+    if args.json:
+        return _print_json(result)
+    print(f"\n{status['state']}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
+          f"{result['epochs_completed']} epochs in {result['train_seconds']:.1f} s; model {result['model_path']}")
+    return 0
+
+
+def cmd_runs(args, store) -> int:
+    rows = store.summaries()
+    if args.json:
+        return _print_json(rows)
+    if not rows:
+        print(f"no runs yet in {store.root}: train one with `python -m mnist_core train --preset seed`")
+        return 0
+    print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
+    for row in rows:
+        acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
+        epochs = f"{row.get('epochs_completed', '-')}/{row.get('epochs', '-')}" if "epochs" in row else "-"
+        print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
+        if row["status"] in ("damaged", "failed", "interrupted") and row.get("error"):
+            print(f"{'':<36} ({row['error']})")
+    return 0
+
+
+def cmd_evaluate(args, store) -> int:
+    run = store.find(args.run)
+    results = run.results()
+    if not results:
+        raise RunStoreError(f"Run {run.id} has no test results (status: {run.state}); it has not finished training.")
+    output = {key: results[key] for key in ("test_accuracy", "test_loss", "confusion_matrix", "per_class")}
+    output["run_id"] = run.id
+    output["misclassified_count"] = len(results.get("misclassified", []))
+    if args.json:
+        return _print_json(output)
+    print(f"run {run.id}: test accuracy {output['test_accuracy']:.4f}, loss {output['test_loss']:.4f}, "
+          f"{output['misclassified_count']} misclassified")
+    print("confusion matrix (rows: true digit, columns: predicted):")
+    for digit, row in enumerate(output["confusion_matrix"]):
+        print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
+    print("digit precision recall    f1")
+    for row in output["per_class"]:
+        print(f"    {row['digit']}    {row['precision']:.4f} {row['recall']:.4f} {row['f1']:.4f}")
+    return 0
+
+
+def cmd_predict(args, store) -> int:
+    from mnist_core.predict import BUNDLED_MODEL
+    from mnist_core.preprocess import open_image
+
+    model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
+    with quiet.tensorflow_logs():
+        from mnist_core.predict import Predictor
+
+        predictor = Predictor.from_path(model_path)
+    rows, failures = [], 0
+    for path in args.images:
+        try:
+            prediction, _ = predictor.predict_picture(open_image(path))
+        except ImageError as error:
+            failures += 1
+            rows.append({"file": path, "error": str(error)})
+            continue
+        if prediction is None:
+            rows.append({"file": path, "error": f"{path}: no ink found (an empty image)"})
+            failures += 1
+            continue
+        rows.append({"file": path, **prediction.to_dict()})
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            if "error" in row:
+                print(f"{row['file']}: error: {row['error']}")
+            else:
+                print(f"{row['file']}: {row['digit']} ({row['confidence']:.1%})")
+    return 1 if failures else 0
+
+
+def cmd_rename(args, store) -> int:
+    run = store.rename(store.find(args.run).id, args.name)
+    if args.json:
+        return _print_json(run.summary())
+    print(f"renamed {run.id} to {args.name!r}")
+    return 0
+
+
+def cmd_delete(args, store) -> int:
+    run = store.find(args.run)
+    store.delete(run.id)
+    if args.json:
+        return _print_json({"deleted": run.id})
+    print(f"deleted {run.id}")
+    return 0
+
+
+COMMANDS = {
+    "data": cmd_data,
+    "train": cmd_train,
+    "runs": cmd_runs,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "rename": cmd_rename,
+    "delete": cmd_delete,
+}
+
+
+class TerminalProgress:
+    """A one-line progress display for `train` in a terminal."""
+
+    def on_train_begin(self, epochs, steps_per_epoch):
+        self.epochs = epochs
+
+    def on_batch(self, point):
+        loss = f"{point['loss']:.4f}" if point.get("loss") is not None else "-"
+        print(f"\repoch {point['epoch']}/{self.epochs} batch {point['batch']}/{point['steps']} loss {loss}   ",
+              end="", file=sys.stderr, flush=True)
+
+    def on_epoch(self, m):
+        val = f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}" if "val_loss" in m else ""
+        print(f"\repoch {m['epoch']}/{self.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
+              f"({m['seconds']:.1f} s)", file=sys.stderr, flush=True)
+
+
+def _print_json(data) -> int:
+    json.dump(data, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

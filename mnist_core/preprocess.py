@@ -1,0 +1,171 @@
+"""Turn any picture of one digit into the 28x28 image MNIST would have made of it.
+
+MNIST's digits were size-normalised to fit a 20x20 box (aspect ratio kept, anti-aliased) and then placed in the
+28x28 field with their centre of mass at the centre. A canvas simply shrunk to 28x28 looks nothing like that when the
+digit is small, off-centre or drawn with a thick pen, and the network misreads it. So, step by step:
+
+  1. ink map: grey levels in [0, 1] with ink = 1, whatever the polarity (white on black canvas, dark ink on paper),
+     colour mode or alpha;
+  2. crop to the ink;
+  3. scale the longer side to 20 px, keeping the aspect ratio, with anti-aliasing;
+  4. paste into 28x28 so the centre of mass sits at the centre (14, 14 in pixel indices, as measured on MNIST).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+FIELD = 28
+BOX = 20
+CENTRE = 14.0  # genuine MNIST's mean centre of mass, in pixel indices (measured: 14.00, 14.01)
+INK_THRESHOLD = 0.15  # below this an ink value is background or paper noise
+MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas, not a digit
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; the message says what is wrong and what to do."""
+
+
+@dataclass
+class Prepared:
+    """The model's input and the steps that led to it, for a page to show its work."""
+
+    image: np.ndarray  # (28, 28) float32 in [0, 1], ink = 1: what the network receives
+    ink: np.ndarray  # the full-size ink map (step 1)
+    box: tuple[int, int, int, int]  # the ink's bounding box in the full-size map: top, left, bottom, right
+    dark_on_light: bool  # the polarity that was detected
+
+
+def open_image(source, name: str = "image") -> Image.Image:
+    """Open a file path, bytes or file-like as a PIL image, refusing empty, huge, truncated or non-image files."""
+    if isinstance(source, (str, os.PathLike)):
+        name = str(source)
+        try:
+            size = os.path.getsize(source)
+        except OSError as error:
+            raise ImageError(f"{name}: cannot read the file ({error.strerror or error}).") from None
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: {size / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB.")
+        with open(source, "rb") as handle:
+            data = handle.read()
+    elif isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        data = source.read()
+    if not data:
+        raise ImageError(f"{name}: the file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{name}: {len(data) / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB.")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ACCEPTED_FORMATS:
+            raise ImageError(f"{name}: {image.format} images are not supported; use PNG, JPEG, GIF, BMP or WebP.")
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large; scale it down first.")
+        image.load()
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: the image is too large; scale it down first.") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image (PNG, JPEG, GIF, BMP or WebP expected).") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{name}: the image is damaged or truncated ({error}).") from None
+    return ImageOps.exif_transpose(image)
+
+
+def ink_map(image) -> tuple[np.ndarray, bool]:
+    """Grey levels in [0, 1] with ink = 1, and whether the input was dark ink on a light background."""
+    if isinstance(image, Image.Image):
+        if image.mode in ("P", "PA"):
+            image = image.convert("RGBA")
+        image = np.asarray(image)
+    pixels = np.asarray(image, dtype=np.float32)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"expected a grey, RGB or RGBA image, got an array of shape {pixels.shape}")
+    scale = 255.0 if pixels.max(initial=0) > 1.0 else 1.0
+    pixels = pixels / scale
+
+    alpha = None
+    if pixels.ndim == 3:
+        if pixels.shape[2] in (2, 4):
+            alpha = pixels[..., -1]
+            pixels = pixels[..., :-1]
+        grey = pixels.mean(axis=2) if pixels.shape[2] == 3 else pixels[..., 0]
+    else:
+        grey = pixels
+
+    if alpha is not None and alpha.min() < 0.99:
+        # Strokes on a transparent background: the opacity is the ink.
+        return np.clip(alpha, 0, 1), False
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    dark_on_light = background > 0.5
+    ink = 1.0 - grey if dark_on_light else grey
+    paper = 1.0 - background if dark_on_light else background
+    # Stretch so the background is 0 and the darkest ink is 1: photos of paper are never pure white.
+    top = float(ink.max(initial=0))
+    if top - paper > 1e-3:
+        ink = (ink - paper) / (top - paper)
+    return np.clip(ink, 0, 1).astype(np.float32), dark_on_light
+
+
+def prepare(image) -> Prepared | None:
+    """The MNIST-style 28x28 input for a picture of a digit, or None if there is no ink (an empty canvas)."""
+    ink, dark_on_light = ink_map(image)
+    inked = ink > INK_THRESHOLD
+    if inked.sum() < MIN_INK_PIXELS:
+        return None
+    ink = np.where(inked, ink, 0.0).astype(np.float32)
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    digit = ink[top:bottom, left:right]
+
+    height, width = digit.shape
+    factor = BOX / max(height, width)
+    new_h, new_w = max(1, round(height * factor)), max(1, round(width * factor))
+    # LANCZOS on the float image is the anti-aliased reduction; it can overshoot slightly, hence the clip.
+    scaled = Image.fromarray(digit).resize((new_w, new_h), Image.Resampling.LANCZOS)
+    scaled = np.clip(np.asarray(scaled), 0, 1)
+
+    field = np.zeros((FIELD, FIELD), np.float32)
+    y0, x0 = (FIELD - new_h) // 2, (FIELD - new_w) // 2
+    field[y0 : y0 + new_h, x0 : x0 + new_w] = scaled
+    field = _centre_by_mass(field)
+    return Prepared(image=field, ink=ink, box=(int(top), int(left), int(bottom), int(right)), dark_on_light=dark_on_light)
+
+
+def _centre_by_mass(field: np.ndarray) -> np.ndarray:
+    total = field.sum()
+    ys, xs = np.indices(field.shape)
+    dy = int(round(CENTRE - (field * ys).sum() / total))
+    dx = int(round(CENTRE - (field * xs).sum() / total))
+    # Never shift ink out of the field: clamp to the empty margin on each side.
+    rows, cols = np.flatnonzero(field.any(axis=1)), np.flatnonzero(field.any(axis=0))
+    dy = int(np.clip(dy, -rows[0], FIELD - 1 - rows[-1]))
+    dx = int(np.clip(dx, -cols[0], FIELD - 1 - cols[-1]))
+    return np.roll(field, (dy, dx), axis=(0, 1))
+
+
+def naive_shrink(image) -> np.ndarray | None:
+    """The common demo's way: the whole picture shrunk to 28x28. Kept to show, and measure, what goes wrong."""
+    ink, _ = ink_map(image)
+    if (ink > INK_THRESHOLD).sum() < MIN_INK_PIXELS:
+        return None
+    shrunk = Image.fromarray(ink.astype(np.float32)).resize((FIELD, FIELD), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(shrunk, dtype=np.float32), 0, 1)
+
+
+def from_uint8(image28: np.ndarray) -> np.ndarray:
+    """An MNIST uint8 image to the model's float input scale."""
+    return np.asarray(image28, dtype=np.float32) / 255.0

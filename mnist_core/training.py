@@ -1,0 +1,258 @@
+"""Train a model for a RunConfig: the seed's compile-and-fit, plus progress, a cooperative stop and the best weights.
+
+The callbacks here report and decide, nothing more: progress goes to a *sink* (the run store, a terminal progress
+bar), a stop is a request the training honours after the current batch, and the weights with the lowest val_loss
+are kept. They are written like Keras' own callbacks, so Keras drives them inside a plain `model.fit`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import keras
+import numpy as np
+
+from mnist_core.config import RunConfig
+from mnist_core.data import NUM_CLASSES, MnistData
+from mnist_core.model import build_model
+
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+# Exponential schedule: the learning rate falls to this fraction of itself after each epoch.
+EXPONENTIAL_DECAY_PER_EPOCH = 0.85
+
+
+class ProgressSink(Protocol):
+    """Whatever wants training progress: the run store, a progress bar, a test."""
+
+    def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None: ...
+
+    def on_batch(self, point: dict) -> None: ...
+
+    def on_epoch(self, metrics: dict) -> None: ...
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], as the seed does: scale pixels, add the channel axis."""
+    return (images.astype("float32") / 255.0)[..., np.newaxis]
+
+
+def to_targets(labels: np.ndarray) -> np.ndarray:
+    """Digit labels -> one-hot rows, for categorical cross-entropy."""
+    return keras.utils.to_categorical(labels, NUM_CLASSES)
+
+
+def training_arrays(config: RunConfig, data: MnistData) -> tuple[np.ndarray, np.ndarray]:
+    x, y = data.x_train, data.y_train
+    if config.train_limit:
+        x, y = x[: config.train_limit], y[: config.train_limit]
+    return to_model_input(x), to_targets(y)
+
+
+def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int) -> None:
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def make_optimizer(config: RunConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=max(1, config.epochs * steps_per_epoch)
+        )
+    elif config.lr_schedule == "exponential":
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=max(1, steps_per_epoch), decay_rate=EXPONENTIAL_DECAY_PER_EPOCH
+        )
+    optimizers = {
+        "adam": lambda: keras.optimizers.Adam(learning_rate),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate),
+    }
+    return optimizers[config.optimizer]()
+
+
+class ProgressReporter(keras.callbacks.Callback):
+    """Hands per-epoch metrics, and throttled within-epoch points, to a sink (so a live chart is never blank)."""
+
+    # The hooks only read numbers and call the sink, so Keras may run them off the training thread.
+    async_safe = True
+
+    def __init__(self, sink: ProgressSink, every_seconds: float = 0.5):
+        super().__init__()
+        self.sink = sink
+        self.every_seconds = every_seconds
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._last_point = 0.0
+        self._train_start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._train_start = time.monotonic()
+        self.sink.on_train_begin(self.params.get("epochs", 0), self.params.get("steps") or 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = self._last_point = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
+        if now - self._last_point < self.every_seconds:
+            return
+        self._last_point = now
+        logs = logs or {}
+        steps = self.params.get("steps") or 0
+        self.sink.on_batch(
+            {
+                "epoch": self._epoch + 1,
+                "batch": batch + 1,
+                "steps": steps,
+                # Fractional epoch for the x axis of a live curve.
+                "progress": self._epoch + (batch + 1) / steps if steps else float(self._epoch),
+                "loss": _number(logs.get("loss")),
+                "accuracy": _number(logs.get("accuracy")),
+                "elapsed": now - self._train_start,
+            }
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        metrics = {"epoch": epoch + 1}
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            if name in logs:
+                metrics[name] = _number(logs[name])
+        metrics["learning_rate"] = _number(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        metrics["seconds"] = time.monotonic() - self._epoch_start
+        self.sink.on_epoch(metrics)
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Cooperative stop: when `should_stop()` turns true, training ends after the current batch."""
+
+    async_safe = True
+
+    def __init__(self, should_stop: Callable[[], bool], every_seconds: float = 0.2):
+        super().__init__()
+        self.should_stop = should_stop
+        self.every_seconds = every_seconds
+        self.stopped = False
+        self._last_check = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.monotonic()
+        if now - self._last_check < self.every_seconds:
+            return
+        self._last_check = now
+        if self.should_stop():
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class KeepBestWeights(keras.callbacks.Callback):
+    """Remember the weights of the epoch with the lowest val_loss and put them back when training ends."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        super().__init__()
+        self.monitor = monitor
+        self.best_value = np.inf
+        self.best_epoch = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best_value:
+            self.best_value, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+@dataclass
+class TrainingResult:
+    model: keras.Model
+    history: list[dict] = field(default_factory=list)
+    stopped: bool = False
+    best_epoch: int | None = None
+    seconds: float = 0.0
+
+
+class _Collector:
+    """A sink that keeps epoch metrics and forwards everything to an optional outer sink."""
+
+    def __init__(self, outer: ProgressSink | None):
+        self.outer = outer
+        self.history: list[dict] = []
+
+    def on_train_begin(self, epochs, steps_per_epoch):
+        if self.outer:
+            self.outer.on_train_begin(epochs, steps_per_epoch)
+
+    def on_batch(self, point):
+        if self.outer:
+            self.outer.on_batch(point)
+
+    def on_epoch(self, metrics):
+        self.history.append(metrics)
+        if self.outer:
+            self.outer.on_epoch(metrics)
+
+
+def train(
+    config: RunConfig,
+    data: MnistData,
+    sink: ProgressSink | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_every_seconds: float = 0.5,
+) -> TrainingResult:
+    """Build, compile and fit the model for `config`; the seed's steps 3-5 with progress, stop and best weights."""
+    config.validate()
+    keras.utils.set_random_seed(config.seed)
+    x_train, y_train = training_arrays(config, data)
+    fit_images = len(x_train) - int(len(x_train) * config.validation_split)
+    steps_per_epoch = -(-fit_images // config.batch_size)
+
+    model = build_model(config)
+    compile_model(model, config, steps_per_epoch)
+
+    collector = _Collector(sink)
+    stopper = StopOnRequest(should_stop or (lambda: False))
+    callbacks = [ProgressReporter(collector, progress_every_seconds), stopper]
+    if config.validation_split:
+        keeper = KeepBestWeights()
+        callbacks.append(keeper)
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience))
+    if config.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-6))
+
+    start = time.monotonic()
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_split=config.validation_split,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return TrainingResult(
+        model=model,
+        history=collector.history,
+        stopped=stopper.stopped,
+        best_epoch=keeper.best_epoch if config.validation_split and keeper.best_weights is not None else None,
+        seconds=time.monotonic() - start,
+    )
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None

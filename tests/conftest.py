@@ -1,0 +1,49 @@
+"""Shared fixtures: genuine MNIST (from the offline package, via the cache) and a small trained run.
+
+Tests use real data and real Keras training on small subsets; nothing here is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mnist_core.config import RunConfig  # noqa: E402
+from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core.runs import RunStore  # noqa: E402
+
+SMALL = RunConfig(epochs=2, train_limit=3000, batch_size=128)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return load_mnist()
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, mnist):
+    """One real run (2 epochs on 3,000 images) shared by the tests that only read it."""
+    from mnist_core.runner import execute_run
+
+    store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
+    run = store.create(SMALL, name="small", preset="seed")
+    execute_run(run, mnist)
+    return run
+
+
+def cli_env(**extra) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    return env

@@ -1,0 +1,96 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT, cli_env
+
+
+def cli(*args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_core", *args], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_data_json_shows_the_genuine_counts():
+    out = json.loads(cli("data", "--json").stdout)
+    assert out["train"]["shape"] == [60000, 28, 28] and out["test"]["shape"] == [10000, 28, 28]
+    assert out["train"]["class_counts"]["5"] == 5421 and out["test"]["class_counts"]["1"] == 1135
+    assert out["source"]
+
+
+def test_train_runs_evaluate_predict_round_trip(tmp_path, mnist):
+    runs = str(tmp_path / "runs")
+    trained = json.loads(cli("train", "--epochs", "1", "--limit", "3000", "--name", "round trip",
+                             "--runs-dir", runs, "--json").stdout)  # fmt: skip
+    assert trained["status"] == "completed" and trained["epochs_completed"] == 1
+    assert trained["test_accuracy"] > 0.7 and trained["model_path"].endswith("model.keras")
+
+    listed = json.loads(cli("runs", "--runs-dir", runs, "--json").stdout)
+    assert [row["run_id"] for row in listed] == [trained["run_id"]]
+    assert listed[0]["test_accuracy"] == trained["test_accuracy"] and listed[0]["name"] == "round trip"
+
+    evaluated = json.loads(cli("evaluate", trained["run_id"], "--runs-dir", runs, "--json").stdout)
+    assert evaluated["test_accuracy"] == trained["test_accuracy"]
+    assert np.array(evaluated["confusion_matrix"]).shape == (10, 10)
+    assert [row["digit"] for row in evaluated["per_class"]] == list(range(10))
+
+    images = []
+    for index in range(5):
+        path = tmp_path / f"digit{index}.png"
+        Image.fromarray(mnist.x_test[index]).resize((112, 112)).save(path)
+        images.append(str(path))
+    (tmp_path / "notes.png").write_text("not an image")
+    result = cli("predict", "--run", "round trip", *images, str(tmp_path / "notes.png"), "--runs-dir", runs,
+                 "--json", check=False)  # fmt: skip
+    assert result.returncode == 1  # one file failed; the others still got their answer
+    rows = json.loads(result.stdout)
+    assert [row["file"] for row in rows] == images + [str(tmp_path / "notes.png")]
+    answers = [row["digit"] for row in rows[:5]]
+    assert sum(a == t for a, t in zip(answers, mnist.y_test[:5])) >= 4
+    assert all(abs(sum(row["probabilities"]) - 1) < 1e-4 for row in rows[:5])
+    assert "not an image" in rows[-1]["error"]
+
+
+def test_bad_arguments_exit_non_zero_with_one_line(tmp_path):
+    for args, expected in [
+        (("train", "--epochs", "many"), "invalid int value"),
+        (("train", "--dropout", "1.5", "--runs-dir", str(tmp_path)), "dropout"),
+        (("train", "--preset", "sead", "--runs-dir", str(tmp_path)), "No preset 'sead'"),
+        (("train", "--filters", "8", "8", "8", "8", "8", "--runs-dir", str(tmp_path)), "filters"),
+        (("evaluate", "nope", "--runs-dir", str(tmp_path)), "No run 'nope'"),
+        (("frobnicate",), "invalid choice"),
+    ]:
+        result = cli(*args, check=False)
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_run_as_stopped(tmp_path):
+    runs = tmp_path / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnist_core", "train", "--epochs", "50", "--limit", "20000", "--batch-size", "64",
+         "--runs-dir", str(runs), "--json"],
+        cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not list(runs.glob("*/progress.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    out = json.loads(stdout)
+    assert out["status"] == "stopped" and out["epochs_completed"] < 50
+    assert out["test_accuracy"] is not None and out["model_path"]

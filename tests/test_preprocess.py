@@ -1,0 +1,112 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_core.preprocess import ImageError, naive_shrink, open_image, prepare
+
+
+def stroke_digit(size=280, box=(100, 60, 180, 220), width=18, ink=255, background=0, mode="L"):
+    """A '7'-like figure drawn with a pen: a top bar and a diagonal."""
+    image = Image.new(mode, (size, size), background)
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = box
+    draw.line([(left, top), (right, top), (left + (right - left) // 3, bottom)], fill=ink, width=width)
+    return image
+
+
+def centre_of_mass(image):
+    ys, xs = np.indices(image.shape)
+    total = image.sum()
+    return (image * ys).sum() / total, (image * xs).sum() / total
+
+
+def test_output_is_28x28_in_unit_range_with_mass_at_the_centre():
+    prepared = prepare(stroke_digit())
+    assert prepared.image.shape == (28, 28) and prepared.image.dtype == np.float32
+    assert 0 <= prepared.image.min() and prepared.image.max() <= 1 and prepared.image.max() > 0.9
+    cy, cx = centre_of_mass(prepared.image)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+
+
+def test_the_longer_side_is_scaled_to_20_pixels():
+    image = prepare(stroke_digit()).image
+    rows = np.flatnonzero(image.max(axis=1) > 0.05)
+    assert 19 <= rows[-1] - rows[0] + 1 <= 21
+
+
+@pytest.mark.parametrize(
+    "box, width",
+    [((100, 60, 180, 220), 18), ((10, 10, 50, 90), 5), ((210, 150, 270, 270), 12), ((20, 5, 260, 275), 40)],
+    ids=["centred", "small-top-left", "bottom-right-corner", "huge-thick"],
+)
+def test_position_and_size_do_not_change_the_result_much(box, width):
+    reference = prepare(stroke_digit()).image
+    moved = prepare(stroke_digit(box=box, width=width)).image
+    assert np.corrcoef(reference.ravel(), moved.ravel())[0, 1] > 0.6
+
+
+def test_dark_ink_on_paper_gives_the_same_image_as_white_on_black():
+    white_on_black = prepare(stroke_digit())
+    on_paper = prepare(stroke_digit(ink=30, background=235))
+    assert not white_on_black.dark_on_light and on_paper.dark_on_light
+    assert np.abs(white_on_black.image - on_paper.image).mean() < 0.02
+
+
+def test_colour_and_alpha_inputs():
+    rgb = stroke_digit(mode="RGB", ink=(20, 20, 120), background=(250, 245, 230))
+    rgba_canvas = np.dstack([np.asarray(stroke_digit())] * 3 + [np.full((280, 280), 255, np.uint8)])
+    transparent = np.zeros((280, 280, 4), np.uint8)
+    transparent[..., 3] = np.asarray(stroke_digit())  # strokes only in the alpha channel
+    reference = prepare(stroke_digit()).image
+    for variant in (rgb, rgba_canvas, transparent, stroke_digit().convert("LA"), stroke_digit().convert("P")):
+        assert np.corrcoef(reference.ravel(), prepare(variant).image.ravel())[0, 1] > 0.95
+
+
+def test_empty_and_nearly_empty_inputs_give_none():
+    assert prepare(np.zeros((280, 280), np.uint8)) is None
+    assert prepare(np.full((280, 280, 4), 255, np.uint8)) is None  # a white page
+    speck = np.zeros((280, 280), np.uint8)
+    speck[5, 5] = 255
+    assert prepare(speck) is None
+    assert naive_shrink(np.zeros((50, 50))) is None
+
+
+def test_odd_shapes_work():
+    line = np.zeros((40, 300), np.uint8)
+    line[18:22, 10:290] = 255  # a long thin '1' lying down
+    prepared = prepare(line)
+    assert prepared.image.shape == (28, 28) and prepared.image.sum() > 0
+    tiny = np.zeros((8, 8), np.uint8)
+    tiny[2:6, 3:5] = 255
+    assert prepare(tiny).image.shape == (28, 28)
+    with pytest.raises(ImageError):
+        prepare(np.zeros((4, 4, 5)))
+
+
+def test_a_small_digit_in_a_corner_survives_where_the_naive_shrink_does_not():
+    corner = stroke_digit(box=(10, 10, 40, 70), width=7)
+    reference = prepare(stroke_digit()).image
+    naive = naive_shrink(corner)
+    assert np.corrcoef(reference.ravel(), prepare(corner).image.ravel())[0, 1] > 0.6
+    assert np.corrcoef(reference.ravel(), naive.ravel())[0, 1] < 0.3
+
+
+def _png_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_open_image_refuses_bad_files_with_clear_messages():
+    good = _png_bytes(stroke_digit())
+    assert open_image(good).size == (280, 280)
+    with pytest.raises(ImageError, match="empty"):
+        open_image(b"", name="empty.png")
+    with pytest.raises(ImageError, match="not an image"):
+        open_image(b"hello, world" * 10, name="notes.png")
+    with pytest.raises(ImageError, match="damaged or truncated"):
+        open_image(good[: len(good) // 2], name="half.png")
+    with pytest.raises(ImageError, match="too large"):
+        open_image(b"\0" * (21 * 1024 * 1024), name="huge.png")
