@@ -6,6 +6,7 @@
     evaluate   test metrics, confusion matrix and per-class metrics of a run
     predict    classify image files with a run's model (or the bundled one)
     rename / delete   manage runs
+    worker     train queued runs in the background (the dashboard starts it)
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = commands.add_parser("delete", parents=[common], help="delete a run and its files")
     delete.add_argument("run")
+
+    commands.add_parser("worker", parents=[common], help="train the dashboard's queued runs, one at a time, then exit")
     return parser
 
 
@@ -266,6 +269,16 @@ def cmd_delete(args, store) -> int:
     return 0
 
 
+def cmd_worker(args, store) -> int:
+    from mnist_core.jobs import run_worker
+
+    trained = run_worker(store)
+    if args.json:
+        return _print_json({"trained": trained})
+    print(f"worker: trained {trained} run(s); the queue is empty")
+    return 0
+
+
 COMMANDS = {
     "data": cmd_data,
     "train": cmd_train,
@@ -274,6 +287,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "rename": cmd_rename,
     "delete": cmd_delete,
+    "worker": cmd_worker,
 }
 
 

@@ -1,0 +1,43 @@
+import time
+
+from conftest import SMALL
+from mnist_core import jobs
+
+
+def _wait(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_queued_runs_train_one_at_a_time_in_a_background_worker(store):
+    first = jobs.submit(store, SMALL.replace(epochs=1), name="first")
+    second = jobs.submit(store, SMALL.replace(epochs=1), name="second")
+    assert _wait(lambda: jobs.worker_alive(store), 30), "a worker process takes the queue"
+    seen_running = set()
+
+    def both_done():
+        running = [r.id for r in store.runs() if r.state == "running"]
+        assert len(running) <= 1, "two trainings ran at once"
+        seen_running.update(running)
+        return first.state == "completed" and second.state == "completed"
+
+    assert _wait(both_done), (first.status(), second.status())
+    assert first.status()["finished_at"] <= second.status()["started_at"]
+    assert _wait(lambda: not jobs.worker_alive(store), 30), "the worker exits when the queue is empty"
+
+
+def test_stop_keeps_a_running_run_and_cancels_a_queued_one(store):
+    long = jobs.submit(store, SMALL.replace(epochs=100, train_limit=20000, batch_size=64), name="long")
+    waiting = jobs.submit(store, SMALL, name="waiting")
+    assert _wait(lambda: long.progress().get("points"))
+    jobs.stop(store, waiting.id)
+    assert waiting.state == "stopped" and "cancelled" in waiting.status()["error"]
+    jobs.stop(store, long.id)
+    assert _wait(lambda: long.state == "stopped", 30)
+    assert long.has_model() and long.results()["test_accuracy"] > 0.5
+    assert len(long.history()) < 100
+    assert not waiting.has_model()
