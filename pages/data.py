@@ -1,0 +1,6 @@
+"""The Data page (being built)."""
+
+import streamlit as st
+
+st.title("Data")
+st.info("This page is being built.")

@@ -1,0 +1,33 @@
+"""What several pages share: cached data and models, the run store. Not a page (app.py does not list it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from mnist_core.data import MnistData, load_mnist
+from mnist_core.runs import RunStore
+
+
+@st.cache_data(show_spinner="Loading MNIST...")
+def mnist() -> MnistData:
+    """The arrays load once per server process; moving through the data set never reloads them."""
+    return load_mnist()
+
+
+def store() -> RunStore:
+    return RunStore()
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def predictor(model_path: str, modified: float):
+    """One loaded model per file version (`modified` makes a retrained file load anew)."""
+    from mnist_core.predict import Predictor
+
+    return Predictor.from_path(model_path)
+
+
+def load_predictor(model_path: str | Path):
+    path = Path(model_path)
+    return predictor(str(path), path.stat().st_mtime)
