@@ -1,6 +1,84 @@
-"""The Data page (being built)."""
+"""The Data page: what the seed printed and plotted about MNIST, made visible and browsable.
 
+Source, shapes and per-class counts; a grid of digits with their labels; one digit up close with each step of
+the seed's preprocessing (pixels 0-255, divided by 255, the one-hot label). Never imports TensorFlow.
+"""
+
+import numpy as np
 import streamlit as st
 
+from mnist_core import charts
+from mnist_core.dashboard import one_hot
+from pages.shared import init_state, mnist
+
+GRID_SIZES = (10, 20, 50, 100, 200)
+
+init_state({"data.subset": "train", "data.label": "all", "data.start": 0, "data.count": 20, "data.position": 0})
+
+
+@st.cache_data(show_spinner=False)
+def matching_indices(subset: str, label: str) -> np.ndarray:
+    """Indices of the chosen set's images with the chosen label (all of them for "all")."""
+    labels = mnist().split(subset)[1]
+    return np.arange(len(labels)) if label == "all" else np.flatnonzero(labels == int(label))
+
+
 st.title("Data")
-st.info("This page is being built.")
+data = mnist()
+summary = data.summary()
+
+# --- what the seed printed -----------------------------------------------------------------------------------
+st.caption(f"Source: {summary['source']}")
+cols = st.columns(4)
+cols[0].metric("Training images", f"{len(data.x_train):,}")
+cols[1].metric("Test images", f"{len(data.x_test):,}")
+cols[2].metric("Image shape", "28 x 28")
+cols[3].metric("Pixel values", "0-255 (uint8)")
+st.plotly_chart(
+    charts.class_counts_figure({"train": summary["train"]["class_counts"], "test": summary["test"]["class_counts"]}),
+    key="data.counts",
+)
+
+# --- a grid of digits -------------------------------------------------------------------------------------------
+st.subheader("Digits")
+left, middle, right, far = st.columns([1, 1, 1, 1])
+subset = left.segmented_control("Set", ["train", "test"], key="data.subset", required=True)
+label = middle.selectbox("Label", ["all", *map(str, range(10))], key="data.label")
+indices = matching_indices(subset, label)
+count = far.select_slider("How many", GRID_SIZES, key="data.count")
+if st.session_state["data.start"] > len(indices) - 1:
+    st.session_state["data.start"] = 0
+start = right.number_input(
+    f"Start at (of {len(indices):,})", min_value=0, max_value=len(indices) - 1, step=count, key="data.start"
+)
+shown = indices[start : start + count]
+images, labels = data.split(subset)
+captions = [f"label={labels[i]}" if label == "all" else f"#{i}" for i in shown]
+st.plotly_chart(charts.digit_grid_figure(images[shown], captions, columns=10), key="data.grid")
+st.caption(
+    f"{subset} images {', '.join(f'#{i}' for i in shown[:3])}{' ...' if len(shown) > 3 else ''}"
+    f" ({len(shown)} shown, each titled with its index and label, as the seed's `label=N` grid)."
+)
+
+# --- one digit up close -------------------------------------------------------------------------------------
+st.subheader("One digit up close")
+if st.session_state["data.position"] > len(shown) - 1:
+    st.session_state["data.position"] = 0
+position = st.slider("Digit of the grid above", 0, max(len(shown) - 1, 1), key="data.position",
+                     disabled=len(shown) < 2)  # fmt: skip
+index = int(shown[min(position, len(shown) - 1)])
+image, digit = images[index], int(labels[index])
+st.markdown(f"**{subset} image #{index}**, label **{digit}**")
+pixels, normalised = st.columns(2)
+pixels.plotly_chart(charts.pixel_figure(image, "1. The pixels: 28 x 28 values, 0-255"), key="data.pixels")
+normalised.plotly_chart(
+    charts.pixel_figure(image.astype(np.float32) / 255.0, "2. Divided by 255: values 0-1", decimals=1),
+    key="data.normalised",
+)
+st.markdown("**3. The input and the target the network is given**")
+st.code(
+    f"x = image.reshape(1, 28, 28, 1).astype('float32') / 255   # shape (1, 28, 28, 1), max {image.max() / 255:.1f}\n"
+    f"y = to_categorical({digit}, 10)                             # one-hot: 1 at position {digit}",
+    language="python",
+)
+st.table({f"digit {d}": [int(v)] for d, v in enumerate(one_hot(digit))})

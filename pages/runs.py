@@ -1,6 +1,163 @@
-"""The Runs page (being built)."""
+"""The Runs page: every run in a sortable table; several runs' curves overlaid; one run in detail (confusion
+matrix, per-class metrics, the misclassified test digits, "predict test image N"); rename, delete, download.
+
+Everything here reads the run store; only "predict" loads a model (and so TensorFlow), and only when asked.
+"""
 
 import streamlit as st
 
+from mnist_core import charts
+from mnist_core.dashboard import format_duration, metrics_csv, table_rows
+from mnist_core.runs import ACTIVE_STATES, RunStoreError
+from pages.shared import init_state, load_predictor, mnist, store
+
+GALLERY_SIZE = 40
+
+init_state({"runs.confirm_delete": None, "runs.prediction": None})
+
 st.title("Runs")
-st.info("This page is being built.")
+runs_store = store()
+summaries = runs_store.summaries()
+if not summaries:
+    st.info("No runs yet: train one on the Train page.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
+    st.stop()
+
+# --- all runs -----------------------------------------------------------------------------------------------
+rows = table_rows(summaries)
+st.dataframe(
+    rows,
+    key="runs.table",
+    hide_index=True,
+    column_order=["name", "preset", "status", "parameters", "epochs", "best_val_accuracy", "test_accuracy",
+                  "train_val_gap", "duration", "created", "problem"],  # fmt: skip
+    column_config={
+        "name": "Name", "preset": "Preset", "status": "Status", "epochs": "Epochs", "created": "Created",
+        "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
+        "best_val_accuracy": st.column_config.NumberColumn("Best val accuracy", format="percent"),
+        "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
+        "train_val_gap": st.column_config.NumberColumn(
+            "Train - val gap", format="percent", help="Last epoch's training minus validation accuracy: "
+            "a large gap means overfitting."),
+        "duration": st.column_config.NumberColumn("Training time (s)", format="%.0f"),
+        "problem": "Problem",
+    },
+)  # fmt: skip
+damaged = [r for r in rows if r["status"] == "damaged"]
+if damaged:
+    with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
+        for row in damaged:
+            left, right = st.columns([4, 1])
+            left.markdown(f"`{row['run_id']}`: {row['problem']}")
+            if right.button("Delete", key=f"runs.delete_damaged.{row['run_id']}"):
+                runs_store.delete(row["run_id"])
+                st.rerun()
+
+# --- pick runs --------------------------------------------------------------------------------------------------
+runs = {run.id: run for run in runs_store.runs()}
+names = {s["run_id"]: s["name"] for s in summaries}
+wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
+if wanted in runs and st.session_state.get("runs.linked") != wanted:
+    st.session_state["runs.linked"] = wanted
+    st.session_state["runs.selected"] = [wanted]
+if "runs.selected" not in st.session_state:
+    st.session_state["runs.selected"] = list(runs)[:1]
+st.session_state["runs.selected"] = [r for r in st.session_state["runs.selected"] if r in runs]
+selected = st.multiselect("Runs to look at", list(runs), key="runs.selected",
+                          format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})")  # fmt: skip
+if not selected:
+    st.info("Pick one run for its details, or several to compare their curves.")
+    st.stop()
+
+loss, accuracy = st.columns(2)
+histories = {f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history() for r in selected}
+loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
+accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+
+# --- one run in detail ----------------------------------------------------------------------------------------
+run_id = selected[0] if len(selected) == 1 else st.selectbox(
+    "Details of", selected, key="runs.detail", format_func=lambda r: names[r])  # fmt: skip
+run = runs[run_id]
+summary = next(s for s in summaries if s["run_id"] == run_id)
+results = run.results()
+st.subheader(f"{summary['name']} · {summary['status']}")
+cols = st.columns(5)
+cols[0].metric("Test accuracy", "-" if summary["test_accuracy"] is None else f"{summary['test_accuracy']:.2%}")
+cols[1].metric("Test loss", "-" if summary["test_loss"] is None else f"{summary['test_loss']:.4f}")
+cols[2].metric("Parameters", "-" if summary["parameters"] is None else f"{summary['parameters']:,}")
+cols[3].metric("Best epoch (val_loss)", summary["best_epoch"] or "-")
+cols[4].metric("Training time", format_duration(summary["train_seconds"]))
+if summary.get("error"):
+    st.caption(f"Note: {summary['error']}")
+
+tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage"])
+if not results:
+    for tab in tabs[:4]:
+        tab.info("No test results: the run has not finished (or failed before its evaluation).")
+else:
+    tabs[0].plotly_chart(charts.confusion_figure(results["confusion_matrix"]), key="runs.confusion")
+    tabs[1].dataframe(results["per_class"], hide_index=True, key="runs.per_class", column_config={
+        "digit": "Digit", "support": "Test images",
+        **{k: st.column_config.NumberColumn(k.capitalize(), format="percent") for k in ("precision", "recall", "f1")},
+    })  # fmt: skip
+    with tabs[2]:
+        wrong = results["misclassified"]
+        st.caption(f"{len(wrong)} of {results.get('test_images', 10000):,} test digits misclassified; "
+                   f"the {min(GALLERY_SIZE, len(wrong))} most confident mistakes: true -> predicted (confidence).")  # fmt: skip
+        shown = wrong[:GALLERY_SIZE]
+        st.plotly_chart(
+            charts.digit_grid_figure(
+                mnist().x_test[[w["index"] for w in shown]],
+                [f"{w['true']}->{w['predicted']} {w['confidence']:.0%}" for w in shown],
+                columns=10,
+            ),
+            key="runs.misclassified",
+        )
+    with tabs[3]:
+        with st.form("runs.predict_form", border=False):
+            index = st.number_input("Test image", 0, 9999, key="runs.predict_index")
+            asked = st.form_submit_button("Predict", disabled=not run.has_model())
+        if asked:
+            prediction = load_predictor(run.model_path).predict_image01(mnist().x_test[index] / 255.0)
+            st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
+        shown = st.session_state["runs.prediction"]
+        if shown and shown[0] == run_id:
+            _, index, digit, confidence = shown
+            true = int(mnist().y_test[index])
+            left, right = st.columns([1, 2])
+            left.plotly_chart(charts.pixel_figure(mnist().x_test[index], f"Test image {index}"), key="runs.predict_image")
+            right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
+            right.metric("True", true)
+            (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
+
+with tabs[4]:
+    with st.form("runs.rename_form", border=False):
+        new_name = st.text_input("Name", value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
+        if st.form_submit_button("Rename"):
+            try:
+                runs_store.rename(run_id, new_name)
+                st.rerun()
+            except RunStoreError as error:
+                st.error(str(error))
+    left, right, far = st.columns(3)
+    left.download_button("Download model (.keras)", run.model_path.read_bytes, file_name=f"{run_id}.keras",
+                         mime="application/octet-stream", key="runs.download_model", disabled=not run.has_model(),
+                         on_click="ignore", icon=":material/download:")  # fmt: skip
+    right.download_button("Download metrics (CSV)", metrics_csv(run.history(), results), file_name=f"{run_id}.csv",
+                          mime="text/csv", key="runs.download_csv", on_click="ignore", icon=":material/download:")  # fmt: skip
+    if summary["status"] in ACTIVE_STATES:
+        far.caption("Stop the run on the Train page before deleting it.")
+    elif st.session_state["runs.confirm_delete"] != run_id:
+        if far.button("Delete run", key="runs.delete", icon=":material/delete:"):
+            st.session_state["runs.confirm_delete"] = run_id
+            st.rerun()
+    else:
+        st.warning(f"Delete **{summary['name']}** and its model for good?")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete it", type="primary", key="runs.delete_yes"):
+            runs_store.delete(run_id)
+            st.session_state["runs.confirm_delete"] = None
+            st.rerun()
+        if no.button("Cancel", key="runs.delete_no"):
+            st.session_state["runs.confirm_delete"] = None
+            st.rerun()

@@ -31,3 +31,10 @@ def predictor(model_path: str, modified: float):
 def load_predictor(model_path: str | Path):
     path = Path(model_path)
     return predictor(str(path), path.stat().st_mtime)
+
+
+def init_state(defaults: dict) -> None:
+    """Set up a page's session state once: keys already there (the user's choices) are left as they are."""
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value

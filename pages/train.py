@@ -1,6 +1,206 @@
-"""The Train page (being built)."""
+"""The Train page: pick a preset or set the controls, see the model before training, start it in the background
+and watch it live.
+
+Training never runs in this script (a rerun would kill it): Start queues the run with `jobs.submit`, a worker
+process trains it and writes progress to the run store, and a fragment reads the store once a second. So the
+training goes on while the user moves sliders, changes page or closes the tab, and any tab shows it live.
+"""
+
+import json
 
 import streamlit as st
 
+from mnist_core import charts, jobs
+from mnist_core.config import RunConfig
+from mnist_core.dashboard import (
+    ALL_TRAINING_IMAGES, check_controls, controls_from_config, format_duration, live_progress, matching_preset,
+)  # fmt: skip
+from mnist_core.presets import PRESETS
+from mnist_core.runs import ACTIVE_STATES, RUNNING, QUEUED, RunStoreError
+from pages.shared import init_state, store
+
+KERNEL_SIZES = (1, 3, 5, 7)
+DENSE_UNITS = (0, 32, 64, 128, 256, 512, 1024)
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03)
+TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "exponential", "plateau")
+POLL_SECONDS = 1.0
+
+
+def apply_preset() -> None:
+    """Fill the controls from the chosen preset (the training-images control is left as the user set it)."""
+    name = st.session_state["train.preset"]
+    for field, value in controls_from_config(PRESETS[name].config).items():
+        st.session_state[f"train.{field}"] = value
+    st.session_state["train.name"] = name
+
+
+if "train.preset" not in st.session_state:
+    st.session_state["train.preset"] = "seed"
+    apply_preset()
+init_state({"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": ALL_TRAINING_IMAGES,
+            "train.run_id": None})  # fmt: skip
+
+
+@st.cache_data(show_spinner="Building the model (the first time loads TensorFlow)...", max_entries=256)
+def model_summary(config_json: str) -> tuple[list[dict], int]:
+    from mnist_core.model import describe
+
+    return describe(RunConfig.from_dict(json.loads(config_json)))
+
+
+def controls_ui() -> tuple[dict, dict]:
+    """Draw the controls; return their values and a placeholder per config field for its error message."""
+    notes = {}
+    st.selectbox("Preset", list(PRESETS), key="train.preset", on_change=apply_preset,
+                 help="Fills the controls; change any of them afterwards.")  # fmt: skip
+    st.caption(PRESETS[st.session_state["train.preset"]].description)
+
+    st.markdown("**Model**")
+    left, right = st.columns(2)
+    blocks = left.slider("Convolution blocks", 1, 4, key="train.blocks")
+    left.select_slider("Kernel size", KERNEL_SIZES, key="train.kernel_size")
+    left.select_slider("Dense units", DENSE_UNITS, key="train.dense_units", help="0 = no hidden dense layer")
+    right.slider("Dropout", 0.0, 0.9, step=0.05, key="train.dropout")
+    right.toggle("Batch normalisation", key="train.batch_norm")
+    filter_cols = st.columns(4)
+    for i in range(1, 5):
+        filter_cols[i - 1].number_input(f"Filters, block {i}", 1, 512, step=4, key=f"train.filters_{i}",
+                                        disabled=i > blocks)  # fmt: skip
+    notes["filters"] = st.empty()
+
+    st.markdown("**Training**")
+    left, right = st.columns(2)
+    left.slider("Epochs", 1, 50, key="train.epochs")
+    left.select_slider("Batch size", BATCH_SIZES, key="train.batch_size")
+    left.select_slider("Learning rate", LEARNING_RATES, key="train.learning_rate")
+    right.slider("Validation split", 0.0, 0.5, step=0.05, key="train.validation_split",
+                 help="The share of the training images held back to watch for overfitting.")  # fmt: skip
+    notes["validation_split"] = right.empty()
+    right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation")
+    early = right.toggle("Early stopping", key="train.early_stopping", help="Stop when val_loss stops improving.")
+    if early:
+        right.number_input("Patience (epochs)", 1, 20, key="train.patience")
+    with st.expander("Optimizer and learning-rate schedule"):
+        st.selectbox("Optimizer", OPTIMIZERS, key="train.optimizer")
+        st.selectbox("Learning-rate schedule", SCHEDULES, key="train.lr_schedule")
+    notes["lr_schedule"] = st.empty()
+    st.select_slider(
+        "Training images (small data for quick runs)", TRAIN_LIMITS, key="train.train_limit",
+        format_func=lambda n: f"all {n:,}" if n == ALL_TRAINING_IMAGES else f"first {n:,}",
+    )  # fmt: skip
+    notes["train_limit"] = st.empty()
+    values = {key.removeprefix("train."): value for key, value in st.session_state.items()
+              if isinstance(key, str) and key.startswith("train.")}  # fmt: skip
+    return values, notes
+
+
+def summary_ui(config: RunConfig) -> None:
+    rows, total = model_summary(config.to_json())
+    st.metric("Parameters", f"{total:,}")
+    st.dataframe(rows, hide_index=True, key="train.summary", column_config={
+        "layer": "Layer", "type": "Type", "output_shape": "Output shape",
+        "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
+    })  # fmt: skip
+
+
+def start_ui(config: RunConfig | None) -> None:
+    runs = store()
+    busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
+    if busy:
+        st.warning(
+            f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
+            "a new run waits in the queue and starts when it ends."
+        )
+    name = st.text_input("Run name", key="train.name", max_chars=80)
+    label = "Queue behind it" if busy else "Start training"
+    if st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:"):
+        try:
+            run = jobs.submit(runs, config, name=name or None, preset=matching_preset(config, PRESETS))
+        except RunStoreError as error:
+            st.error(str(error))
+            return
+        st.session_state["train.run_id"] = run.id
+        ahead = jobs.running_run(runs)
+        if ahead and ahead.id != run.id:
+            st.toast(f"Queued behind {ahead.meta().get('name', ahead.id)}.")
+
+
+def watched_run():
+    """The run this tab started, else the one training now, else the next queued one, else the latest."""
+    runs = store()
+    if st.session_state["train.run_id"]:
+        try:
+            return runs.get(st.session_state["train.run_id"])
+        except RunStoreError:
+            st.session_state["train.run_id"] = None
+    return jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None) or next(iter(runs.runs()), None)
+
+
+def live_panel(polling: bool) -> None:
+    run = watched_run()
+    if run is None:
+        st.info("No runs yet. Set the controls and press **Start training**; its curves appear here.")
+        return
+    name, status, config = run.meta().get("name", run.id), run.status(), run.config()
+    state = status.get("state")
+    st.subheader(f"{name} · {state}")
+    if state == QUEUED:
+        ahead = jobs.running_run(store())
+        behind = f" behind {ahead.meta().get('name', ahead.id)}" if ahead else ""
+        st.info(f"Waiting in the queue{behind}.")
+    if state in ACTIVE_STATES:
+        if st.button("Stop" if state == RUNNING else "Cancel", key="train.stop", icon=":material/stop:"):
+            try:
+                jobs.stop(store(), run.id)
+                st.toast("Stopping after the current batch: what it learned is kept.")
+            except RunStoreError as error:
+                st.error(str(error))
+        if run.stop_requested() and state == RUNNING:
+            st.caption("Stop requested: finishing the current batch, then evaluating and saving the model.")
+    history, progress = run.history(), run.progress()
+    if state == RUNNING:
+        live = live_progress(progress, history, config.epochs)
+        if not progress:
+            st.progress(0.0, text="Starting: loading TensorFlow and the data...")
+        else:
+            st.progress(live.fraction, text=live.label)
+        eta = f" · about {format_duration(live.eta)} left" if live.eta is not None else ""
+        st.caption(f"Elapsed {format_duration(live.elapsed)}{eta}")
+    elif status.get("error") and state not in ACTIVE_STATES:
+        st.caption(f"Note: {status['error']}")
+    if state not in ACTIVE_STATES and status.get("test_accuracy") is not None:
+        left, right = st.columns([1, 3])
+        left.metric("Test accuracy", f"{status['test_accuracy']:.2%}")
+        right.caption(f"Trained {len(history)} epochs in {format_duration(status.get('train_seconds'))}.")
+        right.page_link("pages/runs.py", label="Inspect it on the Runs page", icon=":material/history:",
+                        query_params={"run": run.id})  # fmt: skip
+    points = progress.get("points") or []
+    loss, accuracy = st.columns(2)
+    loss.plotly_chart(charts.curve_figure("loss", history, points, config.epochs), key="train.live.loss")
+    accuracy.plotly_chart(charts.curve_figure("accuracy", history, points, config.epochs), key="train.live.accuracy")
+    if polling and not store().active_runs() and state not in ACTIVE_STATES:
+        st.rerun()  # the run ended: redraw the whole page once, without the polling
+
+
 st.title("Train")
-st.info("This page is being built.")
+jobs.ensure_worker(store())  # a worker that died with runs still queued is restarted
+controls, summary = st.columns([3, 2], gap="large")
+with controls:
+    values, notes = controls_ui()
+    config, error = check_controls(values)
+    if error:
+        notes.get(error.field, notes["train_limit"]).error(f"{error.message}", icon=":material/error:")
+with summary:
+    st.markdown("**The model**")
+    if config is not None:
+        summary_ui(config)
+    else:
+        st.info("Fix the setting marked in red to see the model.")
+
+st.divider()
+start_ui(config)
+active = bool(store().active_runs())
+st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(polling=active)

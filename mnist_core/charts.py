@@ -1,0 +1,251 @@
+"""Plotly figures for the dashboard: pure functions that take plain data (lists, dicts, numpy arrays) and return a
+`go.Figure`. No Streamlit here, so each chart is tested on its own and drawn by whichever page needs it.
+
+    curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
+                        within-epoch points of a run in progress (so the first epoch is not a blank chart)
+    overlay_figure      the same metric for several runs on one chart
+    confusion_figure    the confusion matrix as a heatmap (rows true digit, columns predicted)
+    class_counts_figure per-class counts of the train and test sets as grouped bars
+    digit_grid_figure   a grid of 28x28 digits with a caption above each (the seed's `label=N` grid)
+    pixel_figure        one digit up close, with each pixel's value written in its cell
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+NUM_CLASSES = 10
+TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
+VAL_COLOUR = "#F97316"
+# Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
+RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
+METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
+# The seed plotted digits with matplotlib's "binary" colormap: ink dark on white.
+INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
+# Space in pixels above each digit of a grid, for its caption.
+CAPTION_ROWS = 9
+GAP = 3
+
+
+def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left"),
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        # Keeps the user's zoom and hidden traces while a live chart is redrawn with new points.
+        uirevision=revision or title,
+    )
+    return fig
+
+
+def _epoch_axis(fig: go.Figure, epochs: int) -> None:
+    # Whole epochs as ticks while they fit; Plotly's own ticks (1.2, 1.4, ...) read as if epochs were fractional.
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    if 0 < epochs <= 25:
+        fig.update_xaxes(tick0=0, dtick=1)
+
+
+def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mapping] = (), epochs: int | None = None):
+    """`metric` ("loss" or "accuracy") per epoch for training and validation, as the seed plotted them.
+
+    `history` holds per-epoch rows {epoch, loss, accuracy, val_loss, val_accuracy}; `points` the within-epoch
+    rows {progress (fractional epoch), loss, accuracy}. Epoch n ends at x = n, so both lie on one axis.
+    `epochs`, when known, fixes the x axis so a live chart does not rescale with every point.
+    """
+    if metric not in METRIC_TITLES:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
+    fig = go.Figure()
+    live = [p for p in points if p.get(metric) is not None and p.get("progress") is not None]
+    if live:
+        fig.add_trace(
+            go.Scatter(
+                x=[p["progress"] for p in live],
+                y=[p[metric] for p in live],
+                name=f"{metric} (within epoch)",
+                mode="lines",
+                line=dict(color=TRAIN_COLOUR, width=1),
+                opacity=0.45,
+            )
+        )
+    for key, colour in ((metric, TRAIN_COLOUR), (f"val_{metric}", VAL_COLOUR)):
+        rows = [h for h in history if h.get(key) is not None]
+        if rows:
+            fig.add_trace(
+                go.Scatter(
+                    x=[h["epoch"] for h in rows],
+                    y=[h[key] for h in rows],
+                    name=key,
+                    mode="lines+markers",
+                    line=dict(color=colour, width=2),
+                )
+            )
+    _epoch_axis(fig, epochs or len(history))
+    if epochs:
+        fig.update_xaxes(range=[0, max(epochs, 1) * 1.02])
+    fig.update_yaxes(title_text=metric)
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".1%")
+    return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
+
+
+def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+    """One metric for several runs ({run name: history}): validation solid, training dashed, one colour per run."""
+    if metric not in METRIC_TITLES:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
+    fig = go.Figure()
+    for i, (name, history) in enumerate(runs.items()):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        for key, dash in ((f"val_{metric}", "solid"), (metric, "dot")):
+            rows = [h for h in history if h.get(key) is not None]
+            if rows:
+                fig.add_trace(
+                    go.Scatter(
+                        x=[h["epoch"] for h in rows],
+                        y=[h[key] for h in rows],
+                        name=f"{name} · {key}",
+                        legendgroup=name,
+                        mode="lines+markers",
+                        marker=dict(size=5),
+                        line=dict(color=colour, dash=dash, width=2),
+                    )
+                )
+    _epoch_axis(fig, max((len(h) for h in runs.values()), default=0))
+    fig.update_yaxes(title_text=metric)
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".1%")
+    return _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=380)
+
+
+def confusion_figure(matrix) -> go.Figure:
+    """Rows: true digit, columns: predicted digit; each cell holds its count. The colour scale is the square root
+    of the count, so the few mistakes stay visible next to the thousand-strong diagonal."""
+    counts = np.asarray(matrix, dtype=np.int64)
+    if counts.shape != (NUM_CLASSES, NUM_CLASSES):
+        raise ValueError(f"a confusion matrix is {NUM_CLASSES}x{NUM_CLASSES} (got {counts.shape})")
+    digits = [str(d) for d in range(NUM_CLASSES)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.sqrt(counts),
+            x=digits,
+            y=digits,
+            text=counts,
+            texttemplate="%{text}",
+            customdata=counts,
+            hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+            colorscale="Blues",
+            showscale=False,
+        )
+    )
+    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False)
+    fig.update_yaxes(title_text="true digit", autorange="reversed", type="category", scaleanchor="x", showgrid=False)
+    return _base_layout(fig, "Confusion matrix (test set)", height=460)
+
+
+def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
+    """Grouped bars of images per digit, one group per set: {"train": {"0": 5923, ...}, "test": {...}}."""
+    fig = go.Figure()
+    for i, (subset, per_class) in enumerate(counts.items()):
+        digits = sorted(per_class, key=int)
+        fig.add_trace(
+            go.Bar(
+                x=digits,
+                y=[per_class[d] for d in digits],
+                name=subset,
+                marker_color=RUN_COLOURS[i % len(RUN_COLOURS)],
+                text=[per_class[d] for d in digits],
+                textposition="outside",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="digit", type="category")
+    fig.update_yaxes(title_text="images")
+    return _base_layout(fig, "Images per digit", height=340)
+
+
+def tile(images: np.ndarray, columns: int) -> np.ndarray:
+    """Lay (N, 28, 28) images out in rows of `columns`, with a caption band above each row and a gap between
+    digits; empty cells are NaN (drawn transparent)."""
+    images = np.asarray(images)
+    count, height, width = images.shape
+    rows = max(1, -(-count // columns))
+    cell_h, cell_w = CAPTION_ROWS + height + GAP, width + GAP
+    mosaic = np.full((rows * cell_h, columns * cell_w - GAP), np.nan, dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        top, left = r * cell_h + CAPTION_ROWS, c * cell_w
+        mosaic[top : top + height, left : left + width] = image
+    return mosaic
+
+
+def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int = 10) -> go.Figure:
+    """Digits (N, 28, 28), uint8 or floats, in a grid with a caption above each; one heatmap, so a 100-digit grid
+    draws as fast as one digit."""
+    images = np.asarray(images)
+    if len(images) != len(captions):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    fig = go.Figure()
+    if len(images) == 0:
+        fig.add_annotation(text="No digits to show", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _base_layout(fig, "", height=120)
+    columns = max(1, min(columns, len(images)))
+    height, width = images.shape[1:]
+    fig.add_trace(
+        go.Heatmap(
+            z=tile(images, columns),
+            colorscale=INK,
+            zmin=0,
+            zmax=255 if images.dtype == np.uint8 else 1,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    for i, caption in enumerate(captions):
+        r, c = divmod(i, columns)
+        fig.add_annotation(
+            x=c * (width + GAP) + width / 2 - 0.5,
+            y=r * (CAPTION_ROWS + height + GAP) + CAPTION_ROWS / 2,
+            text=caption,
+            showarrow=False,
+            font=dict(size=11),
+        )
+    rows = -(-len(images) // columns)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    pixel = 2.6 if columns > 5 else 4.0  # screen pixels per image pixel: 10 columns fit a wide page
+    grid_height = int(rows * (CAPTION_ROWS + height + GAP) * pixel) + 20
+    fig = _base_layout(fig, "", height=grid_height)
+    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
+    """One 28x28 digit large, each cell labelled with its value (0-255, or 0-1 with `decimals`)."""
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"expected one 2-D image (got shape {image.shape})")
+    zmax = 255 if image.dtype == np.uint8 or image.max(initial=0) > 1 else 1
+    values = np.asarray(image, dtype=np.float64)
+    # Only inked pixels are labelled: 784 zeros would bury the digit in text.
+    text = [[f"{v:.{decimals}f}" if v > 0 else "" for v in row] for row in values]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=7),
+            colorscale=INK,
+            zmin=0,
+            zmax=zmax,
+            showscale=False,
+            hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(showgrid=False, constrain="domain", dtick=7)
+    fig.update_yaxes(showgrid=False, autorange="reversed", scaleanchor="x", dtick=7)
+    return _base_layout(fig, title, height=520)

@@ -1,0 +1,224 @@
+"""The dashboard's logic, kept out of the pages so it can be tested without Streamlit: the runs table, live
+progress with its ETA, the Train page's controls as a RunConfig, and the metrics CSV a user downloads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnist_core.config import ConfigError, RunConfig
+from mnist_core.data import NUM_CLASSES
+
+ALL_TRAINING_IMAGES = 60_000
+# What the "augmentation" toggle turns on: the `best` preset's values.
+AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
+NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
+DEFAULT_PATIENCE = 3
+
+
+# --- numbers as people read them ----------------------------------------------------------------------------
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def one_hot(label: int) -> np.ndarray:
+    """The target row the network is trained against for a label (numpy only: the Data page never loads Keras)."""
+    return np.eye(NUM_CLASSES, dtype=np.float32)[int(label)]
+
+
+# --- the runs table -----------------------------------------------------------------------------------------
+TABLE_COLUMNS = (
+    "name", "preset", "status", "parameters", "epochs", "best_val_accuracy", "test_accuracy", "train_val_gap",
+    "duration", "created", "run_id",
+)  # fmt: skip
+
+
+def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
+    """One row per run for the Runs page's table, numbers left as numbers so the table sorts them properly."""
+    rows = []
+    for s in summaries:
+        damaged = s.get("status") == "damaged"
+        epochs = s.get("epochs")
+        done = s.get("epochs_completed")
+        rows.append(
+            {
+                "name": s.get("name") or s.get("run_id"),
+                "preset": s.get("preset") or ("-" if damaged else "custom"),
+                "status": s.get("status"),
+                "parameters": s.get("parameters"),
+                "epochs": None if damaged else (f"{done}/{epochs}" if done != epochs else str(epochs)),
+                "best_val_accuracy": s.get("best_val_accuracy"),
+                "test_accuracy": s.get("test_accuracy"),
+                "train_val_gap": s.get("train_val_gap"),
+                "duration": s.get("train_seconds"),
+                "created": (s.get("created_at") or "").replace("T", " ")[:16] or None,
+                "run_id": s.get("run_id"),
+                "problem": s.get("error") if damaged or s.get("status") in ("failed", "interrupted") else None,
+            }
+        )
+    return rows
+
+
+# --- live progress ------------------------------------------------------------------------------------------
+@dataclass
+class Live:
+    """Where a run stands, for the progress bar and the ETA line."""
+
+    epoch: int  # the epoch in progress (1-based), or the last one finished
+    epochs: int
+    batch: int
+    steps: int
+    fraction: float  # of the whole run, 0..1
+    elapsed: float | None  # seconds of training so far
+    eta: float | None  # seconds left, None until it can be estimated
+
+    @property
+    def label(self) -> str:
+        text = f"Epoch {self.epoch}/{self.epochs}"
+        if self.steps:
+            text += f", batch {self.batch}/{self.steps}"
+        return text
+
+
+def live_progress(progress: Mapping, history: Sequence[Mapping], epochs: int, now: float | None = None) -> Live:
+    """Progress, elapsed time and ETA from a run's progress.json and history.json.
+
+    The ETA uses the mean time of the epochs finished so far (it includes validation); during the first epoch it
+    extrapolates from the fraction of batches done.
+    """
+    now = time.time() if now is None else now
+    epochs = progress.get("epochs") or epochs or 1
+    steps = progress.get("steps") or 0
+    points = progress.get("points") or []
+    last = points[-1] if points else None
+    done_epochs = len(history)
+    if last and last.get("epoch", 0) > done_epochs:
+        epoch, batch = last["epoch"], last.get("batch", 0)
+        within = batch / steps if steps else 0.0
+    else:
+        epoch, batch, within = max(done_epochs, 1), steps if done_epochs else 0, 0.0
+    fraction = min(1.0, (done_epochs + within) / epochs)
+
+    elapsed = None
+    finished_seconds = sum(h.get("seconds") or 0 for h in history)
+    if last and last.get("elapsed") is not None:
+        elapsed = last["elapsed"]
+        if progress.get("updated_at"):
+            elapsed += max(0.0, now - progress["updated_at"])
+        elapsed = max(elapsed, finished_seconds)
+    elif history:
+        elapsed = finished_seconds
+
+    eta = None
+    if done_epochs:
+        per_epoch = finished_seconds / done_epochs
+        eta = max(0.0, (epochs - done_epochs - within) * per_epoch)
+    elif elapsed and fraction > 0.02:
+        eta = elapsed * (1 - fraction) / fraction
+    return Live(epoch, epochs, batch, steps, fraction, elapsed, eta)
+
+
+# --- the Train page's controls ------------------------------------------------------------------------------
+def controls_from_config(config: RunConfig) -> dict:
+    """The Train page's control values for a config (a preset fills the controls with these)."""
+    return {
+        "blocks": config.conv_blocks,
+        **{f"filters_{i}": f for i, f in enumerate(config.filters, start=1)},
+        "kernel_size": config.kernel_size,
+        "dense_units": config.dense_units,
+        "dropout": config.dropout,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "validation_split": config.validation_split,
+        "learning_rate": config.learning_rate,
+        "batch_norm": config.batch_norm,
+        "augmentation": config.augments,
+        "early_stopping": bool(config.early_stopping_patience),
+        "patience": config.early_stopping_patience or DEFAULT_PATIENCE,
+        "optimizer": config.optimizer,
+        "lr_schedule": config.lr_schedule,
+    }
+
+
+def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunConfig:
+    """A validated RunConfig from the control values; raises ConfigError naming the field to explain."""
+    base = base or RunConfig()
+    blocks = int(values["blocks"])
+    filters = []
+    for i in range(1, blocks + 1):
+        count = values.get(f"filters_{i}")
+        if count is None:  # a block just added: twice the filters of the one before, as the seed's models do
+            count = min(2 * (filters[-1] if filters else 16), 512)
+        filters.append(int(count))
+    limit = values.get("train_limit")
+    changes = {
+        "filters": filters,
+        "kernel_size": int(values["kernel_size"]),
+        "dense_units": int(values["dense_units"]),
+        "dropout": float(values["dropout"]),
+        "epochs": int(values["epochs"]),
+        "batch_size": int(values["batch_size"]),
+        "validation_split": float(values["validation_split"]),
+        "learning_rate": float(values["learning_rate"]),
+        "batch_norm": bool(values["batch_norm"]),
+        "early_stopping_patience": int(values.get("patience") or DEFAULT_PATIENCE) if values["early_stopping"] else 0,
+        "optimizer": values.get("optimizer", base.optimizer),
+        "lr_schedule": values.get("lr_schedule", base.lr_schedule),
+        "train_limit": None if not limit or int(limit) >= ALL_TRAINING_IMAGES else int(limit),
+        **(AUGMENTATION if values["augmentation"] else NO_AUGMENTATION),
+    }
+    return base.replace(**changes)
+
+
+def check_controls(values: Mapping, base: RunConfig | None = None) -> tuple[RunConfig | None, ConfigError | None]:
+    try:
+        return config_from_controls(values, base), None
+    except ConfigError as error:
+        return None, error
+
+
+def matching_preset(config: RunConfig, presets: Mapping) -> str | None:
+    """The name of the preset whose config this is, or None for a custom one (train_limit aside)."""
+    for name, preset in presets.items():
+        if preset.config == config.replace(train_limit=None):
+            return name
+    return None
+
+
+# --- downloads ----------------------------------------------------------------------------------------------
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+
+
+def metrics_csv(history: Sequence[Mapping], results: Mapping | None = None) -> str:
+    """Per-epoch metrics, then (when the run was evaluated) the test metrics and per-class metrics, as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for row in history:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in HISTORY_COLUMNS])
+    results = results or {}
+    if results.get("test_accuracy") is not None:
+        writer.writerow([])
+        writer.writerow(["test_accuracy", "test_loss", "parameters", "best_epoch"])
+        writer.writerow([results.get(k, "") for k in ("test_accuracy", "test_loss", "parameters", "best_epoch")])
+    if results.get("per_class"):
+        writer.writerow([])
+        writer.writerow(["digit", "precision", "recall", "f1", "support"])
+        for row in results["per_class"]:
+            writer.writerow([row.get(k, "") for k in ("digit", "precision", "recall", "f1", "support")])
+    return out.getvalue()
