@@ -210,8 +210,12 @@ def train(
     sink: ProgressSink | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress_every_seconds: float = 0.5,
+    extra_callbacks: tuple = (),
 ) -> TrainingResult:
-    """Build, compile and fit the model for `config`; the seed's steps 3-5 with progress, stop and best weights."""
+    """Build, compile and fit the model for `config`; the seed's steps 3-5 with progress, stop and best weights.
+
+    `extra_callbacks` run before the best-weights keeper, so at each epoch end they see that epoch's weights.
+    """
     config.validate()
     keras.utils.set_random_seed(config.seed)
     x_train, y_train = training_arrays(config, data)
@@ -223,7 +227,7 @@ def train(
 
     collector = _Collector(sink)
     stopper = StopOnRequest(should_stop or (lambda: False))
-    callbacks = [ProgressReporter(collector, progress_every_seconds), stopper]
+    callbacks = [ProgressReporter(collector, progress_every_seconds), stopper, *extra_callbacks]
     if config.validation_split:
         keeper = KeepBestWeights()
         callbacks.append(keeper)

