@@ -6,7 +6,8 @@ digit is small, off-centre or drawn with a thick pen, and the network misreads i
 
   1. ink map: grey levels in [0, 1] with ink = 1, whatever the polarity (white on black canvas, dark ink on paper),
      colour mode or alpha;
-  2. crop to the ink;
+  2. crop to the ink; if the pen was thin for the digit's size, thicken the strokes so that after scaling they are
+     about as wide as MNIST's (a thin line on a big digit would shrink to a faint hairline MNIST never showed);
   3. scale the longer side to 20 px, keeping the aspect ratio, with anti-aliasing;
   4. paste into 28x28 so the centre of mass sits at the centre (14, 14 in pixel indices, as measured on MNIST).
 """
@@ -25,6 +26,11 @@ BOX = 20
 CENTRE = 14.0  # genuine MNIST's mean centre of mass, in pixel indices (measured: 14.00, 14.01)
 INK_THRESHOLD = 0.15  # below this an ink value is background or paper noise
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas, not a digit
+# Stroke width as 2 x area / perimeter of the ink above half intensity, in pixels of the 28x28 field. Genuine MNIST
+# (2,000 test digits): 5th percentile 1.22, median 1.84, 95th 2.88. Strokes that would come out thinner than
+# THIN_STROKE are thickened to MNIST_STROKE.
+MNIST_STROKE = 1.85
+THIN_STROKE = 1.4
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -131,8 +137,12 @@ def prepare(image) -> Prepared | None:
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     digit = ink[top:bottom, left:right]
 
+    factor = BOX / max(digit.shape)
+    pen = stroke_width(digit > 0.5)
+    if pen * factor < THIN_STROKE:
+        digit = _thicken(digit, round(MNIST_STROKE / factor - pen))
+        factor = BOX / max(digit.shape)
     height, width = digit.shape
-    factor = BOX / max(height, width)
     new_h, new_w = max(1, round(height * factor)), max(1, round(width * factor))
     # LANCZOS on the float image is the anti-aliased reduction; it can overshoot slightly, hence the clip.
     scaled = Image.fromarray(digit).resize((new_w, new_h), Image.Resampling.LANCZOS)
@@ -143,6 +153,30 @@ def prepare(image) -> Prepared | None:
     field[y0 : y0 + new_h, x0 : x0 + new_w] = scaled
     field = _centre_by_mass(field)
     return Prepared(image=field, ink=ink, box=(int(top), int(left), int(bottom), int(right)), dark_on_light=dark_on_light)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The pen's width in pixels, estimated as 2 x area / perimeter (exact for a long straight stroke)."""
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    perimeter = int((padded[:, 1:] != padded[:, :-1]).sum() + (padded[1:, :] != padded[:-1, :]).sum())
+    return 2.0 * area / perimeter
+
+
+def _thicken(digit: np.ndarray, grow: int) -> np.ndarray:
+    """Widen every stroke by `grow` pixels (a square max filter, separable), padding so nothing is cut off."""
+    if grow < 1:
+        return digit
+    before = grow // 2
+    out = np.pad(digit, grow)
+    for axis in (0, 1):
+        # Sliding maximum over a window of grow + 1 pixels along one axis.
+        shifted = [np.roll(out, shift - before, axis=axis) for shift in range(grow + 1)]
+        out = np.maximum.reduce(shifted)
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _centre_by_mass(field: np.ndarray) -> np.ndarray:

@@ -1,6 +1,205 @@
-"""The Draw page (being built)."""
+"""The Draw page: draw a digit or upload pictures of digits, get the network's answer, and see what it looked at.
 
+Every picture goes through mnist_core's MNIST-style preprocessing (crop to the ink, scale into 20x20, centre by mass);
+this page only reads widgets, calls mnist_core and draws the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
+from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
+from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, open_image
+from mnist_core.runs import FINISHED_WITH_MODEL
+from pages.shared import load_predictor, store
+
+CANVAS_SIZE = 280
+CANVAS_KEY = "draw_canvas"  # + the Clear count: a new key gives a fresh, empty canvas
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+PRIMARY = "#4F46E5"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def explainer(model_path: str, modified: float) -> Explainer:
+    return Explainer(load_predictor(model_path).model)
+
+
+def model_choices() -> dict[str, Path]:
+    """Label -> model file: the bundled default first, then every finished run that saved a model, newest first."""
+    choices = {}
+    if BUNDLED_MODEL.exists():
+        choices["Bundled default model"] = BUNDLED_MODEL
+    for run in store().runs():
+        if run.state in FINISHED_WITH_MODEL and run.has_model():
+            summary = run.summary()
+            accuracy = summary.get("test_accuracy")
+            detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else summary["status"]
+            choices[f"Run {summary['name']} ({detail})"] = run.model_path
+    return choices
+
+
+def model_picker_ui() -> Path:
+    choices = model_choices()
+    if not choices:
+        st.info(
+            "No model to draw with yet. Train one on the **Train** page (the `fast` preset takes a couple of "
+            "minutes), or from a terminal: `python -m mnist_core train --preset fast`. Finished runs appear here."
+        )
+        st.stop()
+    label = st.selectbox("Model", list(choices), key="draw_model", help="The bundled default, or any finished run")
+    return choices[label]
+
+
+def canvas_ui() -> np.ndarray | None:
+    """The canvas with its pen and Clear controls; returns the RGBA picture (None before the first stroke)."""
+    if "draw_clears" not in st.session_state:
+        st.session_state.draw_clears = 0
+    pen, clear = st.columns([3, 1], vertical_alignment="bottom")
+    width = pen.slider("Pen width", 6, 40, 18, key="draw_pen")
+    clear.button("Clear", key="draw_clear", on_click=_clear, icon=":material/ink_eraser:")
+    result = st_canvas(
+        stroke_width=width,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{CANVAS_KEY}_{st.session_state.draw_clears}",
+    )
+    return result.image_data
+
+
+def _clear():
+    st.session_state.draw_clears += 1
+
+
+def answer_ui(prediction) -> None:
+    if prediction.sure:
+        st.metric("The network reads", prediction.digit, border=True)
+        st.caption(f"Confidence {prediction.confidence:.1%}")
+    else:
+        st.metric("The network's best guess", prediction.digit, border=True)
+        st.warning(
+            f"Not sure: only {prediction.confidence:.0%} for {prediction.digit} (below {CONFIDENT:.0%}). "
+            "Try drawing the digit larger, clearer or with a different pen width.",
+            icon=":material/help:",
+        )
+    colours = [PRIMARY if d == prediction.digit else "#C7D2FE" for d in range(10)]
+    figure = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(10)],
+            y=prediction.probabilities,
+            marker_color=colours,
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=30, b=10),
+        title="Probability of each digit",
+        yaxis=dict(range=[0, 1], tickformat=".0%"),
+        xaxis=dict(type="category", title=None),
+    )
+    st.plotly_chart(figure, key="draw_probabilities", config={"displayModeBar": False})
+
+
+def evidence_ui(picture: np.ndarray, prepared, prediction, explain: Explainer) -> None:
+    st.subheader("What the network sees")
+    drawn, received, looked = st.columns(3)
+    drawn.image(outline(picture, prepared.box), caption="As drawn (the box is the ink that was kept)", width=280)
+    received.image(enlarge(prepared.image), caption="The 28x28 input it receives", width=280)
+    heat = explain.occlusion(prepared.image, prediction.digit)
+    looked.image(
+        overlay(prepared.image, heat),
+        caption=f"Where hiding a patch lowers the answer {prediction.digit} most (bright = mattered most)",
+        width=280,
+    )
+    if explain.has_conv:
+        maps = normalise_maps(explain.feature_maps(prepared.image))
+        st.image(
+            mosaic(maps, columns=16 if len(maps) > 16 else 8),
+            caption=f"First convolution layer: what each of its {len(maps)} filters responds to in this input",
+        )
+
+
+def uploads_ui(predictor) -> None:
+    st.subheader("Upload pictures of digits")
+    files = st.file_uploader(
+        f"One digit per picture: {', '.join(ACCEPTED_FORMATS)}; dark ink on paper or light on dark; "
+        f"up to {MAX_FILE_BYTES // 2**20} MB each",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key="draw_uploads",
+        max_upload_size=MAX_FILE_BYTES // 2**20,
+    )
+    if not files:
+        return
+    rows, problems = [], []
+    for upload in files:
+        try:
+            prediction, prepared = predictor.predict_picture(open_image(upload.getvalue(), name=upload.name))
+        except ImageError as error:
+            problems.append(str(error))
+            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": str(error)})
+            continue
+        if prediction is None:
+            note = "no ink found: the picture looks blank"
+            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": note})
+            problems.append(f"{upload.name}: {note}.")
+            continue
+        rows.append(
+            {
+                "file": upload.name,
+                "input": png_data_url(enlarge(prepared.image, 2)),
+                "answer": prediction.digit,
+                "confidence": prediction.confidence,
+                "note": "" if prediction.sure else "not sure",
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="draw_upload_results",
+        row_height=60,
+        column_config={
+            "file": st.column_config.TextColumn("File"),
+            "input": st.column_config.ImageColumn("28x28 input", width="small"),
+            "answer": st.column_config.NumberColumn("Answer", format="%d"),
+            "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent"),
+            "note": st.column_config.TextColumn("Note", width="large"),
+        },
+    )
+    for problem in problems:
+        st.error(problem, icon=":material/error:")
+
 
 st.title("Draw")
-st.info("This page is being built.")
+st.caption(
+    "Draw one digit, any size, anywhere on the canvas. Like MNIST, the picture is cropped to the ink, scaled into a "
+    "20x20 box and centred by its centre of mass before the network reads it."
+)
+model_path = model_picker_ui()
+predictor = load_predictor(model_path)
+
+left, right = st.columns([1, 1], gap="large")
+with left:
+    picture = canvas_ui()
+prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
+with right:
+    if prediction is None:
+        st.info("Draw a digit on the black canvas. The answer appears as soon as you lift the pen.", icon=":material/draw:")
+    else:
+        answer_ui(prediction)
+if prediction is not None:
+    evidence_ui(picture, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
+
+st.divider()
+uploads_ui(predictor)

@@ -110,3 +110,53 @@ def test_open_image_refuses_bad_files_with_clear_messages():
         open_image(good[: len(good) // 2], name="half.png")
     with pytest.raises(ImageError, match="too large"):
         open_image(b"\0" * (21 * 1024 * 1024), name="huge.png")
+
+
+def test_stroke_width_is_measured_in_pixels():
+    from mnist_core.preprocess import stroke_width
+
+    bar = np.zeros((300, 300), bool)
+    bar[20:280, 100:110] = True  # a stroke 10 px wide and 260 px long
+    assert 9.0 <= stroke_width(bar) <= 10.0
+    assert stroke_width(np.zeros((5, 5), bool)) == 0.0
+
+
+def _field_stroke_width(image):
+    from mnist_core.preprocess import stroke_width
+
+    return stroke_width(image > 0.5)
+
+
+@pytest.mark.parametrize("box", [(100, 60, 180, 220), (10, 5, 250, 275)], ids=["centred", "large"])
+def test_a_thin_pen_is_thickened_to_mnist_stroke_width(box):
+    """A 4 px pen on a 160-270 px digit would shrink to a faint hairline; MNIST's strokes are about 1.8 px wide."""
+    thin = prepare(stroke_digit(box=box, width=4)).image
+    assert 1.4 <= _field_stroke_width(thin) <= 3.0
+    assert thin.max() > 0.9  # full-strength ink, not a grey trace
+
+
+def test_a_normal_pen_is_left_as_drawn():
+    normal = prepare(stroke_digit(width=18)).image  # 18 px on a 160 px digit: about 2.2 px after scaling
+    assert 1.6 <= _field_stroke_width(normal) <= 3.2
+
+
+def test_thickening_never_moves_the_centre_of_mass_off_centre():
+    cy, cx = centre_of_mass(prepare(stroke_digit(box=(5, 5, 275, 275), width=3)).image)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+
+
+def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
+    from pathlib import Path
+
+    from mnist_core.drawn import PLACEMENTS, catalogue, label_of
+
+    folder = Path(__file__).parent / "data" / "drawn"
+    names = {p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".jpg")}
+    expected = catalogue()
+    assert {d.name for d in expected} <= names, "regenerate with: python -m mnist_core.drawn tests/data/drawn"
+    assert {d.digit for d in expected} == set(range(10))
+    assert {d.placement for d in expected} == set(PLACEMENTS)
+    assert {d.pen for d in expected} >= {"thin", "thick"} and {d.medium for d in expected} == {"canvas", "paper"}
+    for name in sorted(names)[::25]:
+        image = open_image(folder / name)
+        assert prepare(image) is not None and 0 <= label_of(name) <= 9

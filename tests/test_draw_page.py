@@ -1,0 +1,151 @@
+"""The Draw page, driven through AppTest with faked canvas drawings (no browser).
+
+The canvas is a custom component; AppTest cannot draw on it, but a drawing can be faked by putting what the
+component would send (a PNG data URL of the canvas) into its session state, then rerunning the script.
+The page needs a model: the bundled default when it exists, otherwise one trained here (the seed model on 20,000
+images for 3 epochs, about 10 s; it reads the project's drawn digits about as well as the default does).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_core.drawn import Drawing, render
+from mnist_core.predict import BUNDLED_MODEL
+from mnist_core.presets import PRESETS
+from mnist_core.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def model_runs_dir(tmp_path_factory, mnist) -> Path:
+    """A run store the page can draw with: empty if the bundled model exists, else holding one trained run."""
+    runs_dir = tmp_path_factory.mktemp("draw") / "runs"
+    if not BUNDLED_MODEL.exists():
+        from mnist_core.runner import execute_run
+
+        store = RunStore(runs_dir)
+        execute_run(store.create(TEST_MODEL, name="draw-test", preset="seed"), mnist)
+    return runs_dir
+
+
+def draw_page(runs_dir: Path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(runs_dir))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/draw.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def png_data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def fake_drawing(at, image: Image.Image):
+    """What the canvas component sends when a stroke ends: its Fabric JSON and the rendered PNG."""
+    key = f"draw_canvas_{at.session_state['draw_clears']}"
+    at.session_state[key] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": png_data_url(image)}}
+    at.run()
+    assert not at.exception
+
+
+@pytest.fixture
+def page(model_runs_dir, monkeypatch):
+    return draw_page(model_runs_dir, monkeypatch)
+
+
+def test_an_empty_canvas_shows_a_prompt_not_a_prediction(page):
+    assert any("Draw a digit" in info.value for info in page.info)
+    assert not page.metric and not page.get("plotly_chart")
+
+
+@pytest.mark.parametrize(
+    "drawing",
+    [
+        Drawing(3, 0, "centred", "thick", "canvas"),
+        Drawing(7, 0, "small", "thin", "canvas"),  # small, somewhere away from the centre
+        Drawing(0, 1, "off-centre", "thick", "canvas"),  # in a corner
+        Drawing(4, 0, "large", "thin", "canvas"),
+    ],
+    ids=lambda d: d.name,
+)
+def test_a_drawing_is_answered_with_its_evidence(page, drawing):
+    fake_drawing(page, render(drawing, seed=7))
+    assert page.metric[0].value == str(drawing.digit)
+    assert len(page.get("plotly_chart")) == 1
+    # as drawn, the 28x28 input, the occlusion overlay, and the first layer's feature maps
+    assert len(page.image) == 4
+    assert "What the network sees" in [h.value for h in page.subheader]
+
+
+def test_clear_gives_a_fresh_canvas(page):
+    fake_drawing(page, render(Drawing(1, 0, "centred", "thick", "canvas")))
+    assert page.metric
+    page.button(key="draw_clear").click().run()
+    assert page.session_state["draw_clears"] == 1
+    assert not page.metric and any("Draw a digit" in info.value for info in page.info)
+
+
+def test_uploads_get_a_row_each_and_bad_files_a_clear_message(page):
+    good = io.BytesIO()
+    render(Drawing(2, 0, "centred", "medium", "paper")).save(good, format="JPEG")
+    blank = io.BytesIO()
+    Image.new("L", (60, 60), 255).save(blank, format="PNG")
+    page.file_uploader(key="draw_uploads").set_value(
+        [
+            ("two.jpg", good.getvalue(), "image/jpeg"),
+            ("notes.png", b"this is not a picture" * 5, "image/png"),
+            ("half.png", png_data(render(Drawing(5, 0, "centred", "thick", "canvas")))[:300], "image/png"),
+            ("blank.png", blank.getvalue(), "image/png"),
+        ]
+    ).run()
+    assert not page.exception
+    table = page.dataframe[0].value
+    assert table["file"].tolist() == ["two.jpg", "notes.png", "half.png", "blank.png"]
+    assert table["answer"].iloc[0] == 2 and table["input"].iloc[0].startswith("data:image/png")
+    errors = [e.value for e in page.error]
+    assert any("notes.png" in e and "not an image" in e for e in errors)
+    assert any("half.png" in e and "truncated" in e for e in errors)
+    assert any("blank.png" in e and "blank" in e for e in errors)
+
+
+def png_data(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_without_any_model_the_page_says_how_to_get_one(tmp_path, monkeypatch):
+    if BUNDLED_MODEL.exists():
+        pytest.skip("the bundled default model exists, so the page always has a model")
+    at = draw_page(tmp_path / "empty-runs", monkeypatch)
+    assert any("python -m mnist_core train" in info.value for info in at.info)
+    assert not at.get("bidi_component")
+
+
+def test_the_page_keys_every_widget_and_chart(page):
+    fake_drawing(page, render(Drawing(8, 0, "centred", "thick", "canvas")))
+    keys = {w.key for w in (*page.selectbox, *page.slider, *page.button)}
+    assert {"draw_model", "draw_pen", "draw_clear"} <= keys
+    assert np.isclose(sum(float(v) for v in _bar_values(page)), 1.0, atol=1e-3)
+
+
+def _bar_values(page):
+    import json
+
+    figure = json.loads(page.get("plotly_chart")[0].proto.spec)
+    return figure["data"][0]["y"]
