@@ -131,14 +131,14 @@ else:
             (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
 
 with tabs[4]:
-    with st.form("runs.rename_form", border=False):
-        new_name = st.text_input("Name", value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
-        if st.form_submit_button("Rename"):
-            try:
-                runs_store.rename(run_id, new_name)
-                st.rerun()
-            except RunStoreError as error:
-                st.error(str(error))
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    new_name = name_col.text_input("Name", value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
+    if button_col.button("Rename", key="runs.rename", disabled=new_name == summary["name"]):
+        try:
+            runs_store.rename(run_id, new_name)
+            st.rerun()
+        except RunStoreError as error:
+            st.error(str(error))
     left, right, far = st.columns(3)
     left.download_button("Download model (.keras)", run.model_path.read_bytes, file_name=f"{run_id}.keras",
                          mime="application/octet-stream", key="runs.download_model", disabled=not run.has_model(),

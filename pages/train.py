@@ -114,6 +114,8 @@ def start_ui(config: RunConfig | None) -> None:
             f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
             "a new run waits in the queue and starts when it ends."
         )
+    if st.session_state.get("train.notice"):
+        st.toast(st.session_state.pop("train.notice"))
     name = st.text_input("Run name", key="train.name", max_chars=80)
     label = "Queue behind it" if busy else "Start training"
     if st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:"):
@@ -123,9 +125,8 @@ def start_ui(config: RunConfig | None) -> None:
             st.error(str(error))
             return
         st.session_state["train.run_id"] = run.id
-        ahead = jobs.running_run(runs)
-        if ahead and ahead.id != run.id:
-            st.toast(f"Queued behind {ahead.meta().get('name', ahead.id)}.")
+        st.session_state["train.notice"] = f"Queued behind {busy.meta().get('name', busy.id)}." if busy else None
+        st.rerun()  # redraw with the new run: the queue warning, the live panel and its polling
 
 
 def watched_run():

@@ -1,0 +1,107 @@
+"""The Plotly figure builders: each takes plain data and returns a figure with the traces a page expects."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from mnist_core import charts
+
+HISTORY = [
+    {"epoch": 1, "loss": 0.9, "accuracy": 0.7, "val_loss": 0.5, "val_accuracy": 0.85},
+    {"epoch": 2, "loss": 0.4, "accuracy": 0.88, "val_loss": 0.3, "val_accuracy": 0.91},
+]
+POINTS = [{"epoch": 1, "progress": 0.5, "loss": 1.5, "accuracy": 0.5}, {"epoch": 2, "progress": 1.5, "loss": 0.5}]
+
+
+def names(fig):
+    return [trace.name for trace in fig.data]
+
+
+def test_curve_shows_train_and_validation_per_epoch_as_the_seed_did():
+    fig = charts.curve_figure("loss", HISTORY)
+    assert names(fig) == ["loss", "val_loss"]
+    assert list(fig.data[1].y) == [0.5, 0.3] and list(fig.data[1].x) == [1, 2]
+
+
+def test_curve_of_a_first_epoch_in_progress_is_not_blank():
+    fig = charts.curve_figure("accuracy", [], POINTS[:1], epochs=3)
+    assert names(fig) == ["accuracy (within epoch)"]
+    assert list(fig.data[0].x) == [0.5]
+    assert fig.layout.xaxis.range == (0, 3 * 1.02)  # fixed axis: a live chart does not rescale with every point
+
+
+def test_curve_skips_points_without_the_metric_and_keeps_the_view_across_redraws():
+    fig = charts.curve_figure("accuracy", HISTORY, POINTS)
+    assert list(fig.data[0].y) == [0.5]
+    assert fig.layout.uirevision == charts.curve_figure("accuracy", [], []).layout.uirevision
+
+
+def test_curve_refuses_an_unknown_metric():
+    with pytest.raises(ValueError, match="metric"):
+        charts.curve_figure("precision", HISTORY)
+
+
+def test_overlay_draws_validation_and_training_of_each_run_in_one_colour():
+    fig = charts.overlay_figure("accuracy", {"seed": HISTORY, "wide": HISTORY[:1]})
+    assert names(fig) == ["seed · val_accuracy", "seed · accuracy", "wide · val_accuracy", "wide · accuracy"]
+    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
+    assert fig.data[0].line.dash == "solid" and fig.data[1].line.dash == "dot"
+
+
+def test_overlay_of_runs_without_history_is_an_empty_chart():
+    assert names(charts.overlay_figure("loss", {"queued": []})) == []
+
+
+def test_confusion_heatmap_writes_counts_and_puts_true_digits_on_rows():
+    matrix = np.diag(np.arange(10) + 90)
+    matrix[3, 5] = 7
+    fig = charts.confusion_figure(matrix.tolist())
+    heatmap = fig.data[0]
+    assert isinstance(heatmap, go.Heatmap)
+    assert heatmap.text[3][5] == 7 and heatmap.customdata[9][9] == 99
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_confusion_heatmap_refuses_a_wrong_shape():
+    with pytest.raises(ValueError, match="10x10"):
+        charts.confusion_figure([[1, 2], [3, 4]])
+
+
+def test_class_counts_are_grouped_bars_per_set():
+    fig = charts.class_counts_figure({"train": {"1": 20, "0": 10}, "test": {"0": 1, "1": 2}})
+    assert names(fig) == ["train", "test"]
+    assert list(fig.data[0].x) == ["0", "1"] and list(fig.data[0].y) == [10, 20]
+    assert fig.layout.barmode == "group"
+
+
+def test_tile_lays_out_digits_with_a_caption_band_and_blank_cells():
+    images = np.stack([np.full((28, 28), v, np.uint8) for v in (1, 2, 3)])
+    mosaic = charts.tile(images, columns=2)
+    cell_h = charts.CAPTION_ROWS + 28 + charts.GAP
+    assert mosaic.shape == (2 * cell_h, 2 * 28 + charts.GAP)
+    assert mosaic[charts.CAPTION_ROWS, 0] == 1 and mosaic[charts.CAPTION_ROWS, 28 + charts.GAP] == 2
+    assert mosaic[cell_h + charts.CAPTION_ROWS, 0] == 3
+    assert np.isnan(mosaic[cell_h + charts.CAPTION_ROWS, 28 + charts.GAP])  # no fourth digit
+    assert np.isnan(mosaic[0, 0])  # caption band
+
+
+def test_digit_grid_is_one_heatmap_with_one_caption_per_digit():
+    images = np.zeros((12, 28, 28), np.uint8)
+    fig = charts.digit_grid_figure(images, [f"label={i % 10}" for i in range(12)], columns=10)
+    assert len(fig.data) == 1 and fig.data[0].zmax == 255
+    assert [a.text for a in fig.layout.annotations][:2] == ["label=0", "label=1"]
+
+
+def test_digit_grid_without_digits_says_so_and_mismatched_captions_are_refused():
+    assert "No digits" in charts.digit_grid_figure(np.zeros((0, 28, 28)), []).layout.annotations[0].text
+    with pytest.raises(ValueError, match="captions"):
+        charts.digit_grid_figure(np.zeros((2, 28, 28)), ["one"])
+
+
+def test_pixel_figure_labels_only_inked_pixels_with_their_values():
+    image = np.zeros((28, 28), np.uint8)
+    image[10, 12] = 255
+    fig = charts.pixel_figure(image, "pixels")
+    assert fig.data[0].text[10][12] == "255" and fig.data[0].text[0][0] == ""
+    normalised = charts.pixel_figure(image / 255.0, "normalised", decimals=2)
+    assert normalised.data[0].text[10][12] == "1.00" and normalised.data[0].zmax == 1

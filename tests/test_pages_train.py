@@ -1,0 +1,91 @@
+"""The Train page in AppTest: presets fill the controls, the model summary follows them, bad combinations are
+explained, Start queues (the worker is not started here), and the live panel shows a run in progress."""
+
+import pytest
+
+from mnist_core import jobs
+from mnist_core.runs import QUEUED, STOPPED, RunStore
+from tests.pages_support import completed_run, figure, open_page, running_run, texts
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    """Queue runs without training them: these tests check the page, test_jobs checks the worker."""
+    monkeypatch.setattr(jobs, "ensure_worker", lambda store: None)
+
+
+def parameters(at) -> str:
+    return next(m.value for m in at.metric if m.label == "Parameters")
+
+
+def test_the_seed_preset_is_the_start_and_its_summary_is_the_posts(runs):
+    at = open_page("pages/train.py")
+    assert at.selectbox(key="train.preset").value == "seed"
+    assert parameters(at) == "232,590"
+    layers = at.dataframe[0].value
+    assert list(layers["layer"])[:2] == ["image", "conv1"] and list(layers["layer"])[-1] == "digit"
+    assert "No runs yet" in at.info[0].value
+
+
+def test_a_preset_fills_the_controls_and_the_summary_follows_the_sliders(runs):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train.preset").set_value("wide").run()
+    assert (at.number_input(key="train.filters_1").value, at.number_input(key="train.filters_2").value) == (32, 64)
+    assert at.slider(key="train.epochs").value == 10 and parameters(at) == "421,642"
+    at.slider(key="train.blocks").set_value(3).run()
+    assert "conv3" in list(at.dataframe[0].value["layer"])
+    at.select_slider(key="train.dense_units").set_value(0).run()
+    assert "dense" not in list(at.dataframe[0].value["layer"])
+    assert not at.exception
+
+
+def test_an_invalid_combination_is_explained_next_to_its_control_and_blocks_start(runs):
+    at = open_page("pages/train.py")
+    at.toggle(key="train.early_stopping").set_value(True).run()
+    at.slider(key="train.validation_split").set_value(0.0).run()
+    assert any("validation_split" not in e.value and "val_loss" in e.value for e in at.error)
+    assert at.button(key="train.start").disabled
+
+
+def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_waits(runs, no_worker):
+    at = open_page("pages/train.py")
+    at.select_slider(key="train.train_limit").set_value(2000).run()
+    at.slider(key="train.epochs").set_value(2).run()
+    at.text_input(key="train.name").input("quick").run()
+    at.button(key="train.start").click().run()
+    [run] = runs.runs()
+    assert run.meta()["name"] == "quick" and run.meta()["preset"] is None
+    assert run.config().train_limit == 2000 and run.config().epochs == 2 and run.state == QUEUED
+    assert at.session_state["train.run_id"] == run.id
+    assert "quick is queued now" in at.warning[0].value.replace("*", "")
+    assert at.button(key="train.start").label == "Queue behind it"
+    at.button(key="train.stop").click().run()  # "Cancel" a queued run
+    assert runs.get(run.id).state == STOPPED
+
+
+def test_a_run_in_progress_shows_progress_eta_live_curves_and_stop(runs):
+    run = running_run(runs)
+    at = open_page("pages/train.py")
+    assert "live · running" in texts(at.subheader)
+    [progress] = at.get("progress")
+    assert "Epoch 2/3, batch 4/8" in progress.proto.text
+    assert any("left" in c for c in texts(at.caption))
+    loss = figure(at, "train.live.loss")
+    assert [trace["name"] for trace in loss["data"]] == ["loss (within epoch)", "loss", "val_loss"]
+    assert "running now" in at.warning[0].value.replace("*", "") and "is running" in at.warning[0].value
+    at.button(key="train.stop").click().run()
+    assert runs.get(run.id).stop_requested()
+
+
+def test_a_finished_run_shows_its_test_accuracy_and_leads_to_the_runs_page(runs):
+    completed_run(runs, "done", wrong=100)
+    at = open_page("pages/train.py")
+    assert next(m.value for m in at.metric if m.label == "Test accuracy") == "99.00%"
+    [link] = at.get("page_link")
+    assert "runs" in link.proto.page and "run=" in link.proto.query_string
