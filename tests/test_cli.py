@@ -94,3 +94,20 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_run_as_stopped(tmp_path):
     out = json.loads(stdout)
     assert out["status"] == "stopped" and out["epochs_completed"] < 50
     assert out["test_accuracy"] is not None and out["model_path"]
+
+
+def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, trained_run, mnist):
+    import keras
+
+    target = tmp_path / "bundled" / "default.keras"
+    out = json.loads(cli("export", trained_run.id, str(target), "--runs-dir", str(trained_run.path.parent),
+                         "--json").stdout)  # fmt: skip
+    assert out["path"] == str(target) and target.exists()
+    assert target.stat().st_size < trained_run.model_path.stat().st_size  # no optimizer state
+    exported = keras.saving.load_model(target)
+    original = keras.saving.load_model(trained_run.model_path)
+    images = mnist.x_test[:50, ..., None].astype("float32") / 255
+    assert np.allclose(exported.predict(images, verbose=0), original.predict(images, verbose=0), atol=1e-6)
+    bad = cli("export", trained_run.id, str(tmp_path / "model.h5"), "--runs-dir", str(trained_run.path.parent),
+              check=False)  # fmt: skip
+    assert bad.returncode == 2 and ".keras" in bad.stderr
