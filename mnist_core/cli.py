@@ -6,7 +6,9 @@
     evaluate   test metrics, confusion matrix and per-class metrics of a run
     predict    classify image files with a run's model (or the bundled one)
     rename / delete   manage runs
+    export     save a run's model without optimizer state (how the bundled model is made)
     worker     train queued runs in the background (the dashboard starts it)
+    study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
 
 from __future__ import annotations
@@ -87,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", parents=[common], help="delete a run and its files")
     delete.add_argument("run")
 
+    export = commands.add_parser("export", parents=[common], help="save a run's model for inference only (no optimizer)")
+    export.add_argument("run")
+    export.add_argument("path", help="where to write the .keras file")
+
     commands.add_parser("worker", parents=[common], help="train the dashboard's queued runs, one at a time, then exit")
+    add_study_parser(commands, common)
     return parser
 
 
@@ -269,6 +276,35 @@ def cmd_delete(args, store) -> int:
     return 0
 
 
+def cmd_export(args, store) -> int:
+    """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
+    from pathlib import Path
+
+    from mnist_core.storage import atomic_write_bytes
+
+    run = store.find(args.run)
+    if not run.has_model():
+        raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
+    target = Path(args.path)
+    if target.suffix != ".keras":
+        raise RunStoreError(f"{target}: the file name must end in .keras")
+    with quiet.tensorflow_logs():
+        import keras
+
+    model = keras.saving.load_model(run.model_path, compile=False)
+    tmp = target.with_name(f".{target.name}.tmp.keras")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(tmp)
+    atomic_write_bytes(target, tmp.read_bytes())
+    tmp.unlink()
+    output = {"run_id": run.id, "path": str(target), "bytes": target.stat().st_size,
+              "test_accuracy": run.results().get("test_accuracy")}  # fmt: skip
+    if args.json:
+        return _print_json(output)
+    print(f"exported {run.id} to {target} ({output['bytes'] / 1e6:.1f} MB, test accuracy {output['test_accuracy']:.4f})")
+    return 0
+
+
 def cmd_worker(args, store) -> int:
     from mnist_core.jobs import run_worker
 
@@ -276,6 +312,154 @@ def cmd_worker(args, store) -> int:
     if args.json:
         return _print_json({"trained": trained})
     print(f"worker: trained {trained} run(s); the queue is empty")
+    return 0
+
+
+STUDY_HELP = """Studies: many runs that differ in a few settings, searched by Optuna, compared in one table.
+
+    study create NAME --preset-study [--run]             the seed's seven runs
+    study create NAME --grid filters=16/36,32/64 --grid epochs=5,10
+    study create NAME --search dropout=0.1:0.5 --search learning_rate=1e-4:1e-2:log --trials 20
+    study run NAME        train its trials as a worker (start several, here or on other machines, to share it)
+    study resume NAME     after a stop, crash or kill: train what is left, never what finished
+    study stop NAME       stop after the current batch; finished trials are kept
+    study show [NAME]     the results table (or the list of studies)
+
+Add --epochs N and --limit N to `create` for a quick study. Studies live in --storage (default: an SQLite file in
+the run store); any SQLAlchemy database URL works, so workers on several machines can share one study."""
+
+
+def add_study_parser(commands, common) -> None:
+    study_common = _Parser(add_help=False)
+    study_common.add_argument("--storage", metavar="URL", help="an Optuna database URL (default: sqlite in the run store)")
+    study = commands.add_parser("study", help="create, run, resume and show studies (many runs compared)",
+                                description=STUDY_HELP, formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
+    actions = study.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
+    parents = [common, study_common]
+    create = actions.add_parser("create", parents=parents, help="define a study")
+    create.add_argument("name")
+    kind = create.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--preset-study", nargs="*", metavar="PRESET",
+                      help="train presets one after another (default: the seed's seven)")
+    kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help="every combination of these values")
+    kind.add_argument("--search", action="append", metavar="FIELD=LOW:HIGH[:log]|A,B",
+                      help="search these ranges (Optuna's TPE sampler) for --trials trials")
+    create.add_argument("--trials", type=int, help="how many trials a search runs")
+    create.add_argument("--base", default="seed", help=f"the preset a grid or search starts from: {', '.join(PRESETS)}")
+    create.add_argument("--epochs", type=int, help="train every trial for this many epochs (a quick study)")
+    create.add_argument("--limit", type=int, metavar="N", help="train every trial on the first N images only")
+    create.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
+                        help="stop trials whose val_loss trails the median (default: on for searches)")
+    create.add_argument("--run", action="store_true", help="then run it as a worker here and print the table")
+    for action, text in (("run", "train the study's trials as a worker, then print the table"),
+                         ("resume", "queue interrupted trials again, clear a stop, then run as a worker")):
+        parser = actions.add_parser(action, parents=parents, help=text)
+        parser.add_argument("name")
+        parser.add_argument("--max-trials", type=int, metavar="N", help="train at most N trials, then exit")
+    stop = actions.add_parser("stop", parents=parents, help="stop a study after the current batch")
+    stop.add_argument("name")
+    show = actions.add_parser("show", parents=parents, help="a study's results table, or the list of studies")
+    show.add_argument("name", nargs="?")
+    show.add_argument("--csv", action="store_true", help="print the table as CSV")
+
+
+def cmd_study(args, store) -> int:
+    import optuna
+
+    from mnist_core import study as studies_module
+
+    studies = studies_module.Studies(store, args.storage)
+    try:
+        if args.action == "create":
+            spec = _study_spec_from_args(args, studies_module)
+            studies.create(args.name, spec)
+            if not args.run:
+                if args.json:
+                    return _print_json({"study": args.name, "planned": spec.size, "spec": spec.to_dict()})
+                print(f"created study {args.name!r}: {spec.size} trials; run it with "
+                      f"`python -m mnist_core study run {args.name!r}`")  # fmt: skip
+                return 0
+            return _study_work(args, studies, resume=False)
+        if args.action in ("run", "resume"):
+            return _study_work(args, studies, resume=args.action == "resume")
+        if args.action == "stop":
+            stopped = studies.request_stop(args.name)
+            if args.json:
+                return _print_json({"study": args.name, "stopping_runs": stopped})
+            print(f"study {args.name!r} stops after the current batch" + (f" (run {', '.join(stopped)})" if stopped else ""))
+            return 0
+        return _study_show(args, studies)
+    except optuna.exceptions.OptunaError as error:
+        raise studies_module.StudyError("study", f"{type(error).__name__}: {error}") from None
+
+
+def _study_spec_from_args(args, module):
+    overrides = {"epochs": args.epochs, "train_limit": args.limit}
+    if args.preset_study is not None:
+        return module.preset_study(args.preset_study or module.STUDY, **overrides)
+    if args.grid:
+        grid = module.parse_assignments(args.grid, module.parse_values, "grid")
+        return module.grid_study(grid, base=args.base, prune=bool(args.prune), **overrides)
+    if args.trials is None:
+        raise module.StudyError("trials", "a search needs --trials N: how many trials to run")
+    search = module.parse_assignments(args.search, module.parse_range, "search")
+    prune = True if args.prune is None else args.prune
+    return module.search_study(search, args.trials, base=args.base, prune=prune, **overrides)
+
+
+def _study_work(args, studies, resume: bool) -> int:
+    stop = {"requested": False}
+
+    def on_signal(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt  # a second Ctrl-C aborts; the trial is marked interrupted
+        stop["requested"] = True
+        print("\nstopping this worker after the current batch (Ctrl-C again to abort)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if resume:
+            requeued = studies.prepare_resume(args.name)
+            if requeued and not args.json:
+                print(f"queued again: trial(s) {', '.join(map(str, requeued))}", file=sys.stderr)
+        log = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
+        data = load_mnist(args.data) if args.data else None
+        trained = studies.run_worker(args.name, data=data, log=log, should_exit=lambda: stop["requested"],
+                                     max_trials=getattr(args, "max_trials", None))  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return _study_show(args, studies, trained=trained)
+
+
+def _study_show(args, studies, trained: int | None = None) -> int:
+    from mnist_core.study import format_table, rows_csv
+
+    if not args.name:
+        names = studies.names()
+        listing = [studies.progress(name) for name in names]
+        if args.json:
+            return _print_json(listing)
+        if not listing:
+            print(f"no studies yet in {studies.url}: create one with `python -m mnist_core study create NAME --preset-study`")
+        for item in listing:
+            print(f"{item['study']:<30} {item['kind']:<8} {item['state']:<11} {item['finished']}/{item['planned']} trials")
+        return 0
+    rows = studies.rows(args.name)
+    progress = studies.progress(args.name)
+    if args.json:
+        return _print_json({**progress, **({"trained_here": trained} if trained is not None else {}), "trials": rows})
+    if getattr(args, "csv", False):
+        print(rows_csv(rows), end="")
+        return 0
+    print(f"study {args.name!r} ({progress['kind']}): {progress['state']}, {progress['finished']}/{progress['planned']} "
+          f"trials finished" + (f", {trained} trained by this worker" if trained is not None else ""))  # fmt: skip
+    print(format_table(rows))
+    if progress["interrupted"]:
+        print(f"{progress['interrupted']} interrupted trial(s): `study resume {args.name}` trains them again")
     return 0
 
 
@@ -287,7 +471,9 @@ COMMANDS = {
     "predict": cmd_predict,
     "rename": cmd_rename,
     "delete": cmd_delete,
+    "export": cmd_export,
     "worker": cmd_worker,
+    "study": cmd_study,
 }
 
 
