@@ -12,6 +12,7 @@ Fashion-MNIST under the wrong name is caught with a message that says what to do
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -189,9 +190,7 @@ def _load_keras_download():
 
 
 def _write_cache(cache_path: Path, data: MnistData) -> None:
-    """Save the checked arrays uncompressed: a warm load is then a plain read (about 0.1 s)."""
-    import io
-
+    """Save the checked arrays uncompressed: a warm load is then a plain read (tens of milliseconds)."""
     buffer = io.BytesIO()
     np.savez(buffer, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)
     try:

@@ -163,7 +163,9 @@ class Run:
             "epochs": config.epochs,
             "epochs_completed": len(history),
             "best_epoch": best["epoch"] if best else None,
-            "best_val_accuracy": max((h.get("val_accuracy") or 0 for h in history), default=None) if history else None,
+            "best_val_accuracy": max(
+                (h["val_accuracy"] for h in history if h.get("val_accuracy") is not None), default=None
+            ),
             "train_accuracy": last.get("accuracy"),
             "val_accuracy": last.get("val_accuracy"),
             "train_val_gap": gap,
