@@ -45,16 +45,15 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "fast",
             SEED.replace(
-                filters=(32, 64),
-                batch_norm=True,
-                dropout=0.25,
-                epochs=4,
-                batch_size=128,
-                learning_rate=0.003,
+                filters=(16, 32, 64),
+                dropout=0.1,
+                epochs=3,
+                batch_size=64,
+                learning_rate=0.002,
                 lr_schedule="cosine",
-                validation_split=0.1,
+                validation_split=0.05,
             ),
-            "Least wall time to 99.2% here: batch norm and a cosine-decayed learning rate, 4 epochs",
+            "Least wall time to 99.2% here: a cheap third block, small batches, a cosine-decayed rate, 3 epochs",
         ),
         Preset(
             "best",
