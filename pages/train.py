@@ -109,24 +109,23 @@ def summary_ui(config: RunConfig) -> None:
 def start_ui(config: RunConfig | None) -> None:
     runs = store()
     busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
-    if busy:
-        st.warning(
-            f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
-            "a new run waits in the queue and starts when it ends."
-        )
-    if st.session_state.get("train.notice"):
-        st.toast(st.session_state.pop("train.notice"))
+    notice = st.empty()  # filled last, so a run queued by this very click is counted
     name = st.text_input("Run name", key="train.name", max_chars=80)
     label = "Queue behind it" if busy else "Start training"
     if st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:"):
         try:
             run = jobs.submit(runs, config, name=name or None, preset=matching_preset(config, PRESETS))
+            st.session_state["train.run_id"] = run.id
+            if busy:
+                st.toast(f"Queued behind {busy.meta().get('name', busy.id)}.")
         except RunStoreError as error:
             st.error(str(error))
-            return
-        st.session_state["train.run_id"] = run.id
-        st.session_state["train.notice"] = f"Queued behind {busy.meta().get('name', busy.id)}." if busy else None
-        st.rerun()  # redraw with the new run: the queue warning, the live panel and its polling
+    busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
+    if busy:
+        notice.warning(
+            f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
+            "a new run waits in the queue and starts when it ends."
+        )
 
 
 def watched_run():
@@ -140,7 +139,7 @@ def watched_run():
     return jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None) or next(iter(runs.runs()), None)
 
 
-def live_panel(polling: bool) -> None:
+def live_panel() -> None:
     run = watched_run()
     if run is None:
         st.info("No runs yet. Set the controls and press **Start training**; its curves appear here.")
@@ -182,8 +181,6 @@ def live_panel(polling: bool) -> None:
     loss, accuracy = st.columns(2)
     loss.plotly_chart(charts.curve_figure("loss", history, points, config.epochs), key="train.live.loss")
     accuracy.plotly_chart(charts.curve_figure("accuracy", history, points, config.epochs), key="train.live.accuracy")
-    if polling and not store().active_runs() and state not in ACTIVE_STATES:
-        st.rerun()  # the run ended: redraw the whole page once, without the polling
 
 
 st.title("Train")
@@ -202,6 +199,14 @@ with summary:
         st.info("Fix the setting marked in red to see the model.")
 
 st.divider()
-start_ui(config)
-active = bool(store().active_runs())
-st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(polling=active)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def run_panel(config: RunConfig | None) -> None:
+    """Start and the live view, redrawn from the run store every second: a run started in another tab, queued
+    behind another or finished meanwhile shows up without a click. Only this part reruns, never the controls."""
+    start_ui(config)
+    live_panel()
+
+
+run_panel(config)

@@ -64,6 +64,7 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     assert run.config().train_limit == 2000 and run.config().epochs == 2 and run.state == QUEUED
     assert at.session_state["train.run_id"] == run.id
     assert "quick is queued now" in at.warning[0].value.replace("*", "")
+    at.run()
     assert at.button(key="train.start").label == "Queue behind it"
     at.button(key="train.stop").click().run()  # "Cancel" a queued run
     assert runs.get(run.id).state == STOPPED

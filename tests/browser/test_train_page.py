@@ -1,0 +1,107 @@
+"""The Train page in a real browser against `streamlit run app.py`: train a small run and watch it live, then
+reload during a training, see the progress come back, stop it and see it kept as stopped."""
+
+import json
+import time
+
+from tests.browser.conftest import screenshot, wait_for_app
+
+TALL = {"width": 1400, "height": 2200}  # the page scrolls inside the app: a tall window shows all of it
+
+
+def open_train_page(server, page):
+    page.set_viewport_size(TALL)
+    page.goto(f"{server.url}/train")
+    wait_for_app(page)
+    page.get_by_test_id("stMetric").filter(has_text="Parameters").wait_for(timeout=60_000)  # Keras has loaded
+
+
+def set_slider(page, label: str, steps_from_start: int):
+    thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+    thumb.focus()
+    thumb.press("Home")
+    for _ in range(steps_from_start):
+        thumb.press("ArrowRight")
+    wait_for_app(page)
+
+
+def start(page, name: str, images_step: int, epochs: int):
+    set_slider(page, "Training images", images_step)  # 1,000 / 2,000 / 5,000 / 10,000 / 30,000 / all
+    set_slider(page, "Epochs", epochs - 1)
+    page.get_by_label("Run name").fill(name)
+    page.get_by_label("Run name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+
+
+def progress_text(page) -> str:
+    bar = page.get_by_test_id("stProgress")
+    return bar.inner_text() if bar.count() else ""
+
+
+def live_points(page) -> int:
+    """How many points the live loss chart holds, read from Plotly's own data in the page."""
+    return page.evaluate(
+        "() => { const d = document.querySelector('.js-plotly-plot'); "
+        "return d && d.data ? d.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }"
+    )
+
+
+def run_status(server, name: str) -> str:
+    for path in server.runs_dir.iterdir():
+        meta = path / "meta.json"
+        if meta.exists() and json.loads(meta.read_text())["name"] == name:
+            return json.loads((path / "status.json").read_text())["state"]
+    return "missing"
+
+
+def test_train_a_small_run_and_watch_it_live_then_find_it_on_the_runs_page(server, page):
+    open_train_page(server, page)
+    screenshot(page, "train-1-controls")
+    start(page, "browser-tiny", images_step=1, epochs=3)
+
+    page.get_by_test_id("stProgress").wait_for(timeout=60_000)
+    seen, counts = set(), []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not page.get_by_test_id("stMetric").filter(has_text="Test accuracy").count():
+        if text := progress_text(page):
+            seen.add(text)
+            counts.append(live_points(page))
+        time.sleep(0.3)
+    assert len(seen) >= 2, f"the progress bar did not move: {seen}"
+    assert max(counts) > min(counts), "the live curves did not grow"
+    page.get_by_text("browser-tiny · completed").wait_for()
+    time.sleep(2)  # let the fragment run that drew "completed" finish and clear what it no longer draws
+    screenshot(page, "train-2-finished")
+
+    page.get_by_role("link", name="Inspect it on the Runs page").click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="browser-tiny · completed").wait_for()
+    assert not page.get_by_test_id("stException").count()
+    screenshot(page, "train-3-on-runs-page")
+
+
+def test_reload_during_training_shows_the_progress_again_and_stop_keeps_the_run(server, page):
+    open_train_page(server, page)
+    start(page, "browser-stop", images_step=4, epochs=8)  # 30,000 images: long enough to reload and stop
+    page.get_by_test_id("stProgress").filter(has_text="batch").wait_for(timeout=90_000)
+    before = progress_text(page)
+
+    page.reload()
+    wait_for_app(page)
+    page.get_by_text("browser-stop · running").wait_for(timeout=60_000)
+    page.get_by_test_id("stProgress").filter(has_text="batch").wait_for()
+    screenshot(page, "train-4-after-reload")
+    assert progress_text(page), f"no progress after the reload (before it: {before!r})"
+
+    clicked = time.monotonic()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    while run_status(server, "browser-stop") == "running" and time.monotonic() - clicked < 60:
+        time.sleep(0.2)
+    stopped_after = time.monotonic() - clicked
+    assert run_status(server, "browser-stop") == "stopped"
+    page.get_by_text("browser-stop · stopped").wait_for(timeout=30_000)
+    time.sleep(2)
+    screenshot(page, "train-5-stopped")
+    print(f"stop to status 'stopped' (evaluation and save included): {stopped_after:.1f} s")
+    assert stopped_after < 20
