@@ -117,7 +117,10 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Fig
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    return _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=380)
+    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=400)
+    # Below the chart: one legend row per run would cover the title if it sat on top.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    return fig
 
 
 def confusion_figure(matrix) -> go.Figure:

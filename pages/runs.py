@@ -60,8 +60,8 @@ wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
 if wanted in runs and st.session_state.get("runs.linked") != wanted:
     st.session_state["runs.linked"] = wanted
     st.session_state["runs.selected"] = [wanted]
-if "runs.selected" not in st.session_state:
-    st.session_state["runs.selected"] = list(runs)[:1]
+if "runs.selected" not in st.session_state or st.session_state.pop("runs.reselect", False):
+    st.session_state["runs.selected"] = list(runs)[:1]  # the newest run
 st.session_state["runs.selected"] = [r for r in st.session_state["runs.selected"] if r in runs]
 selected = st.multiselect("Runs to look at", list(runs), key="runs.selected",
                           format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})")  # fmt: skip
@@ -157,6 +157,7 @@ with tabs[4]:
         if yes.button("Yes, delete it", type="primary", key="runs.delete_yes"):
             runs_store.delete(run_id)
             st.session_state["runs.confirm_delete"] = None
+            st.session_state["runs.reselect"] = len(selected) == 1  # show the next run rather than nothing
             st.rerun()
         if no.button("Cancel", key="runs.delete_no"):
             st.session_state["runs.confirm_delete"] = None

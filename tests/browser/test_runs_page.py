@@ -1,0 +1,40 @@
+"""The Runs page in a real browser, on a store with two finished runs and a damaged folder: the table, overlay,
+one run's details and tabs, delete with confirmation."""
+
+from mnist_core.runs import RunStore
+from tests.browser.conftest import screenshot, wait_for_app
+from tests.pages_support import completed_run
+
+TALL = {"width": 1400, "height": 2400}
+
+
+def test_inspect_compare_and_delete_runs(server, page):
+    store = RunStore(server.runs_dir)
+    first, second = completed_run(store, "seed-like", wrong=120), completed_run(store, "wide-like", wrong=80)
+    damaged = server.runs_dir / "20990101-000000-broken-0000"
+    damaged.mkdir()
+    (damaged / "meta.json").write_text("{half a file")
+
+    page.set_viewport_size(TALL)
+    page.goto(f"{server.url}/runs")
+    wait_for_app(page)
+    page.get_by_role("heading", name="wide-like · completed").wait_for()  # the newest run is picked first
+    page.get_by_text("1 damaged run folder").wait_for()
+    page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_text("99.20%").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")  # overlays, confusion
+    screenshot(page, "runs-1-details")
+
+    page.get_by_role("tab", name="Misclassified").click()
+    page.get_by_text("80 of 10,000 test digits misclassified").wait_for()
+    screenshot(page, "runs-2-misclassified")
+
+    page.get_by_role("tab", name="Manage").click()
+    page.get_by_role("button", name="Delete run").click()
+    page.get_by_text("for good?").wait_for()
+    page.get_by_role("button", name="Yes, delete it").click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="seed-like · completed").wait_for(timeout=30_000)
+    assert [run.id for run in store.runs()] == [first.id]
+    assert not page.get_by_test_id("stException").count()
+    screenshot(page, "runs-3-after-delete")
+    assert second.id not in [p.name for p in server.runs_dir.iterdir()]
