@@ -1,0 +1,191 @@
+"""Benchmarks of the dashboard: first paint against an empty Streamlit app, and training launched from the
+dashboard against the same training from the command line.
+
+    .venv/bin/python bench/bench_dashboard.py             # both (about 3 minutes on 2 cores)
+    .venv/bin/python bench/bench_dashboard.py paint       # first paint only
+    .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
+
+First paint: the time from starting `streamlit run` to the first page's title painted in headless Chromium, for an
+empty app (one `st.title`) and for MNIST Lab, started alternately so both see the same machine. Also reported:
+the time until MNIST Lab's first page has drawn all its charts, and whether the server had loaded TensorFlow by then.
+
+Training: the same config trained by `python -m mnist_core train` and by the dashboard's path (`jobs.submit`, what
+the Train page's Start calls, so the background worker trains it) while a browser shows the Train page polling the
+run every second. Compared on model.fit time (train_seconds) of runs made alternately.
+
+Prints a markdown table for the README and writes bench/results/dashboard.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mnist_core import jobs  # noqa: E402
+from mnist_core.config import RunConfig  # noqa: E402
+from mnist_core.runs import RunStore  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, _free_port  # noqa: E402
+
+EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
+PAINT_REPEATS = 3
+# The seed model on all 48,000 training images: long enough that a second of start-up noise does not count.
+TRAIN_CONFIG = RunConfig(epochs=3)
+TRAIN_REPEATS = 2
+FINISHED = ("completed", "stopped", "failed", "interrupted")
+
+
+def tensorflow_loaded(pid: int) -> bool:
+    """Whether a process has TensorFlow's shared library mapped (i.e. has imported it)."""
+    try:
+        return "libtensorflow" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+class AppServer(Server):
+    """The browser tests' server (same flags, empty run store), on any app file."""
+
+    def __init__(self, app_dir: Path, app: str, tmp: Path):
+        self.runs_dir = tmp / "runs"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MNIST_LAB_RUNS": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
+               "PYTHONPATH": str(ROOT)}  # fmt: skip
+        self.log = open(tmp / "streamlit.log", "wb")
+        command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(self.port), "--server.address",
+                   "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                   "--server.fileWatcherType", "none"]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)  # fmt: skip
+        self._wait_healthy()
+
+
+def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0) -> dict:
+    """Seconds from `streamlit run` to `heading` painted (and to `charts` Plotly charts drawn, if asked)."""
+    started = time.perf_counter()
+    server = AppServer(app_dir, app, Path(tempfile.mkdtemp(prefix="paint-")))
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url, timeout=60_000)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+        painted = time.perf_counter() - started
+        result = {"painted_s": painted, "tensorflow_loaded_at_paint": tensorflow_loaded(server.process.pid)}
+        if charts:
+            page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {charts}",
+                                   timeout=60_000)  # fmt: skip
+            result["charts_drawn_s"] = time.perf_counter() - started
+            result["tensorflow_loaded_after_page"] = tensorflow_loaded(server.process.pid)
+        page.close()
+        return result
+    finally:
+        server.stop()
+
+
+def bench_paint(browser) -> dict:
+    empty_dir = Path(tempfile.mkdtemp(prefix="empty-app-"))
+    (empty_dir / "app.py").write_text(EMPTY_APP)
+    rows = {"empty": [], "mnist_lab": []}
+    for _ in range(PAINT_REPEATS):
+        rows["empty"].append(first_paint(browser, empty_dir, "app.py", "Empty"))
+        rows["mnist_lab"].append(first_paint(browser, ROOT, "app.py", "Data", charts=4))
+    empty = statistics.median(r["painted_s"] for r in rows["empty"])
+    lab = statistics.median(r["painted_s"] for r in rows["mnist_lab"])
+    return {
+        "repeats": rows,
+        "empty_painted_median_s": round(empty, 2),
+        "mnist_lab_painted_median_s": round(lab, 2),
+        "difference_s": round(lab - empty, 2),
+        "mnist_lab_charts_drawn_median_s": round(statistics.median(r["charts_drawn_s"] for r in rows["mnist_lab"]), 2),
+        "tensorflow_loaded_at_paint": any(r["tensorflow_loaded_at_paint"] for r in rows["mnist_lab"]),
+    }
+
+
+def cli_train(runs_dir: Path) -> float:
+    config = TRAIN_CONFIG
+    subprocess.run(
+        [sys.executable, "-m", "mnist_core", "train", "--preset", "seed", "--epochs", str(config.epochs),
+         "--runs-dir", str(runs_dir), "--name", "cli", "--json"],
+        cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+        check=True, capture_output=True,
+    )  # fmt: skip
+    run = max(RunStore(runs_dir).runs(), key=lambda r: r.status().get("finished_at") or "")
+    return run.status()["train_seconds"]
+
+
+def dashboard_train(server: Server, page) -> float:
+    store = RunStore(server.runs_dir)
+    page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
+    page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
+    run = jobs.submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
+    page.get_by_test_id("stProgress").wait_for(timeout=120_000)  # the page shows it live
+    while run.state not in FINISHED:
+        time.sleep(0.5)
+    assert run.state == "completed", run.status()
+    return run.status()["train_seconds"]
+
+
+def bench_train(browser) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    server = Server(tmp / "runs", tmp / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        cli, dashboard = [], []
+        for _ in range(TRAIN_REPEATS):
+            cli.append(cli_train(tmp / "cli-runs"))
+            dashboard.append(dashboard_train(server, page))
+        page.close()
+    finally:
+        server.stop()
+    cli_s, dash_s = statistics.median(cli), statistics.median(dashboard)
+    return {
+        "config": TRAIN_CONFIG.to_dict(),
+        "cli_train_seconds": cli,
+        "dashboard_train_seconds": dashboard,
+        "dashboard_vs_cli": round(dash_s / cli_s, 3),
+    }
+
+
+def main(sections: list[str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    results = {"machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        if "paint" in sections:
+            results["paint"] = bench_paint(browser)
+        if "train" in sections:
+            results["train"] = bench_train(browser)
+        browser.close()
+
+    out = ROOT / "bench" / "results" / "dashboard.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"| measure | value |\n| --- | --- |\n| machine | {results['machine']} |")
+    if paint := results.get("paint"):
+        print(f"| empty Streamlit app, start to painted title (median of {PAINT_REPEATS}) | "
+              f"{paint['empty_painted_median_s']:.2f} s |")  # fmt: skip
+        print(f"| MNIST Lab, start to painted Data page title | {paint['mnist_lab_painted_median_s']:.2f} s "
+              f"(+{paint['difference_s']:.2f} s) |")  # fmt: skip
+        print(f"| MNIST Lab, start to all Data page charts drawn | {paint['mnist_lab_charts_drawn_median_s']:.2f} s |")
+        print(f"| TensorFlow loaded by the server at first paint | {paint['tensorflow_loaded_at_paint']} |")
+    if train := results.get("train"):
+        cli = ", ".join(f"{s:.1f}" for s in train["cli_train_seconds"])
+        dash = ", ".join(f"{s:.1f}" for s in train["dashboard_train_seconds"])
+        print(f"| seed model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
+        print(f"| same, started from the dashboard with the Train page open | {dash} s |")
+        print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["paint", "train"])
