@@ -262,6 +262,34 @@ def search_study(search: dict, n_trials: int, base: str = "seed", prune: bool = 
     ).validate()
 
 
+def spec_from_form(
+    kind: str,
+    presets=STUDY,
+    base: str = "seed",
+    grid: dict[str, str] | None = None,
+    search: dict[str, str] | None = None,
+    n_trials: int | None = None,
+    prune: bool | None = None,
+    epochs: int | None = None,
+    train_limit: int | None = None,
+) -> StudySpec:
+    """A study from what a person typed: {field: "16/36, 32/64"} for a grid, {field: "0.1:0.5"} for a search.
+
+    Blank fields are not varied; 0 or None for epochs / train_limit means "as each trial's config says".
+    """
+    overrides = {"epochs": epochs or None, "train_limit": train_limit or None}
+    filled = lambda texts: {k: v for k, v in (texts or {}).items() if v and v.strip()}  # noqa: E731
+    if kind == "presets":
+        return preset_study(presets, **overrides)
+    if kind == "grid":
+        grid_values = {name: parse_values(name, text) for name, text in filled(grid).items()}
+        return grid_study(grid_values, base=base, prune=bool(prune), **overrides)
+    if kind == "search":
+        ranges = {name: parse_range(name, text) for name, text in filled(search).items()}
+        return search_study(ranges, n_trials, base=base, prune=True if prune is None else prune, **overrides)
+    raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+
+
 def _drop_none(values: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -789,6 +817,8 @@ class Studies:
         stop = self.stop_requested(study)
         if finished >= spec.size:
             word = "finished"
+        elif not trials and not stop:
+            word = "queued"  # created, no trial yet: waiting for a worker to start
         elif running:
             word = "stopping" if stop else "running"
         elif stop:
@@ -813,6 +843,7 @@ class Studies:
             "worker_alive": worker,
             "stop_requested": stop,
             "current": current,
+            "created_at": study.user_attrs.get("created_at"),
         }
 
     def rows(self, name: str) -> list[dict]:

@@ -1,0 +1,98 @@
+"""Plotly figures for a study: the trials' val_loss curves, test accuracy against model size, Optuna's views.
+
+Pure functions of plain rows (or an Optuna study), no Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from mnist_core.charts import RUN_COLOURS, _base_layout, overlay_figure
+
+POST_COLOUR = "#9CA3AF"
+
+
+def val_loss_figure(curves: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+    """Every trial's val_loss per epoch on one chart (the post's lesson: watch the loss), one legend row each."""
+    fig = overlay_figure("loss", curves)
+    fig.data = [trace for trace in fig.data if trace.name.endswith("· val_loss")]
+    for trace in fig.data:
+        trace.name = trace.name.removesuffix(" · val_loss")
+    fig.update_yaxes(title_text="val_loss")
+    fig.update_layout(title=dict(text="val_loss per epoch, one line per trial"),
+                      legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))  # fmt: skip
+    return fig
+
+
+def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
+    """Each completed trial's test accuracy against its parameter count (log axis); the post's figure beside it.
+
+    Stopped, interrupted and pruned trials are left out: their accuracy is that of a model trained part way.
+    """
+    fig = go.Figure()
+    done = [r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None
+            and r.get("parameters")]  # fmt: skip
+    labels = [r.get("preset") or r.get("changed") or f"#{r['trial']}" for r in done]
+    fig.add_trace(
+        go.Scatter(
+            x=[r["parameters"] for r in done],
+            y=[r["test_accuracy"] for r in done],
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            name="this project",
+            marker=dict(size=11, color=RUN_COLOURS[0]),
+            customdata=[[r["trial"], r.get("state")] for r in done],
+            hovertemplate="%{text}<br>%{x:,} parameters<br>test accuracy %{y:.2%}<br>trial %{customdata[0]}"
+            " (%{customdata[1]})<extra></extra>",
+        )
+    )
+    post = [r for r in done if r.get("post_accuracy") is not None]
+    if post:
+        fig.add_trace(
+            go.Scatter(
+                x=[r["parameters"] for r in post],
+                y=[r["post_accuracy"] for r in post],
+                mode="markers",
+                name="the post's figure",
+                marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(color=POST_COLOUR, width=2)),
+                text=[r.get("preset") for r in post],
+                hovertemplate="%{text}: the post reported %{y:.2%}<extra></extra>",
+            )
+        )
+    fig.update_traces(cliponaxis=False)  # labels of the outermost points stay whole
+    sizes = [r["parameters"] for r in done]
+    if sizes:
+        # Log axis: its range is in powers of ten. Pad it so the outermost labels fit.
+        fig.update_xaxes(range=[math.log10(min(sizes)) - 0.25, math.log10(max(sizes)) + 0.25])
+        accuracies = [r["test_accuracy"] for r in done] + [r["post_accuracy"] for r in post]
+        pad = max((max(accuracies) - min(accuracies)) * 0.15, 0.002)  # one point alone gets a narrow axis too
+        fig.update_yaxes(range=[min(accuracies) - pad, max(accuracies) + pad])
+    fig.update_xaxes(title_text="parameters", type="log")
+    fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
+    return _base_layout(fig, "Test accuracy against model size", height=380, revision="study-params")
+
+
+def search_figures(study) -> dict[str, go.Figure]:
+    """Optuna's importance and parallel-coordinates views of a search, once there is enough to show.
+
+    Returns {} while fewer than two trials have completed (neither view means anything before that).
+    """
+    import optuna
+
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(completed) < 2:
+        return {}
+    figures = {"parallel": optuna.visualization.plot_parallel_coordinate(study, target_name="best val_loss")}
+    # Importance needs at least one setting that took more than one value among the completed trials.
+    if any(len({repr(t.params.get(name)) for t in completed}) > 1 for name in completed[0].params):
+        try:
+            figures["importance"] = optuna.visualization.plot_param_importances(study, target_name="best val_loss")
+        except (RuntimeError, ValueError):
+            pass  # e.g. too few distinct values yet; the next refresh tries again
+    for name, fig in figures.items():
+        fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), uirevision=f"study-{name}")
+    return figures

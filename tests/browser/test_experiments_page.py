@@ -1,0 +1,71 @@
+"""The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table."""
+
+import re
+from pathlib import Path
+
+from tests.browser.conftest import screenshot, wait_for_app
+
+
+def _widget(page, key: str):
+    """A widget by its `key=`: Streamlit puts `st-key-<key>` on its container, other characters than letters,
+    digits, _ and - written as -."""
+    return page.locator(".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key))
+
+
+def _queue_grid(page, name: str, filters: str, epochs: int):
+    """Fill the New study form with a grid over filters, on 1,000 images, and press Queue study."""
+    page.get_by_text("A grid", exact=True).click()
+    wait_for_app(page)
+    for key, text in (("exp.grid.filters", filters), ("exp.epochs", str(epochs)), ("exp.name", name)):
+        box = _widget(page, key).locator("input")
+        box.fill(text)
+        box.press("Enter")
+        wait_for_app(page)
+    slider = _widget(page, "exp.limit").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")  # the first choice: 1,000 training images
+    wait_for_app(page)
+    page.get_by_text(f"{len(filters.split(','))} trial(s), one at a time").wait_for()
+    screenshot(page, f"experiments-form-{name.replace(' ', '-')}")
+    _widget(page, "exp.queue").get_by_role("button").click()
+    wait_for_app(page)
+
+
+def test_a_tiny_grid_queued_from_the_page_fills_the_table(server, page):
+    page.goto(f"{server.url}/experiments")
+    wait_for_app(page)
+    page.get_by_text("No studies yet").wait_for()
+    screenshot(page, "experiments-empty")
+
+    _queue_grid(page, "browser grid", "8/16, 16/36", epochs=1)
+    # The worker process loads TensorFlow and trains two one-epoch trials on 1,000 images.
+    page.get_by_text("finished: 2 of 2 trials finished").wait_for(timeout=240_000)
+    page.get_by_role("button", name="Stop study").wait_for(state="detached")
+    wait_for_app(page)
+    page.get_by_text("Download CSV").wait_for()
+    assert not page.locator("[data-testid='stException']").count()
+    with page.expect_download() as download:
+        page.get_by_text("Download CSV").click()
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    assert lines[0].startswith("trial,state,changed,filters,parameters")
+    assert sorted(line.split(",")[3] for line in lines[1:]) == ["16/36", "8/16"]
+    assert all(",completed," in line for line in lines[1:])
+    assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
+    screenshot(page, "experiments-grid-finished")
+    runs = [p for p in server.runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(runs) == 2, "each trial is a run in the store"
+
+
+def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
+    page.goto(f"{server.url}/experiments")
+    wait_for_app(page)
+    page.get_by_text("New study").click()
+    _queue_grid(page, "long grid", "8/16, 16/36", epochs=200)
+    page.get_by_text("Trial 0:").wait_for(timeout=120_000)  # the current trial's live curves
+    page.get_by_text("epoch 2").first.wait_for(timeout=120_000)
+    screenshot(page, "experiments-running")
+    page.get_by_role("button", name="Stop study").click()
+    page.get_by_text("stopped: 0 of 2 trials finished").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Resume").wait_for()
+    page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()
+    screenshot(page, "experiments-stopped")

@@ -1,0 +1,94 @@
+"""The Experiments page in AppTest: the seed's study is one click away, bad definitions are explained, and a tiny
+grid queued from the page (its worker run here, in-process) fills the table, the runs and the charts."""
+
+import json
+
+import pytest
+
+from mnist_core import study as study_module
+from mnist_core.runs import RunStore
+from mnist_core.study import Studies
+from tests.pages_support import figure, open_page
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
+    # The page starts a worker process; these tests run the worker themselves, in this process.
+    monkeypatch.setattr(study_module.Studies, "launch_worker", lambda self, name: True)
+    return RunStore(tmp_path / "runs")
+
+
+def results_table(at):
+    """The results table (AppTest does not expose a dataframe's key: it is the one with a trial column)."""
+    return next(df.value for df in at.dataframe if "trial" in df.value.columns)
+
+
+def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
+    at = open_page("pages/experiments.py")
+    assert "No studies yet" in at.info[0].value
+    assert at.radio(key="exp.kind").value == "presets"
+    assert at.multiselect(key="exp.presets").value == ["seed", "seed-10", "wide", "wider", "widest", "three-conv",
+                                                        "one-conv"]  # fmt: skip
+    assert list(at.dataframe[0].value["post"])[0] == pytest.approx(0.9921)
+    assert not at.button(key="exp.queue").disabled
+    assert any("7 trial(s)" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "kind, field, text, message",
+    [
+        ("grid", None, None, "grid: is empty"),
+        ("grid", "dropout", "0.2, 1.5", "grid.dropout: must be between 0 and 0.9"),
+        ("search", "epochs", "1:100000", "search.epochs: value must be between 1 and 500"),
+        ("search", "dropout", "0.5:0.1", "low (0.5) must be below high (0.1)"),
+    ],
+)
+def test_a_bad_definition_is_explained_and_cannot_be_queued(runs, kind, field, text, message):
+    at = open_page("pages/experiments.py")
+    at.radio(key="exp.kind").set_value(kind).run()
+    if field:
+        at.text_input(key=f"exp.{kind}.{field}").input(text).run()
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="exp.queue").disabled
+
+
+def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mnist):
+    at = open_page("pages/experiments.py")
+    at.radio(key="exp.kind").set_value("grid").run()
+    at.text_input(key="exp.grid.filters").input("8/16, 16/36").run()
+    at.number_input(key="exp.epochs").set_value(1).run()
+    at.select_slider(key="exp.limit").set_value(1000).run()
+    at.text_input(key="exp.name").input("page grid").run()
+    assert any("2 trial(s)" in c.value for c in at.caption)
+    at.button(key="exp.queue").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="exp.study").value == "page grid"
+    assert "No trial has started yet" in [i.value for i in at.info][0]
+
+    assert Studies(runs).run_worker("page grid", data=mnist) == 2
+    at.run()
+    table = results_table(at)
+    assert list(table["state"]) == ["completed", "completed"]
+    assert sorted(table["filters"]) == ["16/36", "8/16"]
+    assert (table["test_accuracy"] > 0.2).all() and (table["epochs_run"] == 1).all()
+    assert set(table["run_id"]) == {r.id for r in runs.runs()}, "each trial is a run on the Runs page"
+    assert "finished: 2 of 2" in at.get("progress")[0].proto.text
+    assert at.get("download_button"), "the table exports as CSV"
+    loss = figure(at, "exp.chart.loss")
+    assert sorted(t["name"] for t in loss["data"]) == ["#0 filters 16/36", "#1 filters 8/16"]
+    params = figure(at, "exp.chart.params")
+    assert sorted(params["data"][0]["x"]) == sorted(table["parameters"])
+    assert not at.get("button") or all(b.key != "exp.stop" for b in at.button)
+
+
+def test_a_search_shows_importance_and_parallel_coordinates(runs, mnist):
+    lab = Studies(runs)
+    spec = study_module.search_study({"dropout": {"low": 0.1, "high": 0.5}}, 2, prune=False, epochs=1,
+                                     train_limit=1000)  # fmt: skip
+    lab.create("search", spec)
+    assert lab.run_worker("search", data=mnist) == 2
+    at = open_page("pages/experiments.py")
+    assert at.selectbox(key="exp.study").value == "search"
+    assert "dropout" in json.dumps(figure(at, "exp.chart.parallel")), "one axis per searched setting"
+    assert figure(at, "exp.chart.importance")["data"][0]["type"] == "bar"
