@@ -31,17 +31,17 @@ def explainer(model_path: str, modified: float) -> Explainer:
     return Explainer(load_predictor(model_path).model)
 
 
-def model_choices() -> dict[str, Path]:
-    """Label -> model file: the bundled default first, then every finished run that saved a model, newest first."""
+def model_choices() -> dict[str, tuple[str, Path]]:
+    """Key -> (label, model file): the bundled default first, then every finished run with a model, newest first."""
     choices = {}
     if BUNDLED_MODEL.exists():
-        choices["Bundled default model"] = BUNDLED_MODEL
+        choices["bundled"] = ("Bundled default model", BUNDLED_MODEL)
     for run in store().runs():
         if run.state in FINISHED_WITH_MODEL and run.has_model():
             summary = run.summary()
             accuracy = summary.get("test_accuracy")
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else summary["status"]
-            choices[f"Run {summary['name']} ({detail})"] = run.model_path
+            choices[run.id] = (f"Run {summary['name']} ({detail}) · {run.id}", run.model_path)
     return choices
 
 
@@ -53,35 +53,44 @@ def model_picker_ui() -> Path:
             "minutes), or from a terminal: `python -m mnist_core train --preset fast`. Finished runs appear here."
         )
         st.stop()
-    label = st.selectbox("Model", list(choices), key="draw_model", help="The bundled default, or any finished run")
-    return choices[label]
+    key = st.selectbox(
+        "Model",
+        list(choices),
+        format_func=lambda k: choices[k][0],
+        key="draw_model",
+        help="The bundled default, or any finished run",
+    )
+    return choices[key][1]
 
 
-def canvas_ui() -> np.ndarray | None:
-    """The canvas with its pen and Clear controls; returns the RGBA picture (None before the first stroke)."""
+def canvas_ui():
+    """The canvas with its pen and Clear controls; returns its result (`image_data` is None before a stroke)."""
     if "draw_clears" not in st.session_state:
         st.session_state.draw_clears = 0
+    st.space("small")  # room for the canvas' own toolbar (undo, redo, delete), which floats above it
+    canvas = st.container()  # shown above the controls, drawn after them: the canvas needs the pen width
     pen, clear = st.columns([3, 1], vertical_alignment="bottom")
     width = pen.slider("Pen width", 6, 40, 18, key="draw_pen")
-    clear.button("Clear", key="draw_clear", on_click=_clear, icon=":material/ink_eraser:")
-    result = st_canvas(
-        stroke_width=width,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"{CANVAS_KEY}_{st.session_state.draw_clears}",
-    )
-    return result.image_data
+    clear.button("Clear", key="draw_clear", on_click=_clear, icon=":material/ink_eraser:", width="stretch")
+    with canvas:
+        result = st_canvas(
+            stroke_width=width,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"{CANVAS_KEY}_{st.session_state.draw_clears}",
+        )
+    return result
 
 
 def _clear():
     st.session_state.draw_clears += 1
 
 
-def answer_ui(prediction) -> None:
+def answer_ui(prediction, drawing_png: bytes) -> None:
     if prediction.sure:
         st.metric("The network reads", prediction.digit, border=True)
         st.caption(f"Confidence {prediction.confidence:.1%}")
@@ -109,6 +118,16 @@ def answer_ui(prediction) -> None:
         xaxis=dict(type="category", title=None),
     )
     st.plotly_chart(figure, key="draw_probabilities", config={"displayModeBar": False})
+    st.download_button(
+        "Save the drawing (PNG)",
+        drawing_png,
+        file_name=f"drawing-{prediction.digit}.png",
+        mime="image/png",
+        key="draw_save",
+        on_click="ignore",
+        icon=":material/download:",
+        help="The canvas exactly as the network's preprocessing received it; upload it later, or keep it as a test",
+    )
 
 
 def evidence_ui(picture: np.ndarray, prepared, prediction, explain: Explainer) -> None:
@@ -148,7 +167,8 @@ def uploads_ui(predictor) -> None:
             prediction, prepared = predictor.predict_picture(open_image(upload.getvalue(), name=upload.name))
         except ImageError as error:
             problems.append(str(error))
-            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": str(error)})
+            note = str(error).removeprefix(f"{upload.name}: ")
+            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": note})
             continue
         if prediction is None:
             note = "no ink found: the picture looks blank"
@@ -164,11 +184,14 @@ def uploads_ui(predictor) -> None:
                 "note": "" if prediction.sure else "not sure",
             }
         )
+    answered = sum(row["answer"] is not None for row in rows)
+    st.caption(f"{answered} of {len(rows)} pictures answered.")
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
         key="draw_upload_results",
         row_height=60,
+        placeholder="-",
         column_config={
             "file": st.column_config.TextColumn("File"),
             "input": st.column_config.ImageColumn("28x28 input", width="small"),
@@ -187,17 +210,22 @@ st.caption(
     "20x20 box and centred by its centre of mass before the network reads it."
 )
 model_path = model_picker_ui()
-predictor = load_predictor(model_path)
+try:
+    predictor = load_predictor(model_path)
+except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file
+    st.error(f"This model could not be loaded: {error}", icon=":material/error:")
+    st.stop()
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    picture = canvas_ui()
+    canvas = canvas_ui()
+picture = canvas.image_data
 prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
 with right:
     if prediction is None:
         st.info("Draw a digit on the black canvas. The answer appears as soon as you lift the pen.", icon=":material/draw:")
     else:
-        answer_ui(prediction)
+        answer_ui(prediction, canvas.image_bytes)
 if prediction is not None:
     evidence_ui(picture, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
 

@@ -20,3 +20,25 @@ def test_missing_model_file_says_what_to_do(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="Train a run first"):
         Predictor.from_path(tmp_path / "model.keras")
+
+
+def test_predict_picture_reads_a_canvas_drawing_and_refuses_an_empty_canvas(trained_run):
+    from mnist_core.drawn import Drawing, render
+
+    predictor = Predictor.from_path(trained_run.model_path)
+    canvas = np.asarray(render(Drawing(1, 0, "small", "thin", "canvas")))
+    assert canvas.shape == (280, 280, 4)
+    prediction, prepared = predictor.predict_picture(canvas)
+    assert prepared.image.shape == (28, 28) and len(prediction.probabilities) == 10
+    assert abs(sum(prediction.probabilities) - 1) < 1e-4
+    empty = np.zeros((280, 280, 4), np.uint8)
+    empty[..., 3] = 255
+    assert predictor.predict_picture(empty) == (None, None)
+
+
+def test_not_sure_below_the_confidence_threshold():
+    from mnist_core.predict import CONFIDENT, to_prediction
+
+    unsure = to_prediction(np.array([0.5, 0.4] + [0.0125] * 8))
+    assert unsure.digit == 0 and not unsure.sure and CONFIDENT > 0.5
+    assert to_prediction(np.eye(10)[7]).sure

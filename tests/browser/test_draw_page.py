@@ -1,0 +1,169 @@
+"""The Draw page in a real browser: digits drawn with the mouse on the real canvas, and uploads.
+
+The mouse follows the same pen strokes as the project's drawn-digit set (mnist_core.drawn), placed anywhere on the
+canvas at any size. The page needs a model: the bundled default when it exists, otherwise one trained here through
+the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
+
+Set RECORD_DRAWINGS=<folder> to also save each canvas as the component rendered it (a PNG named <digit>_...).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mnist_core.drawn import Drawing, pixel_strokes, render
+from mnist_core.predict import BUNDLED_MODEL
+from tests.browser.conftest import ROOT, Server, screenshot, wait_for_app
+
+# (digit, style, (left, top, width, height) on the 280x280 canvas, what the case is about)
+CASES = [
+    (3, 0, (92, 50, 100, 170), "centred"),
+    (7, 0, (14, 12, 34, 56), "small-top-left-corner"),
+    (0, 1, (50, 8, 180, 264), "large"),
+    (4, 0, (178, 150, 72, 112), "off-centre-bottom-right"),
+    (2, 1, (40, 30, 80, 130), "off-centre-top-left"),
+    (9, 0, (215, 205, 36, 60), "small-bottom-right-corner"),
+]
+
+
+@pytest.fixture(scope="module")
+def draw_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("draw-server")
+    runs = tmp / "runs"
+    if not BUNDLED_MODEL.exists():
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, "-m", "mnist_core", "train", "--preset", "seed", "--epochs", "3", "--limit",
+                   "20000", "--batch-size", "128", "--name", "draw-test", "--runs-dir", str(runs)]  # fmt: skip
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    server = Server(runs, tmp / "streamlit.log")
+    yield server
+    server.stop()
+
+
+def open_draw_page(page, server):
+    # The app first: on a fresh server a first visit straight to /draw runs pages/draw.py without app.py's shell.
+    page.set_viewport_size({"width": 1400, "height": 2000})  # the whole page in one screenshot
+    page.goto(server.url)
+    wait_for_app(page)
+    page.goto(f"{server.url}/draw")
+    wait_for_app(page)
+    page.locator("canvas.upper-canvas").wait_for()
+    page.get_by_text("Draw a digit on the black canvas").wait_for()
+
+
+def draw(page, digit: int, style: int, box: tuple[float, float, float, float]):
+    """Draw a digit's strokes with the mouse, box given in canvas pixels."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(state="visible")
+    canvas.scroll_into_view_if_needed()
+    frame = canvas.bounding_box()
+    scale = frame["width"] / 280
+    for stroke in pixel_strokes(digit, style, box):
+        points = [(frame["x"] + x * scale, frame["y"] + y * scale) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=3)
+        page.mouse.up()
+        time.sleep(0.3)
+
+
+def shown_answer(page, expected: int, timeout: float = 20.0) -> str:
+    """The digit the page shows once the last stroke has reached Python and the script has rerun."""
+    deadline = time.monotonic() + timeout
+    value = ""
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        wait_for_app(page)
+        metric = page.locator("[data-testid='stMetricValue']")
+        value = metric.first.inner_text().strip() if metric.count() else ""
+        if value == str(expected):
+            break
+    return value
+
+
+def clear(page):
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Draw a digit on the black canvas").wait_for()
+    wait_for_app(page)
+    deadline = time.monotonic() + 10
+    while page.locator("canvas.upper-canvas").count() != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the old canvas leaves when the rerun ends
+    time.sleep(0.5)  # and the new one settles (it can mount twice)
+
+
+def record(page, name: str):
+    """Save the drawing exactly as Python received it, through the page's own Save button."""
+    folder = os.environ.get("RECORD_DRAWINGS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save the drawing").click()
+    download.value.save_as(Path(folder) / name)
+
+
+@pytest.mark.skipif(not os.environ.get("RECORD_DRAWINGS"), reason="records canvas drawings: set RECORD_DRAWINGS")
+def test_record_every_digit(draw_server, page):
+    """Not a check: draws both styles of every digit in four places and saves what the canvas rendered."""
+    open_draw_page(page, draw_server)
+    places = {"centred": (95, 55, 95, 165), "small": (30, 190, 32, 52), "corner": (170, 12, 80, 120),
+              "large": (45, 6, 185, 268)}  # fmt: skip
+    for digit in range(10):
+        for style in range(2):
+            for where, box in places.items():
+                if (Path(os.environ["RECORD_DRAWINGS"]) / f"{digit}_{style}_{where}_browser.png").exists():
+                    continue
+                draw(page, digit, style, box)
+                answer = shown_answer(page, digit, timeout=8)
+                if answer:  # else the strokes never reached Python: nothing to record
+                    record(page, f"{digit}_{style}_{where}_browser.png")
+                print(f"{digit} style {style} {where}: read as {answer or 'nothing'}")
+                clear(page)
+
+
+def test_digits_drawn_anywhere_at_any_size_are_read_right(draw_server, page):
+    open_draw_page(page, draw_server)
+    answers = {}
+    for digit, style, box, where in CASES:
+        draw(page, digit, style, box)
+        answers[f"{digit} {where}"] = shown_answer(page, digit)
+        record(page, f"{digit}_{style}_{where}_browser.png")
+        screenshot(page, f"draw-{digit}-{where}")
+        assert not page.locator("[data-testid='stException']").count()
+        clear(page)
+    assert answers == {f"{digit} {where}": str(digit) for digit, _, _, where in CASES}
+
+
+def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
+    open_draw_page(page, draw_server)
+    draw(page, 5, 0, (100, 60, 90, 160))
+    assert shown_answer(page, 5) == "5"
+    page.get_by_text("What the network sees").wait_for()
+    page.get_by_text("The 28x28 input it receives").wait_for()
+    page.get_by_text("First convolution layer").wait_for()
+    assert page.locator(".js-plotly-plot").count() == 1
+    screenshot(page, "draw-evidence")
+
+
+def test_uploading_a_good_and_a_bad_file(draw_server, page, tmp_path):
+    good = tmp_path / "six-on-paper.jpg"
+    render(Drawing(6, 0, "centred", "medium", "paper")).save(good, quality=85)
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture of a digit, just some words " * 20)
+    open_draw_page(page, draw_server)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files([str(good), str(bad)])
+    page.get_by_text("notes.png: not an image").wait_for(timeout=30_000)
+    wait_for_app(page)
+    grid = page.locator("[data-testid='stDataFrame']")
+    grid.wait_for()
+    screenshot(page, "draw-uploads")
+    assert not page.locator("[data-testid='stException']").count()
+    page.get_by_text("1 of 2 pictures answered").wait_for()
