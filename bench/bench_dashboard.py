@@ -4,6 +4,7 @@ dashboard against the same training from the command line.
     .venv/bin/python bench/bench_dashboard.py             # both (about 3 minutes on 2 cores)
     .venv/bin/python bench/bench_dashboard.py paint       # first paint only
     .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
+    .venv/bin/python bench/bench_dashboard.py slider      # Train page rerun after a slider move
 
 First paint: the time from starting `streamlit run` to the first page's title painted in headless Chromium, for an
 empty app (one `st.title`) and for MNIST Lab, started alternately so both see the same machine. Also reported:
@@ -155,6 +156,26 @@ def bench_train(browser) -> dict:
     }
 
 
+def bench_slider() -> dict:
+    """Seconds for the Train page's script to rerun after a slider move to a config not seen before (the model
+    summary is rebuilt), run in-process with AppTest: the server-side part of what a user waits for."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["MNIST_LAB_RUNS"] = tempfile.mkdtemp(prefix="slider-")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py").run()  # loads Keras once
+    times = []
+    for control, values in (("train.dropout", (0.3, 0.35, 0.4)), ("train.blocks", (3, 1, 4, 2))):
+        for value in values:
+            started = time.perf_counter()
+            at.slider(key=control).set_value(value).run()
+            times.append(time.perf_counter() - started)
+            assert not at.exception, at.exception
+    return {"rerun_s": [round(t, 3) for t in times], "median_s": round(statistics.median(times), 3),
+            "max_s": round(max(times), 3)}  # fmt: skip
+
+
 def main(sections: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -166,6 +187,8 @@ def main(sections: list[str]) -> None:
         if "train" in sections:
             results["train"] = bench_train(browser)
         browser.close()
+    if "slider" in sections:
+        results["slider"] = bench_slider()
 
     out = ROOT / "bench" / "results" / "dashboard.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,8 +207,11 @@ def main(sections: list[str]) -> None:
         print(f"| seed model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
         print(f"| same, started from the dashboard with the Train page open | {dash} s |")
         print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")
+    if slider := results.get("slider"):
+        print(f"| Train page rerun after a slider move (new model summary; median, max) | "
+              f"{slider['median_s']:.2f} s, {slider['max_s']:.2f} s |")  # fmt: skip
     print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["paint", "train"])
+    main(sys.argv[1:] or ["paint", "slider", "train"])
