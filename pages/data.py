@@ -9,7 +9,7 @@ import streamlit as st
 
 from mnist_core import charts
 from mnist_core.dashboard import one_hot
-from pages.shared import init_state, mnist
+from pages.shared import KEEP, init_state, mnist
 
 GRID_SIZES = (10, 20, 50, 100, 200)
 
@@ -42,14 +42,15 @@ st.plotly_chart(
 # --- a grid of digits -------------------------------------------------------------------------------------------
 st.subheader("Digits")
 left, middle, right, far = st.columns([1, 1, 1, 1])
-subset = left.segmented_control("Set", ["train", "test"], key="data.subset", required=True)
-label = middle.selectbox("Label", ["all", *map(str, range(10))], key="data.label")
+subset = left.segmented_control("Set", ["train", "test"], key="data.subset", persist_state=KEEP, required=True)
+label = middle.selectbox("Label", ["all", *map(str, range(10))], key="data.label", persist_state=KEEP)
 indices = matching_indices(subset, label)
-count = far.select_slider("How many", GRID_SIZES, key="data.count")
+count = far.select_slider("How many", GRID_SIZES, key="data.count", persist_state=KEEP)
 if st.session_state["data.start"] > len(indices) - 1:
     st.session_state["data.start"] = 0
 start = right.number_input(
-    f"Start at (of {len(indices):,})", min_value=0, max_value=len(indices) - 1, step=count, key="data.start"
+    f"Start at (of {len(indices):,})", min_value=0, max_value=len(indices) - 1, step=count, key="data.start",
+    persist_state=KEEP,
 )
 shown = indices[start : start + count]
 images, labels = data.split(subset)
@@ -64,7 +65,7 @@ st.caption(
 st.subheader("One digit up close")
 if st.session_state["data.position"] > len(shown) - 1:
     st.session_state["data.position"] = 0
-position = st.slider("Digit of the grid above", 0, max(len(shown) - 1, 1), key="data.position",
+position = st.slider("Digit of the grid above", 0, max(len(shown) - 1, 1), key="data.position", persist_state=KEEP,
                      disabled=len(shown) < 2)  # fmt: skip
 index = int(shown[min(position, len(shown) - 1)])
 image, digit = images[index], int(labels[index])

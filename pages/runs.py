@@ -9,7 +9,7 @@ import streamlit as st
 from mnist_core import charts
 from mnist_core.dashboard import format_duration, metrics_csv, table_rows
 from mnist_core.runs import ACTIVE_STATES, RunStoreError
-from pages.shared import init_state, load_predictor, mnist, store
+from pages.shared import KEEP, init_state, load_predictor, mnist, store
 
 GALLERY_SIZE = 40
 
@@ -63,7 +63,7 @@ if wanted in runs and st.session_state.get("runs.linked") != wanted:
 if "runs.selected" not in st.session_state or st.session_state.pop("runs.reselect", False):
     st.session_state["runs.selected"] = list(runs)[:1]  # the newest run
 st.session_state["runs.selected"] = [r for r in st.session_state["runs.selected"] if r in runs]
-selected = st.multiselect("Runs to look at", list(runs), key="runs.selected",
+selected = st.multiselect("Runs to look at", list(runs), key="runs.selected", persist_state=KEEP,
                           format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})")  # fmt: skip
 if not selected:
     st.info("Pick one run for its details, or several to compare their curves.")
@@ -76,7 +76,7 @@ accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.ov
 
 # --- one run in detail ----------------------------------------------------------------------------------------
 run_id = selected[0] if len(selected) == 1 else st.selectbox(
-    "Details of", selected, key="runs.detail", format_func=lambda r: names[r])  # fmt: skip
+    "Details of", selected, key="runs.detail", persist_state=KEEP, format_func=lambda r: names[r])  # fmt: skip
 run = runs[run_id]
 summary = next(s for s in summaries if s["run_id"] == run_id)
 results = run.results()
@@ -102,8 +102,10 @@ else:
     })  # fmt: skip
     with tabs[2]:
         wrong = results["misclassified"]
-        st.caption(f"{len(wrong)} of {results.get('test_images', 10000):,} test digits misclassified; "
-                   f"the {min(GALLERY_SIZE, len(wrong))} most confident mistakes: true -> predicted (confidence).")  # fmt: skip
+        st.caption(
+            f"{len(wrong)} of {results.get('test_images', 10000):,} test digits misclassified; the "
+            f"{min(GALLERY_SIZE, len(wrong))} most confident mistakes: true -> predicted (confidence)."
+        )
         shown = wrong[:GALLERY_SIZE]
         st.plotly_chart(
             charts.digit_grid_figure(
@@ -115,7 +117,7 @@ else:
         )
     with tabs[3]:
         with st.form("runs.predict_form", border=False):
-            index = st.number_input("Test image", 0, 9999, key="runs.predict_index")
+            index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
             asked = st.form_submit_button("Predict", disabled=not run.has_model())
         if asked:
             prediction = load_predictor(run.model_path).predict_image01(mnist().x_test[index] / 255.0)
@@ -125,7 +127,8 @@ else:
             _, index, digit, confidence = shown
             true = int(mnist().y_test[index])
             left, right = st.columns([1, 2])
-            left.plotly_chart(charts.pixel_figure(mnist().x_test[index], f"Test image {index}"), key="runs.predict_image")
+            left.plotly_chart(charts.pixel_figure(mnist().x_test[index], f"Test image {index}"),
+                              key="runs.predict_image")  # fmt: skip
             right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
             right.metric("True", true)
             (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
@@ -144,7 +147,8 @@ with tabs[4]:
                          mime="application/octet-stream", key="runs.download_model", disabled=not run.has_model(),
                          on_click="ignore", icon=":material/download:")  # fmt: skip
     right.download_button("Download metrics (CSV)", metrics_csv(run.history(), results), file_name=f"{run_id}.csv",
-                          mime="text/csv", key="runs.download_csv", on_click="ignore", icon=":material/download:")  # fmt: skip
+                          mime="text/csv", key="runs.download_csv", on_click="ignore",
+                          icon=":material/download:")  # fmt: skip
     if summary["status"] in ACTIVE_STATES:
         far.caption("Stop the run on the Train page before deleting it.")
     elif st.session_state["runs.confirm_delete"] != run_id:

@@ -38,3 +38,7 @@ def init_state(defaults: dict) -> None:
     for key, value in defaults.items():
         if key not in st.session_state:
             st.session_state[key] = value
+
+
+# Widgets keep their values for the whole session: leaving a page and coming back finds the controls as they were.
+KEEP = "session"

@@ -11,21 +11,19 @@ import json
 import streamlit as st
 
 from mnist_core import charts, jobs
-from mnist_core.config import RunConfig
+from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES, check_controls, controls_from_config, format_duration, live_progress, matching_preset,
 )  # fmt: skip
 from mnist_core.presets import PRESETS
 from mnist_core.runs import ACTIVE_STATES, RUNNING, QUEUED, RunStoreError
-from pages.shared import init_state, store
+from pages.shared import KEEP, init_state, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
 DENSE_UNITS = (0, 32, 64, 128, 256, 512, 1024)
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03)
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "exponential", "plateau")
 POLL_SECONDS = 1.0
 
 
@@ -54,41 +52,43 @@ def model_summary(config_json: str) -> tuple[list[dict], int]:
 def controls_ui() -> tuple[dict, dict]:
     """Draw the controls; return their values and a placeholder per config field for its error message."""
     notes = {}
-    st.selectbox("Preset", list(PRESETS), key="train.preset", on_change=apply_preset,
+    st.selectbox("Preset", list(PRESETS), key="train.preset", persist_state=KEEP, on_change=apply_preset,
                  help="Fills the controls; change any of them afterwards.")  # fmt: skip
     st.caption(PRESETS[st.session_state["train.preset"]].description)
 
     st.markdown("**Model**")
     left, right = st.columns(2)
-    blocks = left.slider("Convolution blocks", 1, 4, key="train.blocks")
-    left.select_slider("Kernel size", KERNEL_SIZES, key="train.kernel_size")
-    left.select_slider("Dense units", DENSE_UNITS, key="train.dense_units", help="0 = no hidden dense layer")
-    right.slider("Dropout", 0.0, 0.9, step=0.05, key="train.dropout")
-    right.toggle("Batch normalisation", key="train.batch_norm")
+    blocks = left.slider("Convolution blocks", 1, 4, key="train.blocks", persist_state=KEEP)
+    left.select_slider("Kernel size", KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
+    left.select_slider("Dense units", DENSE_UNITS, key="train.dense_units", persist_state=KEEP,
+                       help="0 = no hidden dense layer")  # fmt: skip
+    right.slider("Dropout", 0.0, 0.9, step=0.05, key="train.dropout", persist_state=KEEP)
+    right.toggle("Batch normalisation", key="train.batch_norm", persist_state=KEEP)
     filter_cols = st.columns(4)
     for i in range(1, 5):
         filter_cols[i - 1].number_input(f"Filters, block {i}", 1, 512, step=4, key=f"train.filters_{i}",
-                                        disabled=i > blocks)  # fmt: skip
+                                        persist_state=KEEP, disabled=i > blocks)  # fmt: skip
     notes["filters"] = st.empty()
 
     st.markdown("**Training**")
     left, right = st.columns(2)
-    left.slider("Epochs", 1, 50, key="train.epochs")
-    left.select_slider("Batch size", BATCH_SIZES, key="train.batch_size")
-    left.select_slider("Learning rate", LEARNING_RATES, key="train.learning_rate")
-    right.slider("Validation split", 0.0, 0.5, step=0.05, key="train.validation_split",
+    left.slider("Epochs", 1, 50, key="train.epochs", persist_state=KEEP)
+    left.select_slider("Batch size", BATCH_SIZES, key="train.batch_size", persist_state=KEEP)
+    left.select_slider("Learning rate", LEARNING_RATES, key="train.learning_rate", persist_state=KEEP)
+    right.slider("Validation split", 0.0, 0.5, step=0.05, key="train.validation_split", persist_state=KEEP,
                  help="The share of the training images held back to watch for overfitting.")  # fmt: skip
     notes["validation_split"] = right.empty()
-    right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation")
-    early = right.toggle("Early stopping", key="train.early_stopping", help="Stop when val_loss stops improving.")
+    right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP)
+    early = right.toggle("Early stopping", key="train.early_stopping", persist_state=KEEP,
+                         help="Stop when val_loss stops improving.")  # fmt: skip
     if early:
-        right.number_input("Patience (epochs)", 1, 20, key="train.patience")
+        right.number_input("Patience (epochs)", 1, 20, key="train.patience", persist_state=KEEP)
     with st.expander("Optimizer and learning-rate schedule"):
-        st.selectbox("Optimizer", OPTIMIZERS, key="train.optimizer")
-        st.selectbox("Learning-rate schedule", SCHEDULES, key="train.lr_schedule")
+        st.selectbox("Optimizer", OPTIMIZERS, key="train.optimizer", persist_state=KEEP)
+        st.selectbox("Learning-rate schedule", LR_SCHEDULES, key="train.lr_schedule", persist_state=KEEP)
     notes["lr_schedule"] = st.empty()
     st.select_slider(
-        "Training images (small data for quick runs)", TRAIN_LIMITS, key="train.train_limit",
+        "Training images (small data for quick runs)", TRAIN_LIMITS, key="train.train_limit", persist_state=KEEP,
         format_func=lambda n: f"all {n:,}" if n == ALL_TRAINING_IMAGES else f"first {n:,}",
     )  # fmt: skip
     notes["train_limit"] = st.empty()
@@ -110,7 +110,7 @@ def start_ui(config: RunConfig | None) -> None:
     runs = store()
     busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
     notice = st.empty()  # filled last, so a run queued by this very click is counted
-    name = st.text_input("Run name", key="train.name", max_chars=80)
+    name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
     label = "Queue behind it" if busy else "Start training"
     if st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:"):
         try:

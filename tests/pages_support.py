@@ -68,7 +68,9 @@ def running_run(store: RunStore, name: str = "live"):
     run = store.create(TINY, name=name, preset=None)
     run.write_status(RUNNING, pid=os.getpid(), host=None)
     run.write_history(history(1))
-    points = [{"epoch": 1, "batch": 4, "steps": 8, "progress": 0.5, "loss": 1.5, "accuracy": 0.6, "elapsed": 1.0},
-              {"epoch": 2, "batch": 4, "steps": 8, "progress": 1.5, "loss": 0.8, "accuracy": 0.8, "elapsed": 3.0}]  # fmt: skip
+    points = [
+        {"epoch": 1, "batch": 4, "steps": 8, "progress": 0.5, "loss": 1.5, "accuracy": 0.6, "elapsed": 1.0},
+        {"epoch": 2, "batch": 4, "steps": 8, "progress": 1.5, "loss": 0.8, "accuracy": 0.8, "elapsed": 3.0},
+    ]
     run.write_progress({"epochs": 3, "steps": 8, "epoch": 2, "batch": 4, "points": points})
     return run

@@ -90,3 +90,13 @@ def test_a_finished_run_shows_its_test_accuracy_and_leads_to_the_runs_page(runs)
     assert next(m.value for m in at.metric if m.label == "Test accuracy") == "99.00%"
     [link] = at.get("page_link")
     assert "runs" in link.proto.page and "run=" in link.proto.query_string
+
+
+def test_the_controls_are_kept_when_the_user_visits_another_page_and_comes_back(runs):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train.preset").set_value("wider").run()
+    at.slider(key="train.epochs").set_value(7).run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.selectbox(key="train.preset").value == "wider" and at.slider(key="train.epochs").value == 7
+    assert at.number_input(key="train.filters_2").value == 128
