@@ -16,7 +16,8 @@ records its study and trial. A trial's value is its lowest val_loss (the post's 
 on test accuracy would tune on the test set).
 
 A worker trains one trial at a time and takes the run store's worker lock (`jobs.LOCK_NAME`) for each, so a study
-and the Train page's queue never train at the same time on one machine. A trial whose worker died (a crash, a
+and the Train page's queue never train at the same time on one machine; between trials it lets runs queued on the
+Train page go first. A trial whose worker died (a crash, a
 kill) or that was stopped is marked failed with an `interrupted` note; `resume` (and every worker start) queues it
 again, so finished trials are never repeated.
 """
@@ -685,6 +686,7 @@ class Studies:
                 while (max_trials is None or trained < max_trials) and not exiting():
                     if self.stop_requested(study) or not self.has_work(study, spec):
                         break
+                    self._let_queued_runs_go_first(lambda: exiting() or self.stop_requested(study))
                     with _store_lock(self.store, lambda: exiting() or self.stop_requested(study)) as held:
                         if not held or self.stop_requested(study) or not self.has_work(study, spec):
                             break
@@ -696,6 +698,14 @@ class Studies:
                 with contextlib.suppress(Exception):
                     jobs.ensure_worker(self.store)
         return trained
+
+    def _let_queued_runs_go_first(self, give_up: Callable[[], bool], poll_seconds: float = 1.0) -> None:
+        """Between trials, let runs queued on the Train page train first, so a long study does not starve them."""
+        from mnist_core import jobs
+
+        while jobs.queued_runs(self.store) and not give_up():
+            jobs.ensure_worker(self.store)
+            time.sleep(poll_seconds)
 
     def _objective(self, study, spec: StudySpec, state: dict, log, exiting):
         store = self.store

@@ -46,9 +46,11 @@ COLUMNS = {
     "note": "Note",
 }
 
+if st.session_state.pop("exp.fresh_name", False):
+    st.session_state.pop("exp.name", None)  # the last name was taken by the study just queued
 init_state({"exp.kind": "presets", "exp.presets": list(STUDY), "exp.base": "seed", "exp.trials": 10,
             "exp.grid.prune": False, "exp.search.prune": True, "exp.epochs": 0, "exp.limit": ALL_TRAINING_IMAGES,
-            "exp.name": f"study-{datetime.now():%m%d-%H%M}"})  # fmt: skip
+            "exp.name": f"study-{datetime.now():%m%d-%H%M%S}"})  # fmt: skip
 
 
 def lab() -> Studies:
@@ -111,6 +113,7 @@ def queue_ui() -> None:
             return
         lab().launch_worker(name)
         st.session_state["exp.show"] = name  # the study picker shows it after the rerun
+        st.session_state["exp.fresh_name"] = True
         st.rerun()
 
 

@@ -243,3 +243,18 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
     curves = lab.curves("pruned")
     assert len(curves) == 3 and all(h[0].get("val_loss") for h in curves.values())
     assert "completed" in studies.format_table(lab.rows("pruned"))
+
+
+def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(tmp_path, mnist):
+    from conftest import SMALL
+    from mnist_core import jobs
+
+    store = RunStoreFor(tmp_path / "runs")
+    queued = jobs.submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
+    lab = Studies(store)
+    lab.create("together", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
+    assert lab.run_worker("together", data=mnist) == 2
+    assert queued.state == "completed"
+    spans = sorted((r.status()["started_at"], r.status()["finished_at"], r.id) for r in store.runs())
+    assert spans[0][2] == queued.id, "the run queued first trained first"
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"two trainings overlapped: {spans}"

@@ -3,7 +3,20 @@
 import re
 from pathlib import Path
 
+import pytest
+
+from mnist_core.runs import RunStore
+from mnist_core.study import Studies
 from tests.browser.conftest import screenshot, wait_for_app
+
+
+@pytest.fixture(autouse=True)
+def stop_studies_afterwards(server):
+    """A failing test must not leave a study worker training in the background: stop every study it queued."""
+    yield
+    lab = Studies(RunStore(server.runs_dir))
+    for name in lab.names():
+        lab.request_stop(name)
 
 
 def _widget(page, key: str):
