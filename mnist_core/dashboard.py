@@ -14,6 +14,7 @@ import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.data import NUM_CLASSES
+from mnist_core.runs import QUEUED, RUNNING
 
 ALL_TRAINING_IMAGES = 60_000
 # What the "augmentation" toggle turns on: the `best` preset's values.
@@ -72,6 +73,17 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
             }
         )
     return rows
+
+
+# --- the training queue -------------------------------------------------------------------------------------
+def busy_run(runs: Sequence) -> object | None:
+    """The run that holds the trainer: the one training now, else the next queued one (oldest first), else None.
+
+    Takes the store's runs listed once, so a page polling every second reads each status file once per poll."""
+    states = {run.id: run.state for run in runs}
+    running = [run for run in runs if states[run.id] == RUNNING]
+    queued = sorted((run for run in runs if states[run.id] == QUEUED), key=lambda run: run.id)
+    return next(iter(running + queued), None)
 
 
 # --- live progress ------------------------------------------------------------------------------------------

@@ -94,12 +94,15 @@ tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predi
 if not results:
     for tab in tabs[:4]:
         tab.info("No test results: the run has not finished (or failed before its evaluation).")
+    if summary["status"] in ACTIVE_STATES:
+        tabs[0].page_link("pages/train.py", label="Watch it live on the Train page", icon=":material/model_training:")
 else:
     tabs[0].plotly_chart(charts.confusion_figure(results["confusion_matrix"]), key="runs.confusion")
     tabs[1].dataframe(results["per_class"], hide_index=True, key="runs.per_class", column_config={
         "digit": "Digit", "support": "Test images",
         **{k: st.column_config.NumberColumn(k.capitalize(), format="percent") for k in ("precision", "recall", "f1")},
     })  # fmt: skip
+    data = mnist()
     with tabs[2]:
         wrong = results["misclassified"]
         st.caption(
@@ -109,7 +112,7 @@ else:
         shown = wrong[:GALLERY_SIZE]
         st.plotly_chart(
             charts.digit_grid_figure(
-                mnist().x_test[[w["index"] for w in shown]],
+                data.x_test[[w["index"] for w in shown]],
                 [f"{w['true']}->{w['predicted']} {w['confidence']:.0%}" for w in shown],
                 columns=10,
             ),
@@ -120,14 +123,14 @@ else:
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
             asked = st.form_submit_button("Predict", disabled=not run.has_model())
         if asked:
-            prediction = load_predictor(run.model_path).predict_image01(mnist().x_test[index] / 255.0)
+            prediction = load_predictor(run.model_path).predict_image01(data.x_test[index] / 255.0)
             st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
-        shown = st.session_state["runs.prediction"]
-        if shown and shown[0] == run_id:
-            _, index, digit, confidence = shown
-            true = int(mnist().y_test[index])
+        answer = st.session_state["runs.prediction"]
+        if answer and answer[0] == run_id:
+            _, index, digit, confidence = answer
+            true = int(data.y_test[index])
             left, right = st.columns([1, 2])
-            left.plotly_chart(charts.pixel_figure(mnist().x_test[index], f"Test image {index}"),
+            left.plotly_chart(charts.pixel_figure(data.x_test[index], f"Test image {index}"),
                               key="runs.predict_image")  # fmt: skip
             right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
             right.metric("True", true)

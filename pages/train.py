@@ -13,10 +13,11 @@ import streamlit as st
 from mnist_core import charts, jobs
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
-    ALL_TRAINING_IMAGES, check_controls, controls_from_config, format_duration, live_progress, matching_preset,
+    ALL_TRAINING_IMAGES, busy_run, check_controls, controls_from_config, format_duration, live_progress,
+    matching_preset,
 )  # fmt: skip
 from mnist_core.presets import PRESETS
-from mnist_core.runs import ACTIVE_STATES, RUNNING, QUEUED, RunStoreError
+from mnist_core.runs import ACTIVE_STATES, QUEUED, RUNNING, Run, RunStore, RunStoreError
 from pages.shared import KEEP, init_state, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
@@ -106,9 +107,8 @@ def summary_ui(config: RunConfig) -> None:
     })  # fmt: skip
 
 
-def start_ui(config: RunConfig | None) -> None:
-    runs = store()
-    busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
+def start_ui(runs: RunStore, config: RunConfig | None) -> None:
+    busy = busy_run(runs.runs())
     notice = st.empty()  # filled last, so a run queued by this very click is counted
     name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
     label = "Queue behind it" if busy else "Start training"
@@ -120,7 +120,7 @@ def start_ui(config: RunConfig | None) -> None:
                 st.toast(f"Queued behind {busy.meta().get('name', busy.id)}.")
         except RunStoreError as error:
             st.error(str(error))
-    busy = jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None)
+    busy = busy_run(runs.runs())
     if busy:
         notice.warning(
             f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
@@ -128,19 +128,15 @@ def start_ui(config: RunConfig | None) -> None:
         )
 
 
-def watched_run():
+def watched_run(all_runs: list[Run]) -> Run | None:
     """The run this tab started, else the one training now, else the next queued one, else the latest."""
-    runs = store()
-    if st.session_state["train.run_id"]:
-        try:
-            return runs.get(st.session_state["train.run_id"])
-        except RunStoreError:
-            st.session_state["train.run_id"] = None
-    return jobs.running_run(runs) or next(iter(jobs.queued_runs(runs)), None) or next(iter(runs.runs()), None)
+    started_here = [run for run in all_runs if run.id == st.session_state["train.run_id"]]
+    return next(iter(started_here), None) or busy_run(all_runs) or next(iter(all_runs), None)
 
 
-def live_panel() -> None:
-    run = watched_run()
+def live_panel(runs: RunStore) -> None:
+    all_runs = runs.runs()
+    run = watched_run(all_runs)
     if run is None:
         st.info("No runs yet. Set the controls and press **Start training**; its curves appear here.")
         return
@@ -148,13 +144,13 @@ def live_panel() -> None:
     state = status.get("state")
     st.subheader(f"{name} · {state}")
     if state == QUEUED:
-        ahead = jobs.running_run(store())
+        ahead = busy_run([other for other in all_runs if other.id != run.id])
         behind = f" behind {ahead.meta().get('name', ahead.id)}" if ahead else ""
         st.info(f"Waiting in the queue{behind}.")
     if state in ACTIVE_STATES:
         if st.button("Stop" if state == RUNNING else "Cancel", key="train.stop", icon=":material/stop:"):
             try:
-                jobs.stop(store(), run.id)
+                jobs.stop(runs, run.id)
                 st.toast("Stopping after the current batch: what it learned is kept.")
             except RunStoreError as error:
                 st.error(str(error))
@@ -205,8 +201,9 @@ st.divider()
 def run_panel(config: RunConfig | None) -> None:
     """Start and the live view, redrawn from the run store every second: a run started in another tab, queued
     behind another or finished meanwhile shows up without a click. Only this part reruns, never the controls."""
-    start_ui(config)
-    live_panel()
+    runs = store()
+    start_ui(runs, config)
+    live_panel(runs)
 
 
 run_panel(config)

@@ -91,3 +91,19 @@ def test_metrics_csv_holds_epochs_then_test_and_per_class_metrics():
     assert rows[4] == ["0.97", "0.1", "10", "1"]
     assert rows[7] == ["0", "1.0", "0.5", "0.67", "2"]
     assert len(list(csv.reader(io.StringIO(dashboard.metrics_csv([]))))) == 1
+
+
+def test_the_busy_run_is_the_one_training_else_the_oldest_queued(tmp_path):
+    import os
+
+    from mnist_core.runs import RUNNING, STOPPED, RunStore
+
+    store = RunStore(tmp_path)
+    assert dashboard.busy_run(store.runs()) is None
+    first, second = store.create(RunConfig(), name="first"), store.create(RunConfig(), name="second")
+    assert dashboard.busy_run(store.runs()).id == min(first.id, second.id)
+    second.write_status(RUNNING, pid=os.getpid(), host=None)
+    assert dashboard.busy_run(store.runs()).id == second.id
+    second.write_status(RUNNING, pid=2**22 + 12345, host=None)  # its trainer is gone: interrupted, not busy
+    first.write_status(STOPPED)
+    assert dashboard.busy_run(store.runs()) is None
