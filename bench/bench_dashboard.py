@@ -125,6 +125,8 @@ def cli_train(runs_dir: Path) -> float:
 
 def dashboard_train(server: Server, page) -> float:
     store = RunStore(server.runs_dir)
+    page.goto(server.url)  # the app's default page first (see tests/browser/test_train_page.py)
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
     page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
     page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     run = jobs.submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")

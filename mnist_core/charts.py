@@ -89,6 +89,9 @@ def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mappi
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
+    fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
+    if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
+        fig.update_yaxes(range=[0, 1] if metric == "accuracy" else [0, 2.5])
     return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 

@@ -163,8 +163,11 @@ def live_panel(runs: RunStore) -> None:
             st.progress(0.0, text="Starting: loading TensorFlow and the data...")
         else:
             st.progress(live.fraction, text=live.label)
-        eta = f" · about {format_duration(live.eta)} left" if live.eta is not None else ""
-        st.caption(f"Elapsed {format_duration(live.elapsed)}{eta}")
+        if live.elapsed is None:
+            st.caption("The time left is estimated after the first batches.")
+        else:
+            eta = f" · about {format_duration(live.eta)} left" if live.eta is not None else ""
+            st.caption(f"Elapsed {format_duration(live.elapsed)}{eta}")
     elif status.get("error") and state not in ACTIVE_STATES:
         st.caption(f"Note: {status['error']}")
     if state not in ACTIVE_STATES and status.get("test_accuracy") is not None:

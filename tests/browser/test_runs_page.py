@@ -16,6 +16,10 @@ def test_inspect_compare_and_delete_runs(server, page):
     (damaged / "meta.json").write_text("{half a file")
 
     page.set_viewport_size(TALL)
+    # The app's own page first: on a fresh server, a first visit straight to /runs makes Streamlit 1.67 run
+    # pages/runs.py as an old-style page (no app.py, no navigation) for every session. Reported to the lead.
+    page.goto(server.url)
+    wait_for_app(page)
     page.goto(f"{server.url}/runs")
     wait_for_app(page)
     page.get_by_role("heading", name="wide-like · completed").wait_for()  # the newest run is picked first
