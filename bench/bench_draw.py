@@ -42,7 +42,8 @@ def drawn_files(folder: Path = DRAWN) -> list[Path]:
 def groups_of(path: Path) -> dict[str, str]:
     """Placement, pen and medium from a generated file's name; recorded drawings form their own group."""
     if path.parent.name == "recorded":
-        return {"source": "recorded"}
+        _, _, where, _ = path.stem.split("_")
+        return {"source": "recorded", "recorded": where}
     _, _, placement, pen, medium = path.stem.split("_")
     return {"source": "generated", "placement": placement, "pen": pen, "medium": medium}
 
@@ -79,22 +80,30 @@ def accuracy(predictor: Predictor, files: list[Path]) -> dict:
 
 
 def latency(predictor: Predictor, files: list[Path], repeats: int = 300) -> dict:
-    canvases = [np.asarray(open_image(p)) for p in files if p.suffix == ".png"][:40]
-    canvases = [c for c in canvases if c.shape == (280, 280, 4)] or canvases
+    """Milliseconds from the canvas' RGBA array to the ten probabilities; also from its PNG bytes, as the page gets them."""
+    pngs = [p.read_bytes() for p in files if p.suffix == ".png"][:40]
+    canvases = [np.asarray(open_image(png)) for png in pngs]
     for canvas in canvases[:5]:  # warm-up: first calls build and trace
         predictor.predict_picture(canvas)
-    times = []
+    from_array, from_png = [], []
     for i in range(repeats):
-        canvas = canvases[i % len(canvases)]
+        canvas, png = canvases[i % len(canvases)], pngs[i % len(pngs)]
         start = time.perf_counter()
         predictor.predict_picture(canvas)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
+        middle = time.perf_counter()
+        predictor.predict_picture(np.asarray(open_image(png)))
+        end = time.perf_counter()
+        from_array.append((middle - start) * 1000)
+        from_png.append((end - middle) * 1000)
+    from_array.sort()
+    from_png.sort()
     return {
         "repeats": repeats,
-        "median_ms": statistics.median(times),
-        "p95_ms": times[int(0.95 * (len(times) - 1))],
-        "max_ms": times[-1],
+        "median_ms": statistics.median(from_array),
+        "p95_ms": from_array[int(0.95 * (len(from_array) - 1))],
+        "max_ms": from_array[-1],
+        "from_png_median_ms": statistics.median(from_png),
+        "from_png_p95_ms": from_png[int(0.95 * (len(from_png) - 1))],
     }
 
 
@@ -133,6 +142,11 @@ def main(argv=None) -> int:
         f"canvas image -> probabilities: median {lat['median_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms "
         f"({lat['repeats']} calls, in-process; {result['machine']})"
     )
+    print(
+        f"  from the PNG the canvas sends: median {lat['from_png_median_ms']:.1f} ms, "
+        f"p95 {lat['from_png_p95_ms']:.1f} ms"
+    )
+    print(f"  load average while measuring: {os.getloadavg()[0]:.1f}")
     if args.show_misread:
         for name in acc["misread"]:
             print("  misread:", name)

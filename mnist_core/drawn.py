@@ -7,6 +7,10 @@ page receives it) and on paper (dark ink on light, uneven paper, saved as JPEG l
 drive the browser tests' mouse, so a test draws exactly what the benchmark measures.
 
     python -m mnist_core.drawn tests/data/drawn     # (re)write the set; deterministic
+
+tests/data/drawn/recorded/ holds the same strokes drawn with the mouse on the real canvas in Chromium, saved through
+the Draw page's Save button (RECORD_DRAWINGS=tests/data/drawn/recorded pytest tests/browser/test_draw_page.py -k
+record): the canvas' own brush and anti-aliasing, a pen of 18 px, centred, small, in a corner and large.
 """
 
 from __future__ import annotations

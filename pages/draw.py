@@ -130,10 +130,14 @@ def answer_ui(prediction, drawing_png: bytes) -> None:
     )
 
 
-def evidence_ui(picture: np.ndarray, prepared, prediction, explain: Explainer) -> None:
+def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain: Explainer) -> None:
     st.subheader("What the network sees")
     drawn, received, looked = st.columns(3)
-    drawn.image(outline(picture, prepared.box), caption="As drawn (the box is the ink that was kept)", width=280)
+    drawn.image(
+        outline(picture, prepared.box),
+        caption=f"As drawn: {strokes} stroke{'' if strokes == 1 else 's'} (the box is the ink that was kept)",
+        width=280,
+    )
     received.image(enlarge(prepared.image), caption="The 28x28 input it receives", width=280)
     heat = explain.occlusion(prepared.image, prediction.digit)
     looked.image(
@@ -227,7 +231,8 @@ with right:
     else:
         answer_ui(prediction, canvas.image_bytes)
 if prediction is not None:
-    evidence_ui(picture, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
+    strokes = len((canvas.json_data or {}).get("objects", []))
+    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
 
 st.divider()
 uploads_ui(predictor)

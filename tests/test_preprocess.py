@@ -160,3 +160,6 @@ def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
     for name in sorted(names)[::25]:
         image = open_image(folder / name)
         assert prepare(image) is not None and 0 <= label_of(name) <= 9
+    recorded = list((folder / "recorded").glob("*.png"))  # drawn with the mouse on the real canvas in Chromium
+    assert {label_of(p) for p in recorded} == set(range(10))
+    assert all(open_image(p).size == (280, 280) for p in recorded[::10])
