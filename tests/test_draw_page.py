@@ -149,3 +149,10 @@ def _bar_values(page):
 
     figure = json.loads(page.get("plotly_chart")[0].proto.spec)
     return figure["data"][0]["y"]
+
+
+def test_a_low_top_probability_is_shown_as_not_sure(page, monkeypatch):
+    monkeypatch.setattr("mnist_core.predict.CONFIDENT", 1.01)  # no answer is ever that sure
+    fake_drawing(page, render(Drawing(6, 0, "centred", "thick", "canvas")))
+    assert page.metric[0].label == "The network's best guess"
+    assert any(w.value.startswith("Not sure") for w in page.warning)
