@@ -130,8 +130,7 @@ def png_data(image: Image.Image) -> bytes:
 
 
 def test_without_any_model_the_page_says_how_to_get_one(tmp_path, monkeypatch):
-    if BUNDLED_MODEL.exists():
-        pytest.skip("the bundled default model exists, so the page always has a model")
+    monkeypatch.setattr("mnist_core.predict.BUNDLED_MODEL", tmp_path / "no-bundled-model.keras")
     at = draw_page(tmp_path / "empty-runs", monkeypatch)
     assert any("python -m mnist_core train" in info.value for info in at.info)
     assert not at.get("bidi_component")
@@ -156,3 +155,11 @@ def test_a_low_top_probability_is_shown_as_not_sure(page, monkeypatch):
     fake_drawing(page, render(Drawing(6, 0, "centred", "thick", "canvas")))
     assert page.metric[0].label == "The network's best guess"
     assert any(w.value.startswith("Not sure") for w in page.warning)
+
+
+def test_the_model_picker_offers_the_bundled_model_first_then_every_finished_run(trained_run, monkeypatch):
+    at = draw_page(trained_run.path.parent, monkeypatch)
+    options = at.selectbox(key="draw_model").options
+    assert any(option.startswith("Run small") and trained_run.id in option for option in options)
+    if BUNDLED_MODEL.exists():
+        assert options[0] == "Bundled default model"
