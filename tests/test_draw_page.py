@@ -111,16 +111,30 @@ def test_uploads_get_a_row_each_and_bad_files_a_clear_message(page):
             ("notes.png", b"this is not a picture" * 5, "image/png"),
             ("half.png", png_data(render(Drawing(5, 0, "centred", "thick", "canvas")))[:300], "image/png"),
             ("blank.png", blank.getvalue(), "image/png"),
+            ("giant.png", giant_png_header(), "image/png"),
         ]
     ).run()
     assert not page.exception
     table = page.dataframe[0].value
-    assert table["file"].tolist() == ["two.jpg", "notes.png", "half.png", "blank.png"]
+    assert table["file"].tolist() == ["two.jpg", "notes.png", "half.png", "blank.png", "giant.png"]
     assert table["answer"].iloc[0] == 2 and table["input"].iloc[0].startswith("data:image/png")
     errors = [e.value for e in page.error]
     assert any("notes.png" in e and "not an image" in e for e in errors)
     assert any("half.png" in e and "truncated" in e for e in errors)
     assert any("blank.png" in e and "blank" in e for e in errors)
+    assert any("giant.png" in e and "too large" in e for e in errors)
+
+
+def giant_png_header() -> bytes:
+    """A tiny file that claims to be 30000 x 30000 pixels: a decompression bomb must be refused, not decoded."""
+    import struct
+    import zlib
+
+    data = bytearray(png_data(Image.new("L", (1, 1))))
+    ihdr = struct.pack(">II", 30000, 30000) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
 
 
 def png_data(image: Image.Image) -> bytes:
