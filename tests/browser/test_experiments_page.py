@@ -74,13 +74,17 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table(server, page):
 def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
     page.goto(f"{server.url}/experiments")
     wait_for_app(page)
+    expander = page.get_by_test_id("stExpander")
+    expander.get_by_text("New study").wait_for()
     if not page.get_by_text("What to vary").is_visible():
-        page.get_by_text("New study").click()  # folded away once a study exists
+        expander.get_by_text("New study").click()  # folded away once a study exists
     _queue_grid(page, "long grid", "8/16, 16/36", epochs=200)
     page.get_by_text("Trial 0:").wait_for(timeout=120_000)  # the current trial's live curves
     page.get_by_text("epoch 2").first.wait_for(timeout=120_000)
     screenshot(page, "experiments-running")
-    page.get_by_role("button", name="Stop study").click()
+    # The panel redraws every two seconds: click the current button, not the copy a redraw is replacing.
+    live = page.locator("[data-testid='stElementContainer'][data-stale='false']")
+    live.get_by_role("button", name="Stop study").first.click()
     page.get_by_text("stopped: 0 of 2 trials finished").wait_for(timeout=120_000)
     page.get_by_role("button", name="Resume").wait_for()
     page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()
