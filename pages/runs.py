@@ -54,7 +54,9 @@ if damaged:
                 st.rerun()
 
 # --- pick runs --------------------------------------------------------------------------------------------------
-runs = {run.id: run for run in runs_store.runs()}
+# A run whose history or results cannot be read is listed as damaged above and left out of everything below.
+readable = {s["run_id"] for s in summaries if s["status"] != "damaged"}
+runs = {run.id: run for run in runs_store.runs() if run.id in readable}
 names = {s["run_id"]: s["name"] for s in summaries}
 wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
 if wanted in runs and st.session_state.get("runs.linked") != wanted:

@@ -140,7 +140,12 @@ def live_panel(runs: RunStore) -> None:
     if run is None:
         st.info("No runs yet. Set the controls and press **Start training**; its curves appear here.")
         return
-    name, status, config = run.meta().get("name", run.id), run.status(), run.config()
+    try:
+        name, status, config = run.meta().get("name", run.id), run.status(), run.config()
+        history, progress = run.history(), run.progress()
+    except (OSError, ValueError) as error:  # a damaged run folder: say so, never crash the page
+        st.warning(f"Run {run.id} cannot be read ({type(error).__name__}); the Runs page lists it as damaged.")
+        return
     state = status.get("state")
     st.subheader(f"{name} · {state}")
     if state == QUEUED:
@@ -156,7 +161,6 @@ def live_panel(runs: RunStore) -> None:
                 st.error(str(error))
         if run.stop_requested() and state == RUNNING:
             st.caption("Stop requested: finishing the current batch, then evaluating and saving the model.")
-    history, progress = run.history(), run.progress()
     if state == RUNNING:
         live = live_progress(progress, history, config.epochs)
         if not progress:

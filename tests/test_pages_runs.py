@@ -21,17 +21,20 @@ def test_an_empty_store_says_so_and_links_to_the_train_page(runs):
     assert "train" in at.get("page_link")[0].proto.page
 
 
-def test_the_table_lists_every_run_and_a_damaged_one_without_crashing(runs):
+def test_the_table_lists_every_run_and_damaged_ones_without_crashing(runs):
     completed_run(runs, "first")
     (runs.root / "20990101-000000-broken-0000").mkdir(parents=True)
     (runs.root / "20990101-000000-broken-0000" / "meta.json").write_text("{not json")
+    half_written = completed_run(runs, "newest, with a damaged history")
+    (half_written.path / "history.json").write_text('[{"epoch": 1, "lo')
     at = open_page("pages/runs.py")
     table = at.dataframe[0].value
-    assert sorted(table["status"]) == ["completed", "damaged"]
+    assert sorted(table["status"]) == ["completed", "damaged", "damaged"]
     assert table.set_index("name").loc["first", "test_accuracy"] == pytest.approx(0.997)
-    assert any("damaged run folder" in e.label for e in at.expander)
+    assert any("2 damaged run folder" in e.label for e in at.expander)
+    assert "first · completed" in texts(at.subheader)  # the newest readable run is shown
     at.button(key="runs.delete_damaged.20990101-000000-broken-0000").click().run()
-    assert [e.id for e in runs.entries()] == [runs.runs()[0].id]
+    assert len(runs.entries()) == 2 and not at.exception
 
 
 def test_one_run_shows_confusion_per_class_and_its_mistakes(runs):

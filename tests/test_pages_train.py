@@ -100,3 +100,10 @@ def test_the_controls_are_kept_when_the_user_visits_another_page_and_comes_back(
     at.switch_page("pages/train.py").run()
     assert at.selectbox(key="train.preset").value == "wider" and at.slider(key="train.epochs").value == 7
     assert at.number_input(key="train.filters_2").value == 128
+
+
+def test_a_damaged_latest_run_is_reported_not_raised(runs):
+    run = completed_run(runs, "damaged")
+    (run.path / "progress.json").write_text("{half")
+    at = open_page("pages/train.py")
+    assert "cannot be read" in at.warning[0].value and not at.exception
