@@ -31,6 +31,7 @@ MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas, not a dig
 # THIN_STROKE are thickened to MNIST_STROKE.
 MNIST_STROKE = 1.85
 THIN_STROKE = 1.4
+THICK_STROKE = 3.5  # wider than this, loops fill in (a small 5 reads as 8): worth telling the user
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -48,6 +49,7 @@ class Prepared:
     ink: np.ndarray  # the full-size ink map (step 1)
     box: tuple[int, int, int, int]  # the ink's bounding box in the full-size map: top, left, bottom, right
     dark_on_light: bool  # the polarity that was detected
+    stroke: float = 0.0  # the pen's width as drawn, in pixels of the 28x28 input (MNIST: about 1.2 to 2.9)
 
 
 def open_image(source, name: str = "image") -> Image.Image:
@@ -139,6 +141,7 @@ def prepare(image) -> Prepared | None:
 
     factor = BOX / max(digit.shape)
     pen = stroke_width(digit > 0.5)
+    stroke = pen * factor
     if pen * factor < THIN_STROKE:
         digit = _thicken(digit, round(MNIST_STROKE / factor - pen))
         factor = BOX / max(digit.shape)
@@ -152,7 +155,8 @@ def prepare(image) -> Prepared | None:
     y0, x0 = (FIELD - new_h) // 2, (FIELD - new_w) // 2
     field[y0 : y0 + new_h, x0 : x0 + new_w] = scaled
     field = _centre_by_mass(field)
-    return Prepared(image=field, ink=ink, box=(int(top), int(left), int(bottom), int(right)), dark_on_light=dark_on_light)
+    box = (int(top), int(left), int(bottom), int(right))
+    return Prepared(image=field, ink=ink, box=box, dark_on_light=dark_on_light, stroke=float(stroke))
 
 
 def stroke_width(mask: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
-from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, ImageError, open_image
+from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, THICK_STROKE, ImageError, open_image
 from mnist_core.runs import FINISHED_WITH_MODEL
 from pages.shared import load_predictor, store
 
@@ -230,6 +230,11 @@ with right:
         st.info("Draw a digit on the black canvas. The answer appears as soon as you lift the pen.", icon=":material/draw:")
     else:
         answer_ui(prediction, canvas.image_bytes)
+        if prepared.stroke > THICK_STROKE:
+            st.caption(
+                ":material/lightbulb: The pen is thick for a digit this small: its loops may fill in. "
+                "Draw the digit larger, or lower the pen width."
+            )
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
     evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))

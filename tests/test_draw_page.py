@@ -177,3 +177,11 @@ def test_the_model_picker_offers_the_bundled_model_first_then_every_finished_run
     assert any(option.startswith("Run small") and trained_run.id in option for option in options)
     if BUNDLED_MODEL.exists():
         assert options[0] == "Bundled default model"
+
+
+def test_a_thick_pen_on_a_small_digit_gets_a_tip(page):
+    recorded = ROOT / "tests" / "data" / "drawn" / "recorded" / "0_0_small_browser.png"  # 18 px pen, 52 px tall
+    fake_drawing(page, Image.open(recorded))
+    assert any("pen is thick" in caption.value for caption in page.caption)
+    fake_drawing(page, render(Drawing(0, 0, "centred", "medium", "canvas")))
+    assert not any("pen is thick" in caption.value for caption in page.caption)

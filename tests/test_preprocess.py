@@ -163,3 +163,12 @@ def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
     recorded = list((folder / "recorded").glob("*.png"))  # drawn with the mouse on the real canvas in Chromium
     assert {label_of(p) for p in recorded} == set(range(10))
     assert all(open_image(p).size == (280, 280) for p in recorded[::10])
+
+
+def test_the_pen_width_is_reported_in_pixels_of_the_28x28_input():
+    from mnist_core.preprocess import THICK_STROKE
+
+    normal = prepare(stroke_digit(width=18))  # 18 px on a 160 px digit
+    blob = prepare(stroke_digit(box=(20, 20, 50, 70), width=18))  # the same pen on a 50 px digit
+    assert 1.5 <= normal.stroke <= 3.0
+    assert blob.stroke > THICK_STROKE
