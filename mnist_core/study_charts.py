@@ -73,7 +73,10 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
         fig.update_yaxes(range=[min(accuracies) - pad, max(accuracies) + pad])
     fig.update_xaxes(title_text="parameters", type="log")
     fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
-    return _base_layout(fig, "Test accuracy against model size", height=380, revision="study-params")
+    _base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")
+    # Below the chart: above it, the legend would sit on the title.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    return fig
 
 
 def search_figures(study) -> dict[str, go.Figure]:

@@ -175,7 +175,13 @@ def results_ui(name: str, progress: dict) -> None:
     if not rows:
         st.info("No trial has started yet.")
         return
-    st.dataframe(rows, hide_index=True, key="exp.table", column_config=COLUMNS)
+    # The numbers to compare first (the table is wider than the page); the long description last.
+    varied = [key for key in rows[0] if key not in COLUMNS]
+    order = ["trial", "state", "preset", *varied, "test_accuracy", "post_accuracy", "train_accuracy", "val_accuracy",
+             "train_val_gap", "best_epoch", "epochs_run", "epochs", "parameters", "best_val_loss", "seconds",
+             "changed", "note", "run_id"]  # fmt: skip
+    st.dataframe(rows, hide_index=True, key="exp.table", column_config=COLUMNS,
+                 column_order=[key for key in order if key in rows[0]])  # fmt: skip
     finished = [r for r in rows if r["state"] in ("completed", "pruned")]
     st.download_button("Download CSV", rows_csv(rows), file_name=f"{name}.csv", mime="text/csv", key="exp.csv",
                        icon=":material/download:")  # fmt: skip
