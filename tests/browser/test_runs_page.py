@@ -38,6 +38,8 @@ def test_inspect_compare_and_delete_runs(server, page):
     page.get_by_role("button", name="Yes, delete it").click()
     wait_for_app(page)
     page.get_by_role("heading", name="seed-like · completed").wait_for(timeout=30_000)
+    page.get_by_text("for good?").wait_for(state="detached")  # the rerun has finished drawing the page
+    wait_for_app(page)
     assert [run.id for run in store.runs()] == [first.id]
     assert not page.get_by_test_id("stException").count()
     screenshot(page, "runs-3-after-delete")
