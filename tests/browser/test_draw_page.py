@@ -84,6 +84,12 @@ def shown_answer(page, strokes: int) -> str:
     count = f"As drawn: {strokes} stroke{'' if strokes == 1 else 's'} "
     page.get_by_text(count).wait_for(timeout=20_000)
     wait_for_app(page)
+    # The script has run to its end and the pictures have loaded: what a screenshot should show.
+    page.get_by_role("heading", name="Upload pictures of digits").wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     return page.locator("[data-testid='stMetricValue']").first.inner_text().strip()
 
 
