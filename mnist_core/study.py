@@ -481,9 +481,10 @@ class _TrialReporter:
         self.prune = prune
         self.pruned_at: int | None = None
         self.val_losses: list[float] = []
+        self.epochs: int | None = None
 
     def on_train_begin(self, epochs, steps_per_epoch):
-        pass
+        self.epochs = epochs
 
     def on_batch(self, point):
         pass
@@ -494,7 +495,9 @@ class _TrialReporter:
             return
         self.val_losses.append(val_loss)
         self.trial.report(val_loss, metrics["epoch"])
-        if self.prune and self.pruned_at is None and self.trial.should_prune():
+        # After the last epoch there is nothing left to save by pruning: the trial completes with its value.
+        last = self.epochs is not None and metrics["epoch"] >= self.epochs
+        if self.prune and not last and self.pruned_at is None and self.trial.should_prune():
             self.pruned_at = metrics["epoch"]
 
 

@@ -22,8 +22,9 @@ def val_loss_figure(curves: Mapping[str, Sequence[Mapping]]) -> go.Figure:
     for trace in fig.data:
         trace.name = trace.name.removesuffix(" · val_loss")
     fig.update_yaxes(title_text="val_loss")
-    fig.update_layout(title=dict(text="val_loss per epoch, one line per trial"),
-                      legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))  # fmt: skip
+    # Below the chart: trial labels can be long (a search's settings) and would squeeze the plot beside it.
+    fig.update_layout(title=dict(text="val_loss per epoch, one line per trial"), height=460,
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))  # fmt: skip
     return fig
 
 
@@ -35,7 +36,8 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     fig = go.Figure()
     done = [r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None
             and r.get("parameters")]  # fmt: skip
-    labels = [r.get("preset") or r.get("changed") or f"#{r['trial']}" for r in done]
+    # Preset names are short enough to write beside the points; a grid's or search's settings go in the hover.
+    labels = [r.get("preset") or f"#{r['trial']}" for r in done]
     fig.add_trace(
         go.Scatter(
             x=[r["parameters"] for r in done],
@@ -45,9 +47,9 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
             textposition="top center",
             name="this project",
             marker=dict(size=11, color=RUN_COLOURS[0]),
-            customdata=[[r["trial"], r.get("state")] for r in done],
-            hovertemplate="%{text}<br>%{x:,} parameters<br>test accuracy %{y:.2%}<br>trial %{customdata[0]}"
-            " (%{customdata[1]})<extra></extra>",
+            customdata=[[r["trial"], r.get("changed") or ""] for r in done],
+            hovertemplate="trial %{customdata[0]}: %{customdata[1]}<br>%{x:,} parameters<br>"
+            "test accuracy %{y:.2%}<extra></extra>",
         )
     )
     post = [r for r in done if r.get("post_accuracy") is not None]
@@ -97,5 +99,6 @@ def search_figures(study) -> dict[str, go.Figure]:
         except (RuntimeError, ValueError):
             pass  # e.g. too few distinct values yet; the next refresh tries again
     for name, fig in figures.items():
-        fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), uirevision=f"study-{name}")
+        # Room for the bar values on the right and the axis names below.
+        fig.update_layout(height=420, margin=dict(l=10, r=40, t=40, b=50), uirevision=f"study-{name}")
     return figures
