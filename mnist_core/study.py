@@ -18,7 +18,8 @@ on test accuracy would tune on the test set).
 A worker trains one trial at a time and takes the run store's worker lock (`jobs.LOCK_NAME`) for each, so a study
 and the Train page's queue never train at the same time on one machine; between trials it lets runs queued on the
 Train page go first. A trial whose worker died (a crash, a
-kill) or that was stopped is marked failed with an `interrupted` note; `resume` (and every worker start) queues it
+kill; seen from its pid on this machine, from a heartbeat older than five minutes on another) or that was
+stopped is marked failed with an `interrupted` note; `resume` (and every worker start) queues it
 again, so finished trials are never repeated.
 """
 
@@ -64,6 +65,10 @@ VARIABLE_FIELDS = tuple(name for name in FIELD_TYPES if name != "train_limit")
 STOP_ATTR = "stop_requested"
 SPEC_ATTR = "spec"
 STOP_POLL_SECONDS = 2.0
+# A worker on another machine cannot be checked by its pid: it writes a heartbeat into its trial instead, and a
+# trial whose heartbeat is older than STALE_SECONDS counts as interrupted.
+HEARTBEAT_SECONDS = 60.0
+STALE_SECONDS = 300.0
 
 
 class StudyError(ConfigError):
@@ -612,8 +617,7 @@ class Studies:
         """Mark trials whose worker is gone as interrupted, and queue every interrupted trial once more."""
         storage = self.storage
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            worker = trial.user_attrs.get("worker") or {}
-            if worker and not process_alive(worker.get("pid"), worker.get("host")):
+            if _worker_gone(trial):
                 storage.set_trial_user_attr(trial._trial_id, "interrupted", "its worker ended mid-trial")
                 with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                     storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -715,6 +719,7 @@ class Studies:
 
         def objective(trial: optuna.Trial) -> float:
             trial.set_user_attr("worker", {"pid": os.getpid(), "host": socket.gethostname()})
+            trial.set_user_attr("alive_at", time.time())
             if not is_retry(trial):
                 earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
                 if self._slots_taken(earlier) >= spec.size:
@@ -741,7 +746,7 @@ class Studies:
                 from mnist_core.runner import execute_run
 
             reporter = _TrialReporter(trial, spec.prune)
-            poll = {"at": 0.0, "stop": False}
+            poll = {"at": 0.0, "stop": False, "beat": time.monotonic()}
 
             def should_stop() -> bool:
                 if reporter.pruned_at is not None or exiting():
@@ -749,6 +754,9 @@ class Studies:
                 now = time.monotonic()
                 if now - poll["at"] > STOP_POLL_SECONDS:
                     poll["at"], poll["stop"] = now, self.stop_requested(study)
+                if now - poll["beat"] > HEARTBEAT_SECONDS:
+                    poll["beat"] = now
+                    trial.set_user_attr("alive_at", time.time())
                 return poll["stop"]
 
             try:
@@ -936,6 +944,17 @@ class Studies:
 
     def optuna_study(self, name: str) -> optuna.Study:
         return self.load(name)[0]
+
+
+def _worker_gone(trial, now: float | None = None) -> bool:
+    """Whether the worker of a running trial is gone: its pid on this machine, its heartbeat on another."""
+    worker = trial.user_attrs.get("worker") or {}
+    if not worker:
+        return False  # between its creation and its first line: too young to judge
+    if worker.get("host") == socket.gethostname():
+        return not process_alive(worker.get("pid"), worker.get("host"))
+    alive_at = trial.user_attrs.get("alive_at") or 0.0
+    return (now or time.time()) - alive_at > STALE_SECONDS
 
 
 def _best(trial) -> float | None:

@@ -258,3 +258,20 @@ def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(
     spans = sorted((r.status()["started_at"], r.status()["finished_at"], r.id) for r in store.runs())
     assert spans[0][2] == queued.id, "the run queued first trained first"
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"two trainings overlapped: {spans}"
+
+
+def test_a_trial_whose_worker_on_another_machine_fell_silent_is_queued_again(tmp_path):
+    from mnist_core.study import STALE_SECONDS
+
+    lab = Studies(RunStoreFor(tmp_path / "runs"))
+    study = lab.create("remote", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
+    silent, beating = study.ask(), study.ask()
+    for trial, age in ((silent, STALE_SECONDS + 60), (beating, 10)):
+        trial.suggest_categorical("dropout", [0.1, 0.2])
+        trial.set_user_attr("worker", {"pid": 1, "host": "another-machine"})
+        trial.set_user_attr("alive_at", time.time() - age)
+    spec = lab.load("remote")[1]
+    assert lab.recover(study, spec) == [silent.number]
+    states = {t.number: t.state.name for t in study.get_trials()}
+    assert states[silent.number] == "FAIL" and states[beating.number] == "RUNNING"
+    assert lab.progress("remote")["queued"] == 1
