@@ -17,10 +17,9 @@ on test accuracy would tune on the test set).
 
 A worker trains one trial at a time and takes the run store's worker lock (`jobs.LOCK_NAME`) for each, so a study
 and the Train page's queue never train at the same time on one machine; between trials it lets runs queued on the
-Train page go first. A trial whose worker died (a crash, a
-kill; seen from its pid on this machine, from a heartbeat older than five minutes on another) or that was
-stopped is marked failed with an `interrupted` note; `resume` (and every worker start) queues it
-again, so finished trials are never repeated.
+Train page go first. A trial whose worker died (a crash, a kill: seen from its pid on this machine, from a
+heartbeat older than five minutes on another) or that was stopped is marked failed with an `interrupted` note;
+`resume` (and every worker start) queues it again, so finished trials are never repeated.
 """
 
 from __future__ import annotations
