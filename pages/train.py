@@ -101,9 +101,12 @@ def controls_ui() -> tuple[dict, dict]:
 def summary_ui(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.metric("Parameters", f"{total:,}")
+    # Narrow columns: the four fit the page's right-hand column without a horizontal scroll.
     st.dataframe(rows, hide_index=True, key="train.summary", column_config={
-        "layer": "Layer", "type": "Type", "output_shape": "Output shape",
-        "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
+        "layer": st.column_config.TextColumn("Layer", width="small"),
+        "type": st.column_config.TextColumn("Type", width="small"),
+        "output_shape": st.column_config.TextColumn("Output", width="small"),
+        "parameters": st.column_config.NumberColumn("Parameters", format="localized", width="small"),
     })  # fmt: skip
 
 
@@ -112,7 +115,8 @@ def start_ui(runs: RunStore, config: RunConfig | None) -> None:
     notice = st.empty()  # filled last, so a run queued by this very click is counted
     name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
     label = "Queue behind it" if busy else "Start training"
-    if st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:"):
+    clicked = st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:")
+    if clicked and config is not None:  # the settings may have turned invalid since this button was drawn
         try:
             run = jobs.submit(runs, config, name=name or None, preset=matching_preset(config, PRESETS))
             st.session_state["train.run_id"] = run.id
@@ -186,31 +190,36 @@ def live_panel(runs: RunStore) -> None:
     accuracy.plotly_chart(charts.curve_figure("accuracy", history, points, config.epochs), key="train.live.accuracy")
 
 
-st.title("Train")
-jobs.ensure_worker(store())  # a worker that died with runs still queued is restarted
-controls, summary = st.columns([3, 2], gap="large")
-with controls:
-    values, notes = controls_ui()
-    config, error = check_controls(values)
-    if error:
-        notes.get(error.field, notes["train_limit"]).error(f"{error.message}", icon=":material/error:")
-with summary:
-    st.markdown("**The model**")
-    if config is not None:
-        summary_ui(config)
-    else:
-        st.info("Fix the setting marked in red to see the model.")
-
-st.divider()
+@st.fragment
+def settings_panel() -> None:
+    """The controls and the model summary. A fragment: moving a slider reruns only this part, not the live view
+    below; the chosen config is handed to the Start button through the session state."""
+    controls, summary = st.columns([3, 2], gap="large")
+    with controls:
+        values, notes = controls_ui()
+        config, error = check_controls(values)
+        if error:
+            notes.get(error.field, notes["train_limit"]).error(f"{error.message}", icon=":material/error:")
+    st.session_state["train.config"] = config
+    with summary:
+        st.markdown("**The model**")
+        if config is not None:
+            summary_ui(config)
+        else:
+            st.info("Fix the setting marked in red to see the model.")
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def run_panel(config: RunConfig | None) -> None:
+def run_panel() -> None:
     """Start and the live view, redrawn from the run store every second: a run started in another tab, queued
     behind another or finished meanwhile shows up without a click. Only this part reruns, never the controls."""
     runs = store()
-    start_ui(runs, config)
+    start_ui(runs, st.session_state.get("train.config"))
     live_panel(runs)
 
 
-run_panel(config)
+st.title("Train")
+jobs.ensure_worker(store())  # a worker that died with runs still queued is restarted
+settings_panel()
+st.divider()
+run_panel()
