@@ -17,7 +17,7 @@ from mnist_core.data import NUM_CLASSES
 from mnist_core.runs import QUEUED, RUNNING
 
 ALL_TRAINING_IMAGES = 60_000
-# What the "augmentation" toggle turns on: the `best` preset's values.
+# What the "augmentation" toggle turns on unless its sliders say otherwise.
 AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
 NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
 DEFAULT_PATIENCE = 3
@@ -150,6 +150,7 @@ def controls_from_config(config: RunConfig) -> dict:
     """The Train page's control values for a config (a preset fills the controls with these)."""
     return {
         "blocks": config.conv_blocks,
+        "convs_per_block": config.convs_per_block,
         **{f"filters_{i}": f for i, f in enumerate(config.filters, start=1)},
         "kernel_size": config.kernel_size,
         "dense_units": config.dense_units,
@@ -160,6 +161,8 @@ def controls_from_config(config: RunConfig) -> dict:
         "learning_rate": config.learning_rate,
         "batch_norm": config.batch_norm,
         "augmentation": config.augments,
+        # With augmentation off, its sliders wait at the usual values for when the user turns it on.
+        **({k: getattr(config, k) for k in AUGMENTATION} if config.augments else AUGMENTATION),
         "early_stopping": bool(config.early_stopping_patience),
         "patience": config.early_stopping_patience or DEFAULT_PATIENCE,
         "optimizer": config.optimizer,
@@ -181,6 +184,7 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
     changes = {
         "filters": filters,
         "kernel_size": int(values["kernel_size"]),
+        "convs_per_block": int(values.get("convs_per_block", base.convs_per_block)),
         "dense_units": int(values["dense_units"]),
         "dropout": float(values["dropout"]),
         "epochs": int(values["epochs"]),
@@ -192,8 +196,9 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
         "optimizer": values.get("optimizer", base.optimizer),
         "lr_schedule": values.get("lr_schedule", base.lr_schedule),
         "train_limit": None if not limit or int(limit) >= ALL_TRAINING_IMAGES else int(limit),
-        **(AUGMENTATION if values["augmentation"] else NO_AUGMENTATION),
     }
+    augment = {name: float(values.get(name, usual)) for name, usual in AUGMENTATION.items()}
+    changes.update(augment if values["augmentation"] else NO_AUGMENTATION)
     return base.replace(**changes)
 
 

@@ -61,6 +61,8 @@ def controls_ui() -> tuple[dict, dict]:
     left, right = st.columns(2)
     blocks = left.slider("Convolution blocks", 1, 4, key="train.blocks", persist_state=KEEP)
     left.select_slider("Kernel size", KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
+    left.slider("Convolutions per block", 1, 3, key="train.convs_per_block", persist_state=KEEP,
+                help="Convolutions before each pooling: 1 in the seed's model")  # fmt: skip
     left.select_slider("Dense units", DENSE_UNITS, key="train.dense_units", persist_state=KEEP,
                        help="0 = no hidden dense layer")  # fmt: skip
     right.slider("Dropout", 0.0, 0.9, step=0.05, key="train.dropout", persist_state=KEEP)
@@ -79,7 +81,11 @@ def controls_ui() -> tuple[dict, dict]:
     right.slider("Validation split", 0.0, 0.5, step=0.05, key="train.validation_split", persist_state=KEEP,
                  help="The share of the training images held back to watch for overfitting.")  # fmt: skip
     notes["validation_split"] = right.empty()
-    right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP)
+    if right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP):
+        right.slider("Shift (fraction of the image)", 0.0, 0.3, step=0.05, key="train.augment_shift",
+                     persist_state=KEEP)  # fmt: skip
+        right.slider("Rotation (degrees)", 0.0, 45.0, step=5.0, key="train.augment_rotation", persist_state=KEEP)
+        right.slider("Zoom (fraction)", 0.0, 0.5, step=0.05, key="train.augment_zoom", persist_state=KEEP)
     early = right.toggle("Early stopping", key="train.early_stopping", persist_state=KEEP,
                          help="Stop when val_loss stops improving.")  # fmt: skip
     if early:

@@ -107,3 +107,11 @@ def test_the_busy_run_is_the_one_training_else_the_oldest_queued(tmp_path):
     second.write_status(RUNNING, pid=2**22 + 12345, host=None)  # its trainer is gone: interrupted, not busy
     first.write_status(STOPPED)
     assert dashboard.busy_run(store.runs()) is None
+
+
+def test_augmentation_sliders_and_convolutions_per_block_reach_the_config():
+    values = {**dashboard.controls_from_config(RunConfig()), "augmentation": True, "augment_rotation": 15.0,
+              "convs_per_block": 2}  # fmt: skip
+    config = dashboard.config_from_controls(values)
+    assert (config.augment_rotation, config.augment_shift, config.convs_per_block) == (15.0, 0.1, 2)
+    assert not dashboard.config_from_controls({**values, "augmentation": False}).augments
