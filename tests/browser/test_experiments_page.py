@@ -26,6 +26,16 @@ def _widget(page, key: str):
     return page.locator(".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key))
 
 
+def _open(page, server):
+    """The Experiments page through the app. The root first: a fresh server asked for /experiments before app.py
+    has ever run serves pages/experiments.py on its own, without app.py's navigation and layout."""
+    page.goto(server.url)
+    wait_for_app(page)
+    page.goto(f"{server.url}/experiments")
+    wait_for_app(page)
+    page.get_by_role("link", name="Experiments").wait_for()
+
+
 def _queue_grid(page, name: str, filters: str, epochs: int):
     """Fill the New study form with a grid over filters, on 1,000 images, and press Queue study."""
     page.get_by_text("A grid", exact=True).click()
@@ -47,9 +57,11 @@ def _queue_grid(page, name: str, filters: str, epochs: int):
 
 
 def test_a_tiny_grid_queued_from_the_page_fills_the_table(server, page):
-    page.goto(f"{server.url}/experiments")
-    wait_for_app(page)
+    _open(page, server)
     page.get_by_text("No studies yet").wait_for()
+    _widget(page, "exp.queue").get_by_role("button").wait_for()
+    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    wait_for_app(page)
     screenshot(page, "experiments-empty")
 
     _queue_grid(page, "browser grid", "8/16, 16/36", epochs=1)
@@ -72,8 +84,7 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table(server, page):
 
 
 def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
-    page.goto(f"{server.url}/experiments")
-    wait_for_app(page)
+    _open(page, server)
     expander = page.get_by_test_id("stExpander")
     expander.get_by_text("New study").wait_for()
     if not page.get_by_text("What to vary").is_visible():
