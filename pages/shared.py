@@ -10,6 +10,23 @@ from mnist_core.data import MnistData, load_mnist
 from mnist_core.runs import RunStore
 
 
+def _leave_legacy_pages_mode() -> None:
+    """Make sure app.py's navigation is in charge, whatever URL a fresh server is first asked for.
+
+    A `pages/` folder puts a fresh Streamlit server in its legacy multipage mode until app.py has called
+    st.navigation once: a first request for /train then runs pages/train.py alone, with a sidebar listing every file
+    in pages/. Leaving that mode and rerunning runs app.py, whose st.navigation opens the page that was asked for.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
+
+
 @st.cache_data(show_spinner="Loading MNIST...")
 def mnist() -> MnistData:
     """The arrays load once per server process; moving through the data set never reloads them."""
