@@ -10,7 +10,9 @@ drive the browser tests' mouse, so a test draws exactly what the benchmark measu
 
 tests/data/drawn/recorded/ holds the same strokes drawn with the mouse on the real canvas in Chromium, saved through
 the Draw page's Save button (RECORD_DRAWINGS=tests/data/drawn/recorded pytest tests/browser/test_draw_page.py -k
-record): the canvas' own brush and anti-aliasing, a pen of 18 px, centred, small, in a corner and large.
+record): the canvas' own brush and anti-aliasing; a pen of 18 px centred, small, in a corner and large (80 drawings,
+used to choose the preprocessing's stroke limits), then, recorded after those limits were fixed, a 28 px pen on a
+75 px digit and a 10 px pen in the top-left corner (40 drawings, `*-pen28_*`, `*-pen10_*`).
 """
 
 from __future__ import annotations

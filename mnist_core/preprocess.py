@@ -7,7 +7,8 @@ digit is small, off-centre or drawn with a thick pen, and the network misreads i
   1. ink map: grey levels in [0, 1] with ink = 1, whatever the polarity (white on black canvas, dark ink on paper),
      colour mode or alpha;
   2. crop to the ink; if the pen was thin for the digit's size, thicken the strokes so that after scaling they are
-     about as wide as MNIST's (a thin line on a big digit would shrink to a faint hairline MNIST never showed);
+     about as wide as MNIST's (a thin line on a big digit would shrink to a faint hairline MNIST never showed), and
+     if it was fat for a small digit, thin them (its loops would fill in);
   3. scale the longer side to 20 px, keeping the aspect ratio, with anti-aliasing;
   4. paste into 28x28 so the centre of mass sits at the centre (14, 14 in pixel indices, as measured on MNIST).
 """
@@ -28,10 +29,13 @@ INK_THRESHOLD = 0.15  # below this an ink value is background or paper noise
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas, not a digit
 # Stroke width as 2 x area / perimeter of the ink above half intensity, in pixels of the 28x28 field. Genuine MNIST
 # (2,000 test digits): 5th percentile 1.22, median 1.84, 95th 2.88. Strokes that would come out thinner than
-# THIN_STROKE are thickened to MNIST_STROKE.
+# THIN_STROKE are thickened to MNIST_STROKE; strokes wider than THICK_STROKE (a fat pen on a small digit, whose loops
+# fill in: a small 5 read as 8) are thinned to THINNED_STROKE. Both limits were checked on the drawn-digit set with
+# two different default models (bench/bench_draw.py).
 MNIST_STROKE = 1.85
 THIN_STROKE = 1.4
-THICK_STROKE = 3.5  # wider than this, loops fill in (a small 5 reads as 8): worth telling the user
+THICK_STROKE = 3.5
+THINNED_STROKE = 2.6
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -142,9 +146,11 @@ def prepare(image) -> Prepared | None:
     factor = BOX / max(digit.shape)
     pen = stroke_width(digit > 0.5)
     stroke = pen * factor
-    if pen * factor < THIN_STROKE:
-        digit = _thicken(digit, round(MNIST_STROKE / factor - pen))
-        factor = BOX / max(digit.shape)
+    if stroke < THIN_STROKE:
+        digit = _morph(digit, round(MNIST_STROKE / factor - pen), np.maximum)
+    elif stroke > THICK_STROKE:
+        digit = _morph(digit, round(pen - THINNED_STROKE / factor), np.minimum)
+    factor = BOX / max(digit.shape)
     height, width = digit.shape
     new_h, new_w = max(1, round(height * factor)), max(1, round(width * factor))
     # LANCZOS on the float image is the anti-aliased reduction; it can overshoot slightly, hence the clip.
@@ -169,17 +175,22 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * area / perimeter
 
 
-def _thicken(digit: np.ndarray, grow: int) -> np.ndarray:
-    """Widen every stroke by `grow` pixels (a square max filter, separable), padding so nothing is cut off."""
-    if grow < 1:
+def _morph(digit: np.ndarray, size: int, extreme) -> np.ndarray:
+    """Widen (np.maximum) or narrow (np.minimum) every stroke by `size` pixels with a separable square filter.
+
+    Padded with background first, so widening never cuts a stroke off and narrowing eats strokes from the edges too.
+    """
+    if size < 1:
         return digit
-    before = grow // 2
-    out = np.pad(digit, grow)
+    before = size // 2
+    out = np.pad(digit, size)
     for axis in (0, 1):
-        # Sliding maximum over a window of grow + 1 pixels along one axis.
-        shifted = [np.roll(out, shift - before, axis=axis) for shift in range(grow + 1)]
-        out = np.maximum.reduce(shifted)
-    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+        # Sliding extreme over a window of size + 1 pixels along one axis.
+        out = extreme.reduce([np.roll(out, shift - before, axis=axis) for shift in range(size + 1)])
+    inked = out > 0
+    if not inked.any():  # narrowed away entirely: keep the strokes as drawn
+        return digit
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 

@@ -172,3 +172,17 @@ def test_the_pen_width_is_reported_in_pixels_of_the_28x28_input():
     blob = prepare(stroke_digit(box=(20, 20, 50, 70), width=18))  # the same pen on a 50 px digit
     assert 1.5 <= normal.stroke <= 3.0
     assert blob.stroke > THICK_STROKE
+
+
+def test_a_fat_pen_on_a_small_digit_is_thinned_to_a_bold_mnist_stroke():
+    blob = prepare(stroke_digit(box=(20, 20, 50, 70), width=18)).image  # loops of a small fat digit fill in
+    assert _field_stroke_width(blob) <= 3.5
+    assert blob.max() > 0.9
+
+
+def test_narrowing_never_erases_the_digit():
+    from mnist_core.preprocess import _morph
+
+    dot = np.zeros((6, 6), np.float32)
+    dot[2:4, 2:4] = 1.0
+    assert _morph(dot, 5, np.minimum) is dot  # it would vanish: kept as drawn
