@@ -232,8 +232,8 @@ with right:
         answer_ui(prediction, canvas.image_bytes)
         if prepared.stroke > THICK_STROKE:
             st.caption(
-                ":material/lightbulb: The pen is thick for a digit this small: its loops may fill in. "
-                "Draw the digit larger, or lower the pen width."
+                ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to MNIST's "
+                "width, but loops that filled in stay closed: draw the digit larger, or lower the pen width."
             )
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
