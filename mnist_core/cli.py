@@ -24,7 +24,7 @@ from mnist_core import quiet
 from mnist_core.config import OPTIMIZERS, LR_SCHEDULES, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
 from mnist_core.preprocess import ImageError
-from mnist_core.presets import PRESETS, get_preset
+from mnist_core.presets import PRESETS, STUDY, get_preset
 from mnist_core.runs import RUNS_DIR_ENV, RunStore, RunStoreError
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -396,7 +396,7 @@ def cmd_study(args, store) -> int:
 def _study_spec_from_args(args, module):
     overrides = {"epochs": args.epochs, "train_limit": args.limit}
     if args.preset_study is not None:
-        return module.preset_study(args.preset_study or module.STUDY, **overrides)
+        return module.preset_study(args.preset_study or STUDY, **overrides)
     if args.grid:
         grid = module.parse_assignments(args.grid, module.parse_values, "grid")
         return module.grid_study(grid, base=args.base, prune=bool(args.prune), **overrides)

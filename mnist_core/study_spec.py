@@ -1,0 +1,388 @@
+"""The definition of a study: which settings vary and how, parsed from the command line or the page, and checked.
+
+A `StudySpec` is plain data (saved in the study's Optuna storage as JSON): its kind (the seed's presets, a grid of
+values, or a search over ranges), the base preset, the overrides that hold for every trial (epochs, a quick
+`train_limit`) and pruning. It turns Optuna's scalar parameters into a validated RunConfig for each trial.
+The engine that runs studies is `mnist_core.study`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import optuna
+
+from mnist_core.config import ConfigError, RunConfig
+from mnist_core.presets import PRESETS, STUDY
+
+KINDS = ("presets", "grid", "search")
+MAX_GRID_CELLS = 200
+MAX_TRIALS = 500
+MAX_NAME_LENGTH = 60
+# Settings a study may vary: every RunConfig field (filters as "16/36" strings, since Optuna params are scalars).
+FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(RunConfig)}
+VARIABLE_FIELDS = tuple(name for name in FIELD_TYPES if name != "train_limit")
+
+
+class StudyError(ConfigError):
+    """A study definition or request is wrong; `field` says where (e.g. "grid.dropout"), the message what to do."""
+
+
+# --- the definition of a study ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a study varies, saved as JSON in the study so that every worker reads the same definition."""
+
+    kind: str
+    presets: tuple[str, ...] = ()  # kind "presets": the presets to train, in order
+    base: str = "seed"  # kinds "grid" and "search": the preset the varied settings start from
+    grid: dict = field(default_factory=dict)  # field -> list of values
+    search: dict = field(default_factory=dict)  # field -> {"low", "high", "log"} or {"choices": [...]}
+    n_trials: int | None = None  # kind "search": how many trials
+    overrides: dict = field(default_factory=dict)  # applied to every trial (quick studies): epochs, train_limit
+    prune: bool = False  # stop trials whose val_loss is worse than the median of earlier trials at the same epoch
+
+    # --- checking ----------------------------------------------------------------------------------------------
+    def validate(self) -> "StudySpec":
+        if self.kind not in KINDS:
+            raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {self.kind!r})")
+        if self.kind == "presets":
+            if not self.presets:
+                raise StudyError("presets", "choose at least one preset")
+            for name in self.presets:
+                if name not in PRESETS:
+                    raise StudyError("presets", f"no preset {name!r}; choose from {', '.join(PRESETS)}")
+            if len(set(self.presets)) != len(self.presets):
+                raise StudyError("presets", "a preset is listed twice")
+        elif self.base not in PRESETS:
+            raise StudyError("base", f"no preset {self.base!r}; choose from {', '.join(PRESETS)}")
+        varied = self.grid if self.kind == "grid" else self.search if self.kind == "search" else {}
+        for name in set(self.overrides) & set(varied):
+            raise StudyError(name, f"is varied by the {self.kind} and also fixed for every trial; drop one of them")
+        base = self._checked_overrides()
+        if self.kind == "grid":
+            self._validate_grid(base)
+        elif self.kind == "search":
+            self._validate_search(base)
+        else:
+            for name in self.presets:
+                self._checked(lambda: self.config_for({"preset": name}), f"presets.{name}")
+        return self
+
+    def _checked_overrides(self) -> RunConfig:
+        for name in self.overrides:
+            if name not in FIELD_TYPES:
+                raise StudyError(name, f"is not a config field (known: {', '.join(FIELD_TYPES)})")
+        base = PRESETS[self.base].config if self.kind != "presets" else PRESETS[self.presets[0]].config
+        return self._checked(lambda: base.replace(**self.overrides), "overrides")
+
+    def _validate_grid(self, base: RunConfig) -> None:
+        if not self.grid:
+            raise StudyError("grid", "is empty: give at least one setting with at least one value")
+        for name, values in self.grid.items():
+            _check_variable(name, "grid")
+            if not isinstance(values, (list, tuple)) or not values:
+                raise StudyError(f"grid.{name}", "has no values: give at least one")
+            if len({encode_value(name, v) for v in values}) != len(values):
+                raise StudyError(f"grid.{name}", "lists a value twice")
+            for value in values:
+                self._checked(lambda: base.replace(**{name: decode_value(name, value)}), f"grid.{name}")
+        cells = math.prod(len(v) for v in self.grid.values())
+        if cells > MAX_GRID_CELLS:
+            raise StudyError("grid", f"has {cells:,} combinations; at most {MAX_GRID_CELLS} (fewer values or a search)")
+        for params in self.cells():
+            self._checked(lambda: self.config_for(params), "grid " + describe_params(params))
+
+    def _validate_search(self, base: RunConfig) -> None:
+        if not self.search:
+            raise StudyError("search", "is empty: give at least one setting with a range or choices")
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or not 1 <= self.n_trials <= MAX_TRIALS:
+            raise StudyError("n_trials", f"must be a whole number between 1 and {MAX_TRIALS} (got {self.n_trials!r})")
+        for name, space in self.search.items():
+            _check_variable(name, "search")
+            where = f"search.{name}"
+            if not isinstance(space, dict):
+                raise StudyError(where, "must be a range {low, high} or {choices: [...]}")
+            if "choices" in space:
+                choices = space["choices"]
+                if not isinstance(choices, (list, tuple)) or not choices:
+                    raise StudyError(where, "has no choices: give at least one")
+                for value in choices:
+                    self._checked(lambda: base.replace(**{name: decode_value(name, value)}), where)
+                continue
+            kind = _numeric_kind(name)
+            if kind is None:
+                raise StudyError(where, f"{name} takes choices, not a range (e.g. {name}=a,b)")
+            low, high = space.get("low"), space.get("high")
+            for end, value in (("low", low), ("high", high)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise StudyError(where, f"{end} must be a number (got {value!r})")
+                if kind is int and value != int(value):
+                    raise StudyError(where, f"{end} must be a whole number for {name} (got {value!r})")
+            if low >= high:
+                raise StudyError(where, f"low ({low:g}) must be below high ({high:g})")
+            if space.get("log") and low <= 0:
+                raise StudyError(where, f"a log range needs low above 0 (got {low:g})")
+            for value in (low, high):
+                self._checked(lambda: base.replace(**{name: kind(value)}), where)
+
+    @staticmethod
+    def _checked(make: Callable[[], Any], where: str):
+        try:
+            return make()
+        except ConfigError as error:
+            raise StudyError(where, error.message if where.endswith(error.field) else str(error)) from None
+
+    # --- what the trials are -----------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """How many trials the study plans: presets, grid cells, or the search's budget."""
+        if self.kind == "presets":
+            return len(self.presets)
+        if self.kind == "grid":
+            return math.prod(len(v) for v in self.grid.values())
+        return int(self.n_trials or 0)
+
+    def grid_space(self) -> dict[str, list]:
+        """The GridSampler's search space: Optuna parameter name -> encoded values."""
+        if self.kind == "presets":
+            return {"preset": list(self.presets)}
+        return {name: [encode_value(name, v) for v in values] for name, values in self.grid.items()}
+
+    def cells(self) -> list[dict]:
+        """Every grid cell as {param: encoded value}, in the order the user gave (presets: theirs)."""
+        space = self.grid_space()
+        names = list(space)
+        return [dict(zip(names, combo)) for combo in itertools.product(*space.values())]
+
+    def suggest(self, trial: optuna.Trial) -> dict:
+        """Ask the trial for every varied setting; returns {param: encoded value}."""
+        if self.kind != "search":
+            return {name: trial.suggest_categorical(name, values) for name, values in self.grid_space().items()}
+        params = {}
+        for name, space in self.search.items():
+            if "choices" in space:
+                params[name] = trial.suggest_categorical(name, [encode_value(name, v) for v in space["choices"]])
+            elif _numeric_kind(name) is int:
+                params[name] = trial.suggest_int(name, int(space["low"]), int(space["high"]), log=bool(space.get("log")))
+            else:
+                params[name] = trial.suggest_float(name, space["low"], space["high"], log=bool(space.get("log")))
+        return params
+
+    def preset_for(self, params: dict) -> str:
+        return params["preset"] if self.kind == "presets" else self.base
+
+    def config_for(self, params: dict) -> RunConfig:
+        """The RunConfig a trial with these params trains."""
+        if self.kind == "presets":
+            base, changes = PRESETS[params["preset"]].config, {}
+        else:
+            base = PRESETS[self.base].config
+            changes = {name: decode_value(name, value) for name, value in params.items()}
+        return base.replace(**changes, **self.overrides)
+
+    def describe(self, params: dict) -> str:
+        """What changed in this trial, for the table's first column."""
+        if self.kind == "presets":
+            return PRESETS[params["preset"]].description
+        return describe_params(params)
+
+    # --- saving ------------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["presets"] = list(self.presets)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StudySpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise StudyError(unknown[0], f"is not part of a study definition (known: {', '.join(sorted(known))})")
+        values = dict(data)
+        values["presets"] = tuple(values.get("presets") or ())
+        return cls(**values).validate()
+
+
+def preset_study(presets=STUDY, **overrides) -> StudySpec:
+    """The seed's study (its seven runs), with optional overrides for every trial, e.g. epochs=1, train_limit=2000."""
+    return StudySpec("presets", presets=tuple(presets), overrides=_drop_none(overrides)).validate()
+
+
+def grid_study(grid: dict, base: str = "seed", prune: bool = False, **overrides) -> StudySpec:
+    return StudySpec("grid", base=base, grid=dict(grid), overrides=_drop_none(overrides), prune=prune).validate()
+
+
+def search_study(search: dict, n_trials: int, base: str = "seed", prune: bool = True, **overrides) -> StudySpec:
+    return StudySpec(
+        "search", base=base, search=dict(search), n_trials=n_trials, overrides=_drop_none(overrides), prune=prune
+    ).validate()
+
+
+def spec_from_form(
+    kind: str,
+    presets=STUDY,
+    base: str = "seed",
+    grid: dict[str, str] | None = None,
+    search: dict[str, str] | None = None,
+    n_trials: int | None = None,
+    prune: bool | None = None,
+    epochs: int | None = None,
+    train_limit: int | None = None,
+) -> StudySpec:
+    """A study from what a person typed: {field: "16/36, 32/64"} for a grid, {field: "0.1:0.5"} for a search.
+
+    Blank fields are not varied; 0 or None for epochs / train_limit means "as each trial's config says".
+    """
+    overrides = {"epochs": epochs or None, "train_limit": train_limit or None}
+    filled = lambda texts: {k: v for k, v in (texts or {}).items() if v and v.strip()}  # noqa: E731
+    if kind == "presets":
+        return preset_study(presets, **overrides)
+    if kind == "grid":
+        grid_values = {name: parse_values(name, text) for name, text in filled(grid).items()}
+        return grid_study(grid_values, base=base, prune=bool(prune), **overrides)
+    if kind == "search":
+        ranges = {name: parse_range(name, text) for name, text in filled(search).items()}
+        return search_study(ranges, n_trials, base=base, prune=True if prune is None else prune, **overrides)
+    raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+
+
+def _drop_none(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_variable(name: str, where: str) -> None:
+    if name not in FIELD_TYPES:
+        raise StudyError(f"{where}.{name}", f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+    if name not in VARIABLE_FIELDS:
+        raise StudyError(f"{where}.{name}", "is set for every trial (--limit), not varied")
+
+
+def _numeric_kind(name: str):
+    kind = FIELD_TYPES[name]
+    return {"int": int, "float": float}.get(kind if isinstance(kind, str) else getattr(kind, "__name__", ""))
+
+
+def encode_value(name: str, value):
+    """A config value as an Optuna parameter (str, int, float or bool): filters (16, 36) -> "16/36"."""
+    if name == "filters":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int):
+            return str(value)
+        return "/".join(str(int(v)) for v in value)
+    return value
+
+
+def decode_value(name: str, value):
+    """An Optuna parameter back to a config value: "16/36" -> (16, 36)."""
+    if name == "filters" and isinstance(value, str):
+        try:
+            return tuple(int(part) for part in value.split("/"))
+        except ValueError:
+            raise ConfigError("filters", f"must be filter counts per block like 16/36 (got {value!r})") from None
+    return value
+
+
+def describe_params(params: dict) -> str:
+    return ", ".join(f"{name} {_short(value)}" for name, value in params.items()) or "(no change)"
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+# --- parsing what a person types (command line, page) ----------------------------------------------------------
+
+
+def parse_values(name: str, text: str) -> list:
+    """ "16/36, 32/64" or "0.25,0.5" -> a list of config values for `name`; raises StudyError with the field."""
+    if name not in FIELD_TYPES:
+        raise StudyError(name, f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise StudyError(name, "has no values: give one or more, separated by commas")
+    return [_parse_one(name, part) for part in parts]
+
+
+def parse_range(name: str, text: str) -> dict:
+    """ "0.1:0.5", "1e-4:1e-2:log" -> a range; "a,b" -> choices."""
+    if name not in FIELD_TYPES:
+        raise StudyError(name, f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+    text = text.strip()
+    if ":" not in text:
+        return {"choices": parse_values(name, text)}
+    parts = [p.strip() for p in text.split(":")]
+    log = parts[-1].lower() == "log"
+    if log:
+        parts = parts[:-1]
+    if len(parts) != 2:
+        raise StudyError(name, f"a range is LOW:HIGH or LOW:HIGH:log (got {text!r})")
+    low, high = (_parse_number(name, p) for p in parts)
+    return {"low": low, "high": high, "log": log}
+
+
+def parse_assignments(items: list[str] | None, parse: Callable[[str, str], Any], what: str) -> dict:
+    """["filters=16/36,32/64", "epochs=5,10"] -> {field: parsed}."""
+    result = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise StudyError(what, f"write FIELD=VALUES, e.g. dropout=0.25,0.5 (got {item!r})")
+        if name in result:
+            raise StudyError(f"{what}.{name}", "is given twice")
+        result[name] = parse(name, text)
+    return result
+
+
+def _parse_one(name: str, text: str):
+    kind = FIELD_TYPES[name]
+    if name == "filters":
+        decode_value("filters", text)  # checks the form
+        return [int(p) for p in text.split("/")]
+    if kind == "bool":
+        if text.lower() in ("true", "yes", "on", "1"):
+            return True
+        if text.lower() in ("false", "no", "off", "0"):
+            return False
+        raise StudyError(name, f"must be true or false (got {text!r})")
+    if _numeric_kind(name):
+        return _parse_number(name, text)
+    return text
+
+
+def _parse_number(name: str, text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        raise StudyError(name, f"must be a number (got {text!r})") from None
+    if _numeric_kind(name) is int:
+        if value != int(value):
+            raise StudyError(name, f"must be a whole number (got {text!r})")
+        return int(value)
+    return value
+
+
+def check_study_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise StudyError("name", "a study needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StudyError("name", f"at most {MAX_NAME_LENGTH} characters (got {len(name)})")
+    if any(not ch.isprintable() for ch in name):
+        raise StudyError("name", "cannot hold control characters such as new lines")
+    return name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "study"
