@@ -71,6 +71,12 @@ class AppServer(Server):
         self._wait_healthy()
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc), its waiting time excluded."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0) -> dict:
     """Seconds from `streamlit run` to `heading` painted (and to `charts` Plotly charts drawn, if asked)."""
     started = time.perf_counter()
@@ -171,18 +177,26 @@ def bench_slider(browser) -> dict:
         metric = page.get_by_test_id("stMetric").filter(has_text="Parameters")
         metric.wait_for(timeout=60_000)  # Keras loaded, the seed's summary drawn
         thumb = page.get_by_test_id("stSlider").filter(has_text="Dense units").get_by_role("slider")
-        times = []
+        idle_from, idle_cpu = time.perf_counter(), process_cpu_seconds(server.process.pid)
+        time.sleep(5)  # nothing happens but the live view's once-a-second poll
+        poll_cpu_rate = (process_cpu_seconds(server.process.pid) - idle_cpu) / (time.perf_counter() - idle_from)
+        times, cpu_before, moves_from = [], process_cpu_seconds(server.process.pid), time.perf_counter()
         for key in ("ArrowRight", "ArrowRight", "ArrowRight", "Home", "ArrowRight", "ArrowRight", "End"):
             before = metric.inner_text()
             started = time.perf_counter()
             thumb.press(key)
             page.wait_for_function("([el, old]) => el.innerText !== old", arg=[metric.element_handle(), before])
             times.append(time.perf_counter() - started)
+        # CPU the server spent per move: what a move costs whatever else the machine is busy with.
+        polls = poll_cpu_rate * (time.perf_counter() - moves_from)
+        cpu_per_move = (process_cpu_seconds(server.process.pid) - cpu_before - polls) / len(times)
         page.close()
     finally:
         server.stop()
     return {"seconds": [round(t, 3) for t in times], "median_s": round(statistics.median(times), 3),
-            "max_s": round(max(times), 3)}  # fmt: skip
+            "max_s": round(max(times), 3), "server_cpu_per_move_s": round(cpu_per_move, 3),
+            "server_cpu_per_second_idle_s": round(poll_cpu_rate, 3),
+            "load_average": os.getloadavg()[0]}  # fmt: skip
 
 
 def main(sections: list[str]) -> None:
@@ -217,8 +231,12 @@ def main(sections: list[str]) -> None:
         print(f"| same, started from the dashboard with the Train page open | {dash} s |")
         print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")
     if slider := results.get("slider"):
-        print(f"| Train page: slider move to new parameter count painted (median, max of 7) | "
-              f"{slider['median_s']:.2f} s, {slider['max_s']:.2f} s |")  # fmt: skip
+        print(f"| Train page: slider move to new parameter count painted (median, max of 7; load average "
+              f"{slider['load_average']:.1f}) | {slider['median_s']:.2f} s, {slider['max_s']:.2f} s |")  # fmt: skip
+        print(f"| Train page: server CPU per slider move (polling subtracted) | "
+              f"{slider['server_cpu_per_move_s']:.3f} s |")  # fmt: skip
+        print(f"| Train page: server CPU per second while idle (the live view's poll) | "
+              f"{slider['server_cpu_per_second_idle_s']:.3f} s |")  # fmt: skip
     print(f"\nwritten to {out}")
 
 

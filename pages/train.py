@@ -45,9 +45,14 @@ init_state({"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": 
 
 @st.cache_data(show_spinner="Building the model (the first time loads TensorFlow)...", max_entries=256)
 def model_summary(config_json: str) -> tuple[list[dict], int]:
+    import keras
+
     from mnist_core.model import describe
 
-    return describe(RunConfig.from_dict(json.loads(config_json)))
+    try:
+        return describe(RunConfig.from_dict(json.loads(config_json)))
+    finally:
+        keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
 
 
 def controls_ui() -> tuple[dict, dict]:
