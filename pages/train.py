@@ -192,7 +192,8 @@ def live_panel(runs: RunStore) -> None:
     if state not in ACTIVE_STATES and status.get("test_accuracy") is not None:
         left, right = st.columns([1, 3])
         left.metric("Test accuracy", f"{status['test_accuracy']:.2%}")
-        right.caption(f"Trained {len(history)} epoch{'' if len(history) == 1 else 's'} in {format_duration(status.get('train_seconds'))}.")
+        epochs = f"{len(history)} epoch{'' if len(history) == 1 else 's'}"
+        right.caption(f"Trained {epochs} in {format_duration(status.get('train_seconds'))}.")
         right.page_link("pages/runs.py", label="Inspect it on the Runs page", icon=":material/history:",
                         query_params={"run": run.id})  # fmt: skip
     points = progress.get("points") or []
