@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -142,6 +142,29 @@ def config_from_args(args) -> tuple[RunConfig, str]:
     return preset.config.replace(**changes), preset.name
 
 
+@contextlib.contextmanager
+def stop_on_ctrl_c(what: str):
+    """The first Ctrl-C (or SIGTERM) asks for a clean stop after the current batch; the second aborts.
+
+    Yields the `should_stop` callable that training polls.
+    """
+    requested = False
+
+    def on_signal(signum, frame):
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt  # a second Ctrl-C aborts; the run or trial is marked interrupted
+        requested = True
+        print(f"\n{what} (Ctrl-C again to abort)...", file=sys.stderr)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: requested
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_train(args, store) -> int:
     if args.run_id:
         run = store.get(args.run_id)
@@ -154,30 +177,18 @@ def cmd_train(args, store) -> int:
         print(f"run {run.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
               f"{config.train_limit or len(data.x_train)} training images (Ctrl-C stops and keeps the run)")
 
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt  # a second Ctrl-C aborts; the run is marked interrupted
-        stop["requested"] = True
-        print("\nstopping after this batch (Ctrl-C again to abort)...", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    signal.signal(signal.SIGTERM, on_sigint)
-    try:
+    with stop_on_ctrl_c("stopping after this batch") as stop_requested:
         with quiet.tensorflow_logs():
             from mnist_core.runner import execute_run
         sink = None if args.json else TerminalProgress()
         try:
-            status = execute_run(run, data, sink=sink, should_stop=lambda: stop["requested"])
+            status = execute_run(run, data, sink=sink, should_stop=stop_requested)
         except KeyboardInterrupt:
             print(f"\nrun {run.id} interrupted", file=sys.stderr)
             return 130
         except Exception as error:  # noqa: BLE001 - recorded on the run by execute_run
             print(f"error: run {run.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
-    finally:
-        signal.signal(signal.SIGINT, previous)
     row = run.summary()
     result = {key: row[key] for key in ("run_id", "name", "status", "test_accuracy", "test_loss",
                                         "epochs_completed", "train_seconds", "model_path")}
@@ -408,30 +419,19 @@ def _study_spec_from_args(args, module):
 
 
 def _study_work(args, studies, resume: bool) -> int:
-    stop = {"requested": False}
-
-    def on_signal(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt  # a second Ctrl-C aborts; the trial is marked interrupted
-        stop["requested"] = True
-        print("\nstopping this worker after the current batch (Ctrl-C again to abort)...", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        if resume:
-            requeued = studies.prepare_resume(args.name)
-            if requeued and not args.json:
-                print(f"queued again: trial(s) {', '.join(map(str, requeued))}", file=sys.stderr)
-        log = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
-        data = load_mnist(args.data) if args.data else None
-        trained = studies.run_worker(args.name, data=data, log=log, should_exit=lambda: stop["requested"],
-                                     max_trials=getattr(args, "max_trials", None))  # fmt: skip
-    except KeyboardInterrupt:
-        print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with stop_on_ctrl_c("stopping this worker after the current batch") as stop_requested:
+        try:
+            if resume:
+                requeued = studies.prepare_resume(args.name)
+                if requeued and not args.json:
+                    print(f"queued again: trial(s) {', '.join(map(str, requeued))}", file=sys.stderr)
+            log = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
+            data = load_mnist(args.data) if args.data else None
+            trained = studies.run_worker(args.name, data=data, log=log, should_exit=stop_requested,
+                                         max_trials=getattr(args, "max_trials", None))  # fmt: skip
+        except KeyboardInterrupt:
+            print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
+            return 130
     return _study_show(args, studies, trained=trained)
 
 

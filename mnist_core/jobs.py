@@ -38,16 +38,21 @@ def running_run(store: RunStore) -> Run | None:
     return next((r for r in store.runs() if r.state == RUNNING), None)
 
 
-def worker_alive(store: RunStore) -> bool:
-    """Whether some process holds the store's worker lock."""
-    store.root.mkdir(parents=True, exist_ok=True)
-    with open(store.root / LOCK_NAME, "a") as handle:
+def lock_held(path: Path) -> bool:
+    """Whether some process holds an flock on `path` (the file is created if missing)."""
+    with open(path, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def worker_alive(store: RunStore) -> bool:
+    """Whether some process holds the store's worker lock."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    return lock_held(store.root / LOCK_NAME)
 
 
 def ensure_worker(store: RunStore) -> None:

@@ -41,6 +41,7 @@ import optuna
 from optuna.trial import TrialState
 
 from mnist_core.config import ConfigError
+from mnist_core.jobs import lock_held
 from mnist_core.presets import PRESETS
 from mnist_core.runs import STOPPED, RunStore, RunStoreError, process_alive
 from mnist_core.storage import atomic_write_json
@@ -447,15 +448,7 @@ class Studies:
 
     def worker_alive(self, name: str) -> bool:
         path = _presence_path(self.store, name)
-        if not path.exists():
-            return False
-        with open(path, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+        return path.exists() and lock_held(path)
 
     def launch_worker(self, name: str) -> bool:
         """Start a background worker process for the study (the dashboard's "Queue"); False if one is there."""

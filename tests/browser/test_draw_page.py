@@ -9,7 +9,6 @@ Set RECORD_DRAWINGS=<folder> to also save each canvas as the component rendered 
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
