@@ -73,6 +73,11 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
         accuracies = [r["test_accuracy"] for r in done] + [r["post_accuracy"] for r in post]
         pad = max((max(accuracies) - min(accuracies)) * 0.15, 0.002)  # one point alone gets a narrow axis too
         fig.update_yaxes(range=[min(accuracies) - pad, max(accuracies) + pad])
+    else:
+        # Plotly's default axes for an empty chart read as "-100% to 400%": say what is missing instead.
+        fig.update_yaxes(range=[0, 1])
+        fig.update_xaxes(showticklabels=False)
+        fig.add_annotation(text="No completed trial yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(title_text="parameters", type="log")
     fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
     _base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")

@@ -105,3 +105,12 @@ def test_pixel_figure_labels_only_inked_pixels_with_their_values():
     assert fig.data[0].text[10][12] == "255" and fig.data[0].text[0][0] == ""
     normalised = charts.pixel_figure(image / 255.0, "normalised", decimals=2)
     assert normalised.data[0].text[10][12] == "1.00" and normalised.data[0].zmax == 1
+
+
+def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
+    from mnist_core.study_charts import accuracy_vs_parameters_figure
+
+    figure = accuracy_vs_parameters_figure([{"trial": 0, "state": "interrupted", "test_accuracy": 0.8,
+                                             "parameters": 1000}])  # fmt: skip
+    assert tuple(figure.layout.yaxis.range) == (0, 1)
+    assert [a.text for a in figure.layout.annotations] == ["No completed trial yet"]

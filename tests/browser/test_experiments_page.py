@@ -1,9 +1,11 @@
 """The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from mnist_core.runs import RunStore
@@ -93,10 +95,20 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
     page.get_by_text("Trial 0:").wait_for(timeout=120_000)  # the current trial's live curves
     page.get_by_text("epoch 2").first.wait_for(timeout=120_000)
     screenshot(page, "experiments-running")
-    # The panel redraws every two seconds: click the current button, not the copy a redraw is replacing.
+    # The panel redraws every two seconds: click the current button, not the copy a redraw is replacing. A click
+    # that lands as a redraw swaps the button can be lost, so click again (Stop is idempotent) until it takes.
     live = page.locator("[data-testid='stElementContainer'][data-stale='false']")
-    live.get_by_role("button", name="Stop study").first.click()
-    page.get_by_text("stopped: 0 of 2 trials finished").wait_for(timeout=120_000)
+    stopped = page.get_by_text("stopped: 0 of 2 trials finished")
+    deadline = time.monotonic() + 120
+    while not stopped.is_visible():
+        assert time.monotonic() < deadline, "the study did not stop within two minutes of pressing Stop"
+        button = live.get_by_role("button", name="Stop study")
+        if button.count():
+            try:
+                button.first.click(timeout=5_000)
+            except PlaywrightError:
+                pass  # replaced by a redraw while clicking: the loop clicks the new one
+        page.wait_for_timeout(3_000)
     page.get_by_role("button", name="Resume").wait_for()
     page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()
     screenshot(page, "experiments-stopped")
