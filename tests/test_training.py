@@ -37,10 +37,10 @@ def test_stop_request_ends_after_the_current_batch_and_keeps_the_model(mnist):
 
     def should_stop():
         calls.append(1)
-        return len(calls) >= 3
+        return True  # asked at the first batch end: the request arrives during the first epoch
 
     result = train(SMALL.replace(epochs=50, train_limit=6000, batch_size=32), mnist, should_stop=should_stop)
-    assert result.stopped
+    assert result.stopped and calls
     assert len(result.history) == 1  # stopped inside the first epoch, not after 50
     probabilities = result.model.predict(np.zeros((1, 28, 28, 1), np.float32), verbose=0)
     assert probabilities.shape == (1, 10)
