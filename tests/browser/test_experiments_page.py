@@ -38,8 +38,8 @@ def _open(page, server):
     page.get_by_role("link", name="Experiments").wait_for()
 
 
-def _queue_grid(page, name: str, filters: str, epochs: int):
-    """Fill the New study form with a grid over filters, on 1,000 images, and press Queue study."""
+def _queue_grid(page, name: str, filters: str, epochs: int, all_images: bool = False):
+    """Fill the New study form with a grid over filters, on 1,000 images (or all of them), and press Queue study."""
     page.get_by_text("A grid", exact=True).click()
     wait_for_app(page)
     for key, text in (("exp.grid.filters", filters), ("exp.epochs", str(epochs)), ("exp.name", name)):
@@ -50,7 +50,7 @@ def _queue_grid(page, name: str, filters: str, epochs: int):
         wait_for_app(page)
     slider = _widget(page, "exp.limit").get_by_role("slider")
     slider.focus()
-    slider.press("Home")  # the first choice: 1,000 training images
+    slider.press("End" if all_images else "Home")  # the last choice is all 60,000 images, the first 1,000
     wait_for_app(page)
     page.get_by_text(f"{len(filters.split(','))} trial(s), one at a time").wait_for()
     screenshot(page, f"experiments-form-{name.replace(' ', '-')}")
@@ -91,7 +91,8 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
     expander.get_by_text("New study").wait_for()
     if not page.get_by_text("What to vary").is_visible():
         expander.get_by_text("New study").click()  # folded away once a study exists
-    _queue_grid(page, "long grid", "8/16, 16/36", epochs=200)
+    # All images: a quiet machine trains 200 epochs of 1,000 images in seconds, before the test presses Stop.
+    _queue_grid(page, "long grid", "8/16, 16/36", epochs=200, all_images=True)
     page.get_by_text("Trial 0:").wait_for(timeout=120_000)  # the current trial's live curves
     page.get_by_text("epoch 2").first.wait_for(timeout=120_000)
     screenshot(page, "experiments-running")
