@@ -88,7 +88,7 @@ def test_train_a_small_run_and_watch_it_live_then_find_it_on_the_runs_page(serve
 
 def test_reload_during_training_shows_the_progress_again_and_stop_keeps_the_run(server, page):
     open_train_page(server, page)
-    start(page, "browser-stop", images_step=4, epochs=8)  # 30,000 images: long enough to reload and stop
+    start(page, "browser-stop", images_step=5, epochs=20)  # all images, 20 epochs: minutes, even on a quiet machine
     page.get_by_test_id("stProgress").filter(has_text=TRAINING).wait_for(timeout=90_000)
     before = progress_text(page)
 
