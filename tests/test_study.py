@@ -163,7 +163,8 @@ def RunStoreFor(path):
 def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_path, mnist):
     store = RunStoreFor(tmp_path / "runs")
     lab = Studies(store)
-    lab.create("killed", studies.grid_study({"dropout": [0.1, 0.2, 0.3]}, epochs=12, train_limit=1000))
+    # 40 epochs: on a quiet machine the second trial must still be training when the test kills the worker.
+    lab.create("killed", studies.grid_study({"dropout": [0.1, 0.2, 0.3]}, epochs=40, train_limit=1000))
     worker = subprocess.Popen(
         [sys.executable, "-m", "mnist_core", "study", "run", "killed", "--runs-dir", str(store.root), "--json"],
         cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -208,7 +209,7 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
 def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, mnist):
     store = RunStoreFor(tmp_path / "runs")
     lab = Studies(store)
-    lab.create("stopped", studies.preset_study(["one-conv", "seed-10"], epochs=60, train_limit=1000))
+    lab.create("stopped", studies.preset_study(["one-conv", "seed-10"], epochs=300, train_limit=1000))
     import threading
 
     worker = threading.Thread(target=lab.run_worker, args=("stopped",), kwargs={"data": mnist})
