@@ -63,7 +63,8 @@ def run_status(server, name: str) -> str:
 def test_train_a_small_run_and_watch_it_live_then_find_it_on_the_runs_page(server, page):
     open_train_page(server, page)
     screenshot(page, "train-1-controls")
-    start(page, "browser-tiny", images_step=1, epochs=3)
+    # 30,000 images x 4 epochs: several seconds of training even on a quiet machine, so the live view is seen moving.
+    start(page, "browser-live", images_step=4, epochs=4)
 
     page.get_by_test_id("stProgress").wait_for(timeout=60_000)
     seen, counts = set(), []
@@ -75,13 +76,13 @@ def test_train_a_small_run_and_watch_it_live_then_find_it_on_the_runs_page(serve
         time.sleep(0.3)
     assert len(seen) >= 2, f"the progress bar did not move: {seen}"
     assert max(counts) > min(counts), "the live curves did not grow"
-    page.get_by_text("browser-tiny · completed").wait_for()
+    page.get_by_text("browser-live · completed").wait_for()
     time.sleep(2)  # let the fragment run that drew "completed" finish and clear what it no longer draws
     screenshot(page, "train-2-finished")
 
     page.get_by_role("link", name="Inspect it on the Runs page").click()
     wait_for_app(page)
-    page.get_by_role("heading", name="browser-tiny · completed").wait_for()
+    page.get_by_role("heading", name="browser-live · completed").wait_for()
     assert not page.get_by_test_id("stException").count()
     screenshot(page, "train-3-on-runs-page")
 
