@@ -1,22 +1,12 @@
-import time
 
-from conftest import SMALL
+from conftest import SMALL, wait_until
 from mnist_core import jobs
-
-
-def _wait(predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_queued_runs_train_one_at_a_time_in_a_background_worker(store):
     first = jobs.submit(store, SMALL.replace(epochs=1), name="first")
     second = jobs.submit(store, SMALL.replace(epochs=1), name="second")
-    assert _wait(lambda: jobs.worker_alive(store), 30), "a worker process takes the queue"
+    wait_until(lambda: jobs.worker_alive(store), 30, "a worker process to take the queue")
     seen_running = set()
 
     def both_done():
@@ -25,19 +15,19 @@ def test_queued_runs_train_one_at_a_time_in_a_background_worker(store):
         seen_running.update(running)
         return first.state == "completed" and second.state == "completed"
 
-    assert _wait(both_done), (first.status(), second.status())
+    wait_until(both_done, 120, "both runs to complete")
     assert first.status()["finished_at"] <= second.status()["started_at"]
-    assert _wait(lambda: not jobs.worker_alive(store), 30), "the worker exits when the queue is empty"
+    wait_until(lambda: not jobs.worker_alive(store), 30, "the worker to exit once the queue is empty")
 
 
 def test_stop_keeps_a_running_run_and_cancels_a_queued_one(store):
     long = jobs.submit(store, SMALL.replace(epochs=100, train_limit=20000, batch_size=64), name="long")
     waiting = jobs.submit(store, SMALL, name="waiting")
-    assert _wait(lambda: long.progress().get("points"))
+    wait_until(lambda: long.progress().get("points"), 120, "the long run to start training")
     jobs.stop(store, waiting.id)
     assert waiting.state == "stopped" and "cancelled" in waiting.status()["error"]
     jobs.stop(store, long.id)
-    assert _wait(lambda: long.state == "stopped", 30)
+    wait_until(lambda: long.state == "stopped", 30, "the long run to stop")
     assert long.has_model() and long.results()["test_accuracy"] > 0.5
     assert len(long.history()) < 100
     assert not waiting.has_model()

@@ -1,12 +1,11 @@
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 
-from conftest import ROOT, SMALL, cli_env
+from conftest import ROOT, SMALL, cli_env, wait_until
 from mnist_core.runner import execute_run
 from mnist_core.training import to_model_input
 
@@ -48,14 +47,6 @@ def test_a_failing_run_is_recorded_as_failed(store, mnist):
     assert status["state"] == "failed" and "epochs" in status["error"]
 
 
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_run, tmp_path):
     # An earlier, finished run in the same store, copied byte for byte.
@@ -71,7 +62,7 @@ def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_ru
         cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _wait_for(lambda: any(r.progress().get("points") for r in store.runs() if r.id != trained_run.id), 60,
+        wait_until(lambda: any(r.progress().get("points") for r in store.runs() if r.id != trained_run.id), 60,
                   "training to start")  # fmt: skip
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)

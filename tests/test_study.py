@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.presets import PRESETS, STUDY
 from mnist_core.study import Studies, StudyError, StudySpec
@@ -23,14 +23,6 @@ def _cli(*args, runs_dir, timeout=300):
         cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- definitions -----------------------------------------------------------------------------------------------
@@ -177,7 +169,7 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
             return (any(t.state.name == "COMPLETE" for t in trials) and running
                     and store.get(running[0].user_attrs["run_id"]).history())  # fmt: skip
 
-        _wait(second_trial_training, 240, "the second trial to finish an epoch")
+        wait_until(second_trial_training, 240, "the second trial to finish an epoch")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -214,7 +206,7 @@ def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, 
 
     worker = threading.Thread(target=lab.run_worker, args=("stopped",), kwargs={"data": mnist})
     worker.start()
-    _wait(lambda: lab.progress("stopped")["running"] and lab.rows("stopped")[0]["epochs_run"], 120, "training")
+    wait_until(lambda: lab.progress("stopped")["running"] and lab.rows("stopped")[0]["epochs_run"], 120, "training")
     stopping = lab.request_stop("stopped")
     assert len(stopping) == 1
     worker.join(timeout=60)
