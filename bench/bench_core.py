@@ -1,6 +1,6 @@
 """Benchmarks of mnist_core: training overhead, prediction latency, data loading, time to 99.2%.
 
-    .venv/bin/python bench/bench_core.py            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python bench/bench_core.py            # everything (about 6 minutes on 2 cores)
     .venv/bin/python bench/bench_core.py predict    # one section: overhead, predict, data, fast
 
 Machines are noisy, so comparisons are ratios of runs made alternately in the same process. Prints a markdown
@@ -141,9 +141,12 @@ def bench_data() -> dict:
 
 
 def time_to_target(data, preset: str) -> dict:
-    """Wall time from the start of training until the first epoch whose test accuracy reaches 99.2%.
+    """Train a preset as a user would, with the test accuracy measured after every epoch.
 
-    The per-epoch test evaluation is timed and subtracted: it exists only for this measurement.
+    Two readings of "time to 99.2%": the wall time of the whole run when the model it returns (best weights by
+    val_loss) reaches 99.2%, which is what a user gets; and the end of the first epoch whose test accuracy reaches
+    99.2%, which a user could only have had by stopping at that epoch. The per-epoch test evaluation exists only for
+    this measurement, so it is timed and subtracted.
     """
     config = get_preset(preset).config
     x_test, y_test = to_model_input(data.x_test), data.y_test
@@ -152,8 +155,7 @@ def time_to_target(data, preset: str) -> dict:
     class TestAccuracy(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             start = time.perf_counter()
-            probabilities = self.model.predict(x_test, batch_size=2000, verbose=0)
-            accuracy = float((probabilities.argmax(axis=1) == y_test).mean())
+            accuracy = test_accuracy(self.model, x_test, y_test)
             spent = time.perf_counter() - start
             curve.append({"epoch": epoch + 1, "test_accuracy": accuracy, "eval_s": spent,
                           "at_s": time.perf_counter() - begin})  # fmt: skip
@@ -162,28 +164,48 @@ def time_to_target(data, preset: str) -> dict:
     result = train(config, data, NullSink(), extra_callbacks=(TestAccuracy(),))
     wall = time.perf_counter() - begin
     eval_total = 0.0
-    reached = None
+    first_reached = None
     for point in curve:
         eval_total += point["eval_s"]
-        if reached is None and point["test_accuracy"] >= TARGET:
-            reached = point["at_s"] - eval_total
+        if first_reached is None and point["test_accuracy"] >= TARGET:
+            first_reached = point["at_s"] - eval_total
+    final = test_accuracy(result.model, x_test, y_test)
     return {
         "preset": preset,
         "epochs": len(result.history),
-        "final_test_accuracy": curve[-1]["test_accuracy"],
-        "best_test_accuracy": max(p["test_accuracy"] for p in curve),
-        "seconds_to_target": reached,
-        "train_seconds": wall - eval_total,
+        "run_seconds": wall - eval_total,
+        "final_test_accuracy": final,
+        "first_reached_s": first_reached,
+        "first_reached_epoch": next((p["epoch"] for p in curve if p["test_accuracy"] >= TARGET), None),
         "curve": [round(p["test_accuracy"], 4) for p in curve],
     }
 
 
-def bench_fast(data) -> dict:
-    fast = time_to_target(data, "fast")
-    seed = time_to_target(data, "seed")
-    # If the seed never reaches the target, its whole run is a lower bound of its time to target.
-    seed_time = seed["seconds_to_target"] or seed["train_seconds"]
-    return {"fast": fast, "seed": seed, "ratio": (fast["seconds_to_target"] or float("inf")) / seed_time}
+def test_accuracy(model, x_test, y_test) -> float:
+    return float((model.predict(x_test, batch_size=2000, verbose=0).argmax(axis=1) == y_test).mean())
+
+
+def bench_fast(data, repeats: int = 2) -> dict:
+    """`fast` and `seed` alternately, `repeats` times each; ratios of the medians."""
+    runs = {"fast": [], "seed": []}
+    for _ in range(repeats):
+        for preset, results in runs.items():
+            results.append(time_to_target(data, preset))
+
+    def median(preset, key):
+        values = [r[key] for r in runs[preset]]
+        return None if None in values else statistics.median(values)
+
+    first_fast, first_seed = median("fast", "first_reached_s"), median("seed", "first_reached_s")
+    return {
+        "runs": runs,
+        # The issue's reading: the preset's whole run, the model a user gets.
+        "run_ratio": median("fast", "run_seconds") / median("seed", "run_seconds"),
+        "fast_delivers": all(r["final_test_accuracy"] >= TARGET for r in runs["fast"]),
+        "seed_delivers": all(r["final_test_accuracy"] >= TARGET for r in runs["seed"]),
+        # The strict reading: first epoch at 99.2% each (None when either never got there).
+        "first_epoch_ratio": first_fast / first_seed if first_fast and first_seed else None,
+    }
 
 
 def main(sections: list[str]) -> None:
@@ -224,17 +246,23 @@ def report(r: dict) -> str:
         lines.append(f"| training overhead vs bare `model.fit` (seed, 2 epochs x 24k images) | "
                      f"{o['mnist_core_s']:.2f} s vs {o['bare_fit_s']:.2f} s: ratio {o['ratio']:.3f} |")  # fmt: skip
     if "fast" in r:
-        f, s = r["fast"]["fast"], r["fast"]["seed"]
-
-        def when(x):
-            return f"{x['seconds_to_target']:.0f} s" if x["seconds_to_target"] else "not reached"
-
-        lines.append(f"| `fast` to 99.2% test accuracy | {when(f)} ({f['epochs']} epochs, "
-                     f"final {f['final_test_accuracy']:.2%}) |")  # fmt: skip
-        lines.append(f"| `seed` to 99.2% test accuracy | {when(s)} (of {s['train_seconds']:.0f} s for "
-                     f"{s['epochs']} epochs, final {s['final_test_accuracy']:.2%}) |")  # fmt: skip
-        lines.append(f"| ratio fast / seed | {r['fast']['ratio']:.2f} |")
+        lines.extend(fast_rows(r["fast"]))
     return "\n".join(lines)
+
+
+def fast_rows(b: dict) -> list[str]:
+    rows = []
+    for preset in ("fast", "seed"):
+        for i, run in enumerate(b["runs"][preset], start=1):
+            first = (f"epoch {run['first_reached_epoch']} at {run['first_reached_s']:.1f} s"
+                     if run["first_reached_s"] else "never")  # fmt: skip
+            rows.append(f"| `{preset}` run {i}: whole run / first epoch at 99.2% | {run['run_seconds']:.1f} s for "
+                        f"{run['epochs']} epochs, returns {run['final_test_accuracy']:.2%} / {first} |")  # fmt: skip
+    rows.append(f"| time to 99.2%, `fast` / `seed`, whole runs (medians) | {b['run_ratio']:.2f} |")
+    strict = b["first_epoch_ratio"]
+    rows.append(f"| time to 99.2%, `fast` / `seed`, first epoch at 99.2% (medians) | "
+                f"{f'{strict:.2f}' if strict else 'n/a: one of them never reached it'} |")  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":
