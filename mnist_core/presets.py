@@ -58,22 +58,22 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "best",
             SEED.replace(
-                filters=(32, 64),
+                filters=(32, 64, 128),
                 convs_per_block=2,
                 batch_norm=True,
                 dense_units=256,
-                dropout=0.3,
+                dropout=0.4,
                 epochs=30,
-                batch_size=128,
+                batch_size=64,
                 learning_rate=0.002,
                 lr_schedule="cosine",
-                validation_split=0.1,
+                validation_split=0.0,
                 augment_shift=0.1,
                 augment_rotation=10.0,
                 augment_zoom=0.1,
             ),
-            "Best accuracy found (99.53% here): two batch-normalised 3x3 convolutions per block (32, 64), augmentation,"
-            " cosine schedule, 30 epochs",
+            "Best accuracy found (99.64% here): three blocks of two batch-normalised 3x3 convolutions (32, 64, 128),"
+            " augmentation, batch 64, cosine schedule, 30 epochs on all 60,000 images (no validation split)",
         ),
     )
 }
