@@ -1,4 +1,3 @@
-
 from conftest import SMALL, wait_until
 from mnist_core import jobs
 

@@ -47,7 +47,6 @@ def test_a_failing_run_is_recorded_as_failed(store, mnist):
     assert status["state"] == "failed" and "epochs" in status["error"]
 
 
-
 def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_run, tmp_path):
     # An earlier, finished run in the same store, copied byte for byte.
     import shutil
