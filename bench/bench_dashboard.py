@@ -60,14 +60,28 @@ class AppServer(Server):
         self.runs_dir = tmp / "runs"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_LAB_RUNS": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
-               "PYTHONPATH": str(ROOT)}  # fmt: skip
+        env = {**os.environ, "MNIST_LAB_RUNS": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
         self.log = open(tmp / "streamlit.log", "wb")
-        command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(self.port), "--server.address",
-                   "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--server.fileWatcherType", "none"]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            app,
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self._wait_healthy()
 
 
@@ -88,8 +102,9 @@ def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0)
         painted = time.perf_counter() - started
         result = {"painted_s": painted, "tensorflow_loaded_at_paint": tensorflow_loaded(server.process.pid)}
         if charts:
-            page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {charts}",
-                                   timeout=60_000)  # fmt: skip
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.js-plotly-plot').length >= {charts}", timeout=60_000
+            )
             result["charts_drawn_s"] = time.perf_counter() - started
             result["tensorflow_loaded_after_page"] = tensorflow_loaded(server.process.pid)
         page.close()
@@ -120,11 +135,26 @@ def bench_paint(browser) -> dict:
 def cli_train(runs_dir: Path) -> float:
     config = TRAIN_CONFIG
     subprocess.run(
-        [sys.executable, "-m", "mnist_core", "train", "--preset", "seed", "--epochs", str(config.epochs),
-         "--runs-dir", str(runs_dir), "--name", "cli", "--json"],
-        cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mnist_core",
+            "train",
+            "--preset",
+            "seed",
+            "--epochs",
+            str(config.epochs),
+            "--runs-dir",
+            str(runs_dir),
+            "--name",
+            "cli",
+            "--json",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
     run = max(RunStore(runs_dir).runs(), key=lambda r: r.status().get("finished_at") or "")
     return run.status()["train_seconds"]
 
@@ -221,10 +251,14 @@ def bench_slider(browser) -> dict:
         page.close()
     finally:
         server.stop()
-    return {"seconds": [round(t, 3) for t in times], "median_s": round(statistics.median(times), 3),
-            "max_s": round(max(times), 3), "server_cpu_per_move_s": round(cpu_per_move, 3),
-            "server_cpu_per_second_idle_s": round(poll_cpu_rate, 3),
-            "load_average": os.getloadavg()[0]}  # fmt: skip
+    return {
+        "seconds": [round(t, 3) for t in times],
+        "median_s": round(statistics.median(times), 3),
+        "max_s": round(max(times), 3),
+        "server_cpu_per_move_s": round(cpu_per_move, 3),
+        "server_cpu_per_second_idle_s": round(poll_cpu_rate, 3),
+        "load_average": os.getloadavg()[0],
+    }
 
 
 def main(sections: list[str]) -> None:
@@ -246,10 +280,14 @@ def main(sections: list[str]) -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"| measure | value |\n| --- | --- |\n| machine | {results['machine']} |")
     if paint := results.get("paint"):
-        print(f"| empty Streamlit app, start to painted title (median of {PAINT_REPEATS}) | "
-              f"{paint['empty_painted_median_s']:.2f} s |")  # fmt: skip
-        print(f"| MNIST Lab, start to painted Data page title | {paint['mnist_lab_painted_median_s']:.2f} s "
-              f"(+{paint['difference_s']:.2f} s) |")  # fmt: skip
+        print(
+            f"| empty Streamlit app, start to painted title (median of {PAINT_REPEATS}) | "
+            f"{paint['empty_painted_median_s']:.2f} s |"
+        )
+        print(
+            f"| MNIST Lab, start to painted Data page title | {paint['mnist_lab_painted_median_s']:.2f} s "
+            f"(+{paint['difference_s']:.2f} s) |"
+        )
         print(f"| MNIST Lab, start to all Data page charts drawn | {paint['mnist_lab_charts_drawn_median_s']:.2f} s |")
         print(f"| TensorFlow loaded by the server at first paint | {paint['tensorflow_loaded_at_paint']} |")
     if train := results.get("train"):
@@ -259,17 +297,24 @@ def main(sections: list[str]) -> None:
         print(f"| same, started from the dashboard with the Train page open | {dash} s |")
         unwatched = ", ".join(f"{s:.1f}" for s in train["unwatched_train_seconds"])
         print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")
-        print(f"| (CPU used meanwhile by the Streamlit server / by chromium drawing the live charts) | "
-              f"{train['server_cpu_while_watched_s']:.1f} s / {train['browser_cpu_while_watched_s']:.1f} s |")
+        print(
+            f"| (CPU used meanwhile by the Streamlit server / by chromium drawing the live charts) | "
+            f"{train['server_cpu_while_watched_s']:.1f} s / {train['browser_cpu_while_watched_s']:.1f} s |"
+        )
         print(f"| same, started from the dashboard with no page open | {unwatched} s |")
         print(f"| dashboard with no page open / command line (medians) | {train['unwatched_vs_cli']:.3f} |")
     if slider := results.get("slider"):
-        print(f"| Train page: slider move to new parameter count painted (median, max of 7; load average "
-              f"{slider['load_average']:.1f}) | {slider['median_s']:.2f} s, {slider['max_s']:.2f} s |")  # fmt: skip
-        print(f"| Train page: server CPU per slider move (polling subtracted) | "
-              f"{slider['server_cpu_per_move_s']:.3f} s |")  # fmt: skip
-        print(f"| Train page: server CPU per second while idle (the live view's poll) | "
-              f"{slider['server_cpu_per_second_idle_s']:.3f} s |")  # fmt: skip
+        print(
+            f"| Train page: slider move to new parameter count painted (median, max of 7; load average "
+            f"{slider['load_average']:.1f}) | {slider['median_s']:.2f} s, {slider['max_s']:.2f} s |"
+        )
+        print(
+            f"| Train page: server CPU per slider move (polling subtracted) | {slider['server_cpu_per_move_s']:.3f} s |"
+        )
+        print(
+            f"| Train page: server CPU per second while idle (the live view's poll) | "
+            f"{slider['server_cpu_per_second_idle_s']:.3f} s |"
+        )
     print(f"\nwritten to {out}")
 
 

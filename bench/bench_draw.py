@@ -75,12 +75,17 @@ def accuracy(predictor: Predictor, files: list[Path]) -> dict:
             group: {way: float(np.mean(values)) for way, values in ways.items()} | {"images": len(ways["mnist_style"])}
             for group, ways in sorted(by_group.items())
         },
-        "misread": [p.name if p.parent.name != "recorded" else f"recorded/{p.name}" for p, ok in zip(names, right["mnist_style"]) if not ok],
+        "misread": [
+            p.name if p.parent.name != "recorded" else f"recorded/{p.name}"
+            for p, ok in zip(names, right["mnist_style"], strict=True)
+            if not ok
+        ],
     }
 
 
 def latency(predictor: Predictor, files: list[Path], repeats: int = 300) -> dict:
-    """Milliseconds from the canvas' RGBA array to the ten probabilities; also from its PNG bytes, as the page gets them."""
+    """Milliseconds from the canvas' RGBA array to the ten probabilities; also from its PNG bytes, as the page
+    gets them."""
     pngs = [p.read_bytes() for p in files if p.suffix == ".png"][:40]
     canvases = [np.asarray(open_image(png)) for png in pngs]
     for canvas in canvases[:5]:  # warm-up: first calls build and trace

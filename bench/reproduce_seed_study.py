@@ -85,8 +85,10 @@ def machine() -> str:
     import keras
     import tensorflow as tf
 
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, TensorFlow {tf.__version__}, " \
-           f"Keras {keras.__version__}"  # fmt: skip
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

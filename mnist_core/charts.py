@@ -32,10 +32,10 @@ GAP = 3
 
 def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left"),
+        title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         # Keeps the user's zoom and hidden traces while a live chart is redrawn with new points.
         uirevision=revision or title,
     )
@@ -67,7 +67,7 @@ def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mappi
                 y=[p[metric] for p in live],
                 name=f"{metric} (within epoch)",
                 mode="lines",
-                line=dict(color=TRAIN_COLOUR, width=1),
+                line={"color": TRAIN_COLOUR, "width": 1},
                 opacity=0.45,
             )
         )
@@ -80,7 +80,7 @@ def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mappi
                     y=[h[key] for h in rows],
                     name=key,
                     mode="lines+markers",
-                    line=dict(color=colour, width=2),
+                    line={"color": colour, "width": 2},
                 )
             )
     _epoch_axis(fig, epochs or len(history))
@@ -112,8 +112,8 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Fig
                         name=f"{name} · {key}",
                         legendgroup=name,
                         mode="lines+markers",
-                        marker=dict(size=5),
-                        line=dict(color=colour, dash=dash, width=2),
+                        marker={"size": 5},
+                        line={"color": colour, "dash": dash, "width": 2},
                     )
                 )
     _epoch_axis(fig, max((len(h) for h in runs.values()), default=0))
@@ -122,7 +122,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Fig
         fig.update_yaxes(tickformat=".1%")
     fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=400)
     # Below the chart: one legend row per run would cover the title if it sat on top.
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0})
     return fig
 
 
@@ -218,7 +218,7 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
             y=r * (CAPTION_ROWS + height + GAP) + CAPTION_ROWS / 2,
             text=caption,
             showarrow=False,
-            font=dict(size=11),
+            font={"size": 11},
         )
     rows = -(-len(images) // columns)
     fig.update_xaxes(visible=False, constrain="domain")
@@ -226,7 +226,7 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     pixel = 2.6 if columns > 5 else 4.0  # screen pixels per image pixel: 10 columns fit a wide page
     grid_height = int(rows * (CAPTION_ROWS + height + GAP) * pixel) + 20
     fig = _base_layout(fig, "", height=grid_height)
-    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), plot_bgcolor="rgba(0,0,0,0)")
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="rgba(0,0,0,0)")
     return fig
 
 
@@ -244,7 +244,7 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
             z=values,
             text=text,
             texttemplate="%{text}",
-            textfont=dict(size=7),
+            textfont={"size": 7},
             colorscale=INK,
             zmin=0,
             zmax=zmax,

@@ -1,14 +1,14 @@
 """`python -m mnist_core`: the seed's whole experiment from a terminal, with `--json` for scripts.
 
-    data       where MNIST came from, shapes and per-class counts
-    train      train a preset or custom config and save it as a run
-    runs       list the runs in the run store
-    evaluate   test metrics, confusion matrix and per-class metrics of a run
-    predict    classify image files with a run's model (or the bundled one)
-    rename / delete   manage runs
-    export     save a run's model without optimizer state (how the bundled model is made)
-    worker     train queued runs in the background (the dashboard starts it)
-    study      create, run (as one of several workers), resume, stop and show studies: many runs compared
+data       where MNIST came from, shapes and per-class counts
+train      train a preset or custom config and save it as a run
+runs       list the runs in the run store
+evaluate   test metrics, confusion matrix and per-class metrics of a run
+predict    classify image files with a run's model (or the bundled one)
+rename / delete   manage runs
+export     save a run's model without optimizer state (how the bundled model is made)
+worker     train queued runs in the background (the dashboard starts it)
+study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import time
 
 from mnist_core import quiet
-from mnist_core.config import OPTIMIZERS, LR_SCHEDULES, ConfigError, RunConfig
+from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
 from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
@@ -40,9 +40,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    common.add_argument(
-        "--runs-dir", metavar="DIR", help=f"the run store (default: ${RUNS_DIR_ENV} or ./runs)"
-    )
+    common.add_argument("--runs-dir", metavar="DIR", help=f"the run store (default: ${RUNS_DIR_ENV} or ./runs)")
     common.add_argument("--data", metavar="NPZ", help=f"an mnist.npz to use (default: ${DATA_ENV}, cache, package)")
 
     parser = _Parser(prog="python -m mnist_core", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -54,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default="seed", help=f"start from a preset: {', '.join(PRESETS)} (default: seed)")
     train.add_argument("--name", help="a name for the run (default: the preset's)")
     train.add_argument("--epochs", type=int)
-    train.add_argument("--filters", type=int, nargs="+", metavar="N", help="filters per convolution block, 1 to 4 blocks")
+    train.add_argument(
+        "--filters", type=int, nargs="+", metavar="N", help="filters per convolution block, 1 to 4 blocks"
+    )
     train.add_argument("--kernel-size", type=int)
     train.add_argument("--dense-units", type=int)
     train.add_argument("--dropout", type=float)
@@ -64,13 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
     train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                       help="small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images")
-    train.add_argument("--early-stopping", type=int, metavar="PATIENCE", dest="early_stopping_patience",
-                       help="stop after PATIENCE epochs without a lower val_loss (0 = off)")
+    train.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images",
+    )
+    train.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        dest="early_stopping_patience",
+        help="stop after PATIENCE epochs without a lower val_loss (0 = off)",
+    )
     train.add_argument("--seed", type=int)
-    train.add_argument("--limit", type=int, metavar="N", dest="train_limit",
-                       help="train on the first N training images only, for quick runs")
+    train.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        dest="train_limit",
+        help="train on the first N training images only, for quick runs",
+    )
     train.add_argument("--run-id", help=argparse.SUPPRESS)  # the dashboard's worker: carry out a queued run
 
     commands.add_parser("runs", parents=[common], help="list the runs")
@@ -89,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", parents=[common], help="delete a run and its files")
     delete.add_argument("run")
 
-    export = commands.add_parser("export", parents=[common], help="save a run's model for inference only (no optimizer)")
+    export = commands.add_parser(
+        "export", parents=[common], help="save a run's model for inference only (no optimizer)"
+    )
     export.add_argument("run")
     export.add_argument("path", help="where to write the .keras file")
 
@@ -128,9 +144,21 @@ def cmd_data(args, store) -> int:
 
 
 CONFIG_FLAGS = (
-    "epochs", "filters", "kernel_size", "dense_units", "dropout", "batch_size", "validation_split", "optimizer",
-    "learning_rate", "lr_schedule", "batch_norm", "early_stopping_patience", "seed", "train_limit",
-)  # fmt: skip
+    "epochs",
+    "filters",
+    "kernel_size",
+    "dense_units",
+    "dropout",
+    "batch_size",
+    "validation_split",
+    "optimizer",
+    "learning_rate",
+    "lr_schedule",
+    "batch_norm",
+    "early_stopping_patience",
+    "seed",
+    "train_limit",
+)
 
 
 def config_from_args(args) -> tuple[RunConfig, str]:
@@ -174,8 +202,10 @@ def cmd_train(args, store) -> int:
     config = run.config()
     data = load_mnist(args.data)
     if not args.json:
-        print(f"run {run.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
-              f"{config.train_limit or len(data.x_train)} training images (Ctrl-C stops and keeps the run)")
+        print(
+            f"run {run.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
+            f"{config.train_limit or len(data.x_train)} training images (Ctrl-C stops and keeps the run)"
+        )
 
     with stop_on_ctrl_c("stopping after this batch") as stop_requested:
         with quiet.tensorflow_logs():
@@ -190,12 +220,25 @@ def cmd_train(args, store) -> int:
             print(f"error: run {run.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
     row = run.summary()
-    result = {key: row[key] for key in ("run_id", "name", "status", "test_accuracy", "test_loss",
-                                        "epochs_completed", "train_seconds", "model_path")}
+    result = {
+        key: row[key]
+        for key in (
+            "run_id",
+            "name",
+            "status",
+            "test_accuracy",
+            "test_loss",
+            "epochs_completed",
+            "train_seconds",
+            "model_path",
+        )
+    }
     if args.json:
         return _print_json(result)
-    print(f"\n{status['state']}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
-          f"{result['epochs_completed']} epochs in {result['train_seconds']:.1f} s; model {result['model_path']}")
+    print(
+        f"\n{status['state']}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
+        f"{result['epochs_completed']} epochs in {result['train_seconds']:.1f} s; model {result['model_path']}"
+    )
     return 0
 
 
@@ -226,8 +269,10 @@ def cmd_evaluate(args, store) -> int:
     output["misclassified_count"] = len(results.get("misclassified", []))
     if args.json:
         return _print_json(output)
-    print(f"run {run.id}: test accuracy {output['test_accuracy']:.4f}, loss {output['test_loss']:.4f}, "
-          f"{output['misclassified_count']} misclassified")
+    print(
+        f"run {run.id}: test accuracy {output['test_accuracy']:.4f}, loss {output['test_loss']:.4f}, "
+        f"{output['misclassified_count']} misclassified"
+    )
     print("confusion matrix (rows: true digit, columns: predicted):")
     for digit, row in enumerate(output["confusion_matrix"]):
         print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
@@ -308,11 +353,17 @@ def cmd_export(args, store) -> int:
     model.save(tmp)
     atomic_write_bytes(target, tmp.read_bytes())
     tmp.unlink()
-    output = {"run_id": run.id, "path": str(target), "bytes": target.stat().st_size,
-              "test_accuracy": run.results().get("test_accuracy")}  # fmt: skip
+    output = {
+        "run_id": run.id,
+        "path": str(target),
+        "bytes": target.stat().st_size,
+        "test_accuracy": run.results().get("test_accuracy"),
+    }
     if args.json:
         return _print_json(output)
-    print(f"exported {run.id} to {target} ({output['bytes'] / 1e6:.1f} MB, test accuracy {output['test_accuracy']:.4f})")
+    print(
+        f"exported {run.id} to {target} ({output['bytes'] / 1e6:.1f} MB, test accuracy {output['test_accuracy']:.4f})"
+    )
     return 0
 
 
@@ -342,28 +393,48 @@ the run store); any SQLAlchemy database URL works, so workers on several machine
 
 def add_study_parser(commands, common) -> None:
     study_common = _Parser(add_help=False)
-    study_common.add_argument("--storage", metavar="URL", help="an Optuna database URL (default: sqlite in the run store)")
-    study = commands.add_parser("study", help="create, run, resume and show studies (many runs compared)",
-                                description=STUDY_HELP, formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
+    study_common.add_argument(
+        "--storage", metavar="URL", help="an Optuna database URL (default: sqlite in the run store)"
+    )
+    study = commands.add_parser(
+        "study",
+        help="create, run, resume and show studies (many runs compared)",
+        description=STUDY_HELP,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     actions = study.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
     parents = [common, study_common]
     create = actions.add_parser("create", parents=parents, help="define a study")
     create.add_argument("name")
     kind = create.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--preset-study", nargs="*", metavar="PRESET",
-                      help="train presets one after another (default: the seed's seven)")
+    kind.add_argument(
+        "--preset-study",
+        nargs="*",
+        metavar="PRESET",
+        help="train presets one after another (default: the seed's seven)",
+    )
     kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help="every combination of these values")
-    kind.add_argument("--search", action="append", metavar="FIELD=LOW:HIGH[:log]|A,B",
-                      help="search these ranges (Optuna's TPE sampler) for --trials trials")
+    kind.add_argument(
+        "--search",
+        action="append",
+        metavar="FIELD=LOW:HIGH[:log]|A,B",
+        help="search these ranges (Optuna's TPE sampler) for --trials trials",
+    )
     create.add_argument("--trials", type=int, help="how many trials a search runs")
     create.add_argument("--base", default="seed", help=f"the preset a grid or search starts from: {', '.join(PRESETS)}")
     create.add_argument("--epochs", type=int, help="train every trial for this many epochs (a quick study)")
     create.add_argument("--limit", type=int, metavar="N", help="train every trial on the first N images only")
-    create.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
-                        help="stop trials whose val_loss trails the median (default: on for searches)")
+    create.add_argument(
+        "--prune",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stop trials whose val_loss trails the median (default: on for searches)",
+    )
     create.add_argument("--run", action="store_true", help="then run it as a worker here and print the table")
-    for action, text in (("run", "train the study's trials as a worker, then print the table"),
-                         ("resume", "queue interrupted trials again, clear a stop, then run as a worker")):
+    for action, text in (
+        ("run", "train the study's trials as a worker, then print the table"),
+        ("resume", "queue interrupted trials again, clear a stop, then run as a worker"),
+    ):
         parser = actions.add_parser(action, parents=parents, help=text)
         parser.add_argument("name")
         parser.add_argument("--max-trials", type=int, metavar="N", help="train at most N trials, then exit")
@@ -387,8 +458,10 @@ def cmd_study(args, store) -> int:
             if not args.run:
                 if args.json:
                     return _print_json({"study": args.name, "planned": spec.size, "spec": spec.to_dict()})
-                print(f"created study {args.name!r}: {spec.size} trials; run it with "
-                      f"`python -m mnist_core study run {args.name!r}`")  # fmt: skip
+                print(
+                    f"created study {args.name!r}: {spec.size} trials; run it with "
+                    f"`python -m mnist_core study run {args.name!r}`"
+                )
                 return 0
             return _study_work(args, studies, resume=False)
         if args.action in ("run", "resume"):
@@ -397,7 +470,10 @@ def cmd_study(args, store) -> int:
             stopped = studies.request_stop(args.name)
             if args.json:
                 return _print_json({"study": args.name, "stopping_runs": stopped})
-            print(f"study {args.name!r} stops after the current batch" + (f" (run {', '.join(stopped)})" if stopped else ""))
+            print(
+                f"study {args.name!r} stops after the current batch"
+                + (f" (run {', '.join(stopped)})" if stopped else "")
+            )
             return 0
         return _study_show(args, studies)
     except optuna.exceptions.OptunaError as error:
@@ -427,8 +503,9 @@ def _study_work(args, studies, resume: bool) -> int:
                     print(f"queued again: trial(s) {', '.join(map(str, requeued))}", file=sys.stderr)
             log = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
             data = load_mnist(args.data) if args.data else None
-            trained = studies.run_worker(args.name, data=data, log=log, should_exit=stop_requested,
-                                         max_trials=getattr(args, "max_trials", None))  # fmt: skip
+            trained = studies.run_worker(
+                args.name, data=data, log=log, should_exit=stop_requested, max_trials=getattr(args, "max_trials", None)
+            )
         except KeyboardInterrupt:
             print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
             return 130
@@ -444,9 +521,12 @@ def _study_show(args, studies, trained: int | None = None) -> int:
         if args.json:
             return _print_json(listing)
         if not listing:
-            print(f"no studies yet in {studies.url}: create one with `python -m mnist_core study create NAME --preset-study`")
+            hint = "`python -m mnist_core study create NAME --preset-study`"
+            print(f"no studies yet in {studies.url}: create one with {hint}")
         for item in listing:
-            print(f"{item['study']:<30} {item['kind']:<8} {item['state']:<11} {item['finished']}/{item['planned']} trials")
+            print(
+                f"{item['study']:<30} {item['kind']:<8} {item['state']:<11} {item['finished']}/{item['planned']} trials"
+            )
         return 0
     rows = studies.rows(args.name)
     progress = studies.progress(args.name)
@@ -455,8 +535,10 @@ def _study_show(args, studies, trained: int | None = None) -> int:
     if getattr(args, "csv", False):
         print(rows_csv(rows), end="")
         return 0
-    print(f"study {args.name!r} ({progress['kind']}): {progress['state']}, {progress['finished']}/{progress['planned']} "
-          f"trials finished" + (f", {trained} trained by this worker" if trained is not None else ""))  # fmt: skip
+    print(
+        f"study {args.name!r} ({progress['kind']}): {progress['state']}, {progress['finished']}/{progress['planned']} "
+        f"trials finished" + (f", {trained} trained by this worker" if trained is not None else "")
+    )
     print(format_table(rows))
     if progress["interrupted"]:
         print(f"{progress['interrupted']} interrupted trial(s): `study resume {args.name}` trains them again")
@@ -485,13 +567,21 @@ class TerminalProgress:
 
     def on_batch(self, point):
         loss = f"{point['loss']:.4f}" if point.get("loss") is not None else "-"
-        print(f"\repoch {point['epoch']}/{self.epochs} batch {point['batch']}/{point['steps']} loss {loss}   ",
-              end="", file=sys.stderr, flush=True)
+        print(
+            f"\repoch {point['epoch']}/{self.epochs} batch {point['batch']}/{point['steps']} loss {loss}   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_epoch(self, m):
         val = f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}" if "val_loss" in m else ""
-        print(f"\repoch {m['epoch']}/{self.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
-              f"({m['seconds']:.1f} s)", file=sys.stderr, flush=True)
+        print(
+            f"\repoch {m['epoch']}/{self.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
+            f"({m['seconds']:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _print_json(data) -> int:

@@ -62,13 +62,13 @@ class RunConfig:
     def augments(self) -> bool:
         return bool(self.augment_shift or self.augment_rotation or self.augment_zoom)
 
-    def replace(self, **changes) -> "RunConfig":
+    def replace(self, **changes) -> RunConfig:
         """A copy with some fields changed, validated."""
         if "filters" in changes:
             changes["filters"] = tuple(changes["filters"])
         return dataclasses.replace(self, **changes).validate()
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         """Return self if every field is sensible, else raise ConfigError naming the first bad field."""
         _check_int("filters", len(self.filters), 1, MAX_CONV_BLOCKS, what="number of convolution blocks")
         for count in self.filters:
@@ -113,7 +113,7 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
+    def from_dict(cls, data: dict) -> RunConfig:
         """Build and validate a config from saved or user data; unknown keys are an error, missing ones default."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
@@ -140,4 +140,3 @@ def _check_float(name: str, value, low: float, high: float) -> None:
         raise ConfigError(name, f"must be a number (got {value!r})")
     if not low <= value <= high:
         raise ConfigError(name, f"must be between {low:g} and {high:g} (got {value:g})")
-

@@ -44,9 +44,18 @@ def one_hot(label: int) -> np.ndarray:
 
 # --- the runs table -----------------------------------------------------------------------------------------
 TABLE_COLUMNS = (
-    "name", "preset", "status", "parameters", "epochs", "best_val_accuracy", "test_accuracy", "train_val_gap",
-    "duration", "created", "run_id",
-)  # fmt: skip
+    "name",
+    "preset",
+    "status",
+    "parameters",
+    "epochs",
+    "best_val_accuracy",
+    "test_accuracy",
+    "train_val_gap",
+    "duration",
+    "created",
+    "run_id",
+)
 
 
 def table_rows(summaries: Sequence[Mapping]) -> list[dict]:

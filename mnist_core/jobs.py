@@ -103,7 +103,7 @@ def run_worker(store: RunStore) -> int:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return trained  # another worker has the store
-            while (queue := queued_runs(store)):
+            while queue := queued_runs(store):
                 run = queue[0]
                 if run.stop_requested():
                     run.write_status(STOPPED, finished_at=now_iso(), error="cancelled before it started")

@@ -54,9 +54,7 @@ def _augmentation(config: RunConfig) -> keras.Sequential:
         steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
     if config.augment_shift:
         steps.append(
-            layers.RandomTranslation(
-                config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed
-            )
+            layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
         )
     return keras.Sequential(steps, name="augmentation")
 

@@ -39,7 +39,7 @@ class Predictor:
         self.model.predict_on_batch(np.zeros((1, FIELD, FIELD, 1), np.float32))  # build the predict function once
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike) -> "Predictor":
+    def from_path(cls, path: str | os.PathLike) -> Predictor:
         import keras
 
         path = Path(path)

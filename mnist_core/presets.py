@@ -41,7 +41,9 @@ PRESETS: dict[str, Preset] = {
             "The post's filters plus a third block of 64, 10 epochs",
             0.9917,
         ),
-        Preset("one-conv", SEED.replace(filters=(16,), epochs=10), "A single convolution block of 16, 10 epochs", 0.986),
+        Preset(
+            "one-conv", SEED.replace(filters=(16,), epochs=10), "A single convolution block of 16, 10 epochs", 0.986
+        ),
         Preset(
             "fast",
             SEED.replace(

@@ -10,7 +10,7 @@ import os
 import socket
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from mnist_core.data import MnistData, load_mnist
 from mnist_core.runs import COMPLETED, FAILED, INTERRUPTED, RUNNING, STOPPED, Run, now_iso
@@ -103,7 +103,7 @@ def execute_run(
     except KeyboardInterrupt:
         run.write_status(INTERRUPTED, finished_at=now_iso(), error="interrupted before the end (second Ctrl-C)")
         raise
-    except Exception as error:  # noqa: BLE001 - any failure is recorded on the run, then reported to the caller
+    except Exception as error:
         run.write_status(
             FAILED,
             finished_at=now_iso(),

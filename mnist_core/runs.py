@@ -24,7 +24,7 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mnist_core.config import ConfigError, RunConfig
@@ -52,7 +52,7 @@ class RunStoreError(RuntimeError):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_runs_dir() -> Path:
@@ -146,7 +146,13 @@ class Run:
 
     def summary(self) -> dict:
         """One row of the runs table, plain data for the CLI's JSON and the Runs page."""
-        meta, status, config, history, results = self.meta(), self.status(), self.config(), self.history(), self.results()
+        meta, status, config, history, results = (
+            self.meta(),
+            self.status(),
+            self.config(),
+            self.history(),
+            self.results(),
+        )
         best = min((h for h in history if h.get("val_loss") is not None), key=lambda h: h["val_loss"], default=None)
         last = history[-1] if history else {}
         gap = None

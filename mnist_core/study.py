@@ -34,8 +34,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import optuna
 from optuna.trial import TrialState
@@ -46,26 +46,26 @@ from mnist_core.presets import PRESETS
 from mnist_core.runs import STOPPED, RunStore, RunStoreError, process_alive
 from mnist_core.storage import atomic_write_json
 from mnist_core.study_spec import (  # noqa: F401 - re-exported: callers use mnist_core.study for both
+    FIELD_TYPES,
     KINDS,
     MAX_GRID_CELLS,
-    MAX_TRIALS,
     MAX_NAME_LENGTH,
-    FIELD_TYPES,
+    MAX_TRIALS,
     VARIABLE_FIELDS,
     StudyError,
     StudySpec,
-    preset_study,
-    grid_study,
-    search_study,
-    spec_from_form,
-    encode_value,
+    _slug,
+    check_study_name,
     decode_value,
     describe_params,
-    parse_values,
-    parse_range,
+    encode_value,
+    grid_study,
     parse_assignments,
-    check_study_name,
-    _slug,
+    parse_range,
+    parse_values,
+    preset_study,
+    search_study,
+    spec_from_form,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -210,9 +210,12 @@ class Studies:
         if name in self.names():
             raise StudyError("name", f"a study named {name!r} already exists; show it, resume it or pick another name")
         study = optuna.create_study(
-            study_name=name, storage=self.storage, direction="minimize", sampler=self._sampler(spec),
+            study_name=name,
+            storage=self.storage,
+            direction="minimize",
+            sampler=self._sampler(spec),
             pruner=self._pruner(spec),
-        )  # fmt: skip
+        )
         study.set_user_attr(SPEC_ATTR, spec.to_dict())
         study.set_user_attr("created_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
         return study
@@ -305,7 +308,7 @@ class Studies:
             # Killed between taking its grid cell and asking for the values: the cell is known all the same.
             sampler = self._sampler(spec)
             values = sampler._all_grids[trial.system_attrs["grid_id"]]
-            return dict(zip(sampler._param_names, values))
+            return dict(zip(sampler._param_names, values, strict=True))
         return None
 
     # --- the worker --------------------------------------------------------------------------------------------
@@ -379,8 +382,9 @@ class Studies:
             params = spec.suggest(trial)
             config = spec.config_for(params)
             label = spec.describe(params) if spec.kind != "presets" else params["preset"]
-            run = store.create(config, name=f"{study.study_name} #{trial.number} {label}"[:80],
-                               preset=spec.preset_for(params))  # fmt: skip
+            run = store.create(
+                config, name=f"{study.study_name} #{trial.number} {label}"[:80], preset=spec.preset_for(params)
+            )
             meta = {**run.meta(), "study": study.study_name, "trial": trial.number}
             atomic_write_json(run.path / "meta.json", meta)
             trial.set_user_attr("run_id", run.id)
@@ -421,8 +425,10 @@ class Studies:
             result = _result_of(run)
             trial.set_user_attr("result", result)
             if reporter.pruned_at is not None:
-                message = (f"pruned by study {study.study_name!r} after epoch {reporter.pruned_at}: its val_loss was "
-                           f"worse than the median of earlier trials at that epoch")  # fmt: skip
+                message = (
+                    f"pruned by study {study.study_name!r} after epoch {reporter.pruned_at}: its val_loss was "
+                    f"worse than the median of earlier trials at that epoch"
+                )
                 run.write_status(status["state"], error=message)
                 atomic_write_json(run.path / "meta.json", {**run.meta(), "pruned": True})
                 log(f"trial {trial.number}: {message}")
@@ -461,9 +467,25 @@ class Studies:
         with open(root / WORKER_LOG, "ab") as log:
             # A new session: the worker outlives the script run, the page and the browser tab that started it.
             subprocess.Popen(
-                [sys.executable, "-m", "mnist_core", "study", "run", name, "--runs-dir", str(root), "--storage", self.url],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env, cwd=project_root,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "mnist_core",
+                    "study",
+                    "run",
+                    name,
+                    "--runs-dir",
+                    str(root),
+                    "--storage",
+                    self.url,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env=env,
+                cwd=project_root,
+            )
         return True
 
     # --- reading results ---------------------------------------------------------------------------------------
@@ -580,7 +602,9 @@ class Studies:
             run = self._local_run(trial)
             history = run.history() if run is not None else []
             if not history:
-                history = [{"epoch": int(step), "val_loss": value} for step, value in sorted(trial.intermediate_values.items())]
+                history = [
+                    {"epoch": int(step), "val_loss": value} for step, value in sorted(trial.intermediate_values.items())
+                ]
             if history:
                 curves[label] = history
         return curves
@@ -616,8 +640,18 @@ def _display(name: str, value):
 
 def _result_of(run) -> dict:
     row = run.summary()
-    keys = ("parameters", "epochs_completed", "best_epoch", "train_accuracy", "val_accuracy", "train_val_gap",
-            "test_accuracy", "test_loss", "train_seconds", "status")  # fmt: skip
+    keys = (
+        "parameters",
+        "epochs_completed",
+        "best_epoch",
+        "train_accuracy",
+        "val_accuracy",
+        "train_val_gap",
+        "test_accuracy",
+        "test_loss",
+        "train_seconds",
+        "status",
+    )
     return {key: row.get(key) for key in keys}
 
 
@@ -654,9 +688,20 @@ def _store_lock(store: RunStore, give_up: Callable[[], bool], poll_seconds: floa
 # --- tables for people -----------------------------------------------------------------------------------------
 
 TABLE_COLUMNS = (
-    "trial", "state", "changed", "parameters", "epochs_run", "best_epoch", "train_accuracy", "val_accuracy",
-    "test_accuracy", "train_val_gap", "best_val_loss", "seconds", "run_id",
-)  # fmt: skip
+    "trial",
+    "state",
+    "changed",
+    "parameters",
+    "epochs_run",
+    "best_epoch",
+    "train_accuracy",
+    "val_accuracy",
+    "test_accuracy",
+    "train_val_gap",
+    "best_val_loss",
+    "seconds",
+    "run_id",
+)
 
 
 def rows_csv(rows: list[dict]) -> str:
@@ -676,14 +721,18 @@ def format_table(rows: list[dict]) -> str:
     if not rows:
         return "no trials yet"
     has_post = any("post_accuracy" in row for row in rows)
-    header = (f"{'trial':>5} {'state':<11} {'changed':<44} {'params':>9} {'epochs':>6} {'best':>4} {'train':>7} "
-              f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'time':>7}")  # fmt: skip
+    header = (
+        f"{'trial':>5} {'state':<11} {'changed':<44} {'params':>9} {'epochs':>6} {'best':>4} {'train':>7} "
+        f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'time':>7}"
+    )
     lines = [header]
     for row in rows:
         epochs = f"{row['epochs_run'] if row['epochs_run'] is not None else '-'}/{row['epochs'] or '-'}"
-        line = (f"{row['trial']:>5} {row['state']:<11} {row['changed'][:44]:<44} {_fmt(row['parameters'], ',d'):>9} "
-                f"{epochs:>6} {_fmt(row['best_epoch'], 'd'):>4} {_fmt(row['train_accuracy'], '.2%'):>7} "
-                f"{_fmt(row['val_accuracy'], '.2%'):>7} {_fmt(row['test_accuracy'], '.2%'):>7}")  # fmt: skip
+        line = (
+            f"{row['trial']:>5} {row['state']:<11} {row['changed'][:44]:<44} {_fmt(row['parameters'], ',d'):>9} "
+            f"{epochs:>6} {_fmt(row['best_epoch'], 'd'):>4} {_fmt(row['train_accuracy'], '.2%'):>7} "
+            f"{_fmt(row['val_accuracy'], '.2%'):>7} {_fmt(row['test_accuracy'], '.2%'):>7}"
+        )
         if has_post:
             line += f" {_fmt(row.get('post_accuracy'), '.2%'):>7}"
         line += f" {_fmt(row['train_val_gap'], '+.2%'):>7} {_fmt(row['seconds'], '.0f'):>6}s"

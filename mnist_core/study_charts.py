@@ -5,6 +5,7 @@ Pure functions of plain rows (or an Optuna study), no Streamlit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 
@@ -23,8 +24,11 @@ def val_loss_figure(curves: Mapping[str, Sequence[Mapping]]) -> go.Figure:
         trace.name = trace.name.removesuffix(" · val_loss")
     fig.update_yaxes(title_text="val_loss")
     # Below the chart: trial labels can be long (a search's settings) and would squeeze the plot beside it.
-    fig.update_layout(title=dict(text="val_loss per epoch, one line per trial"), height=460,
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))  # fmt: skip
+    fig.update_layout(
+        title={"text": "val_loss per epoch, one line per trial"},
+        height=460,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
+    )
     return fig
 
 
@@ -34,8 +38,9 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     Stopped, interrupted and pruned trials are left out: their accuracy is that of a model trained part way.
     """
     fig = go.Figure()
-    done = [r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None
-            and r.get("parameters")]  # fmt: skip
+    done = [
+        r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None and r.get("parameters")
+    ]
     # Preset names are short enough to write beside the points; a grid's or search's settings go in the hover.
     labels = [r.get("preset") or f"#{r['trial']}" for r in done]
     fig.add_trace(
@@ -46,7 +51,7 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
             text=labels,
             textposition="top center",
             name="this project",
-            marker=dict(size=11, color=RUN_COLOURS[0]),
+            marker={"size": 11, "color": RUN_COLOURS[0]},
             customdata=[[r["trial"], r.get("changed") or ""] for r in done],
             hovertemplate="trial %{customdata[0]}: %{customdata[1]}<br>%{x:,} parameters<br>"
             "test accuracy %{y:.2%}<extra></extra>",
@@ -60,7 +65,7 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
                 y=[r["post_accuracy"] for r in post],
                 mode="markers",
                 name="the post's figure",
-                marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(color=POST_COLOUR, width=2)),
+                marker={"size": 11, "color": "rgba(0,0,0,0)", "line": {"color": POST_COLOUR, "width": 2}},
                 text=[r.get("preset") for r in post],
                 hovertemplate="%{text}: the post reported %{y:.2%}<extra></extra>",
             )
@@ -82,7 +87,7 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
     _base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")
     # Below the chart: above it, the legend would sit on the title.
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0})
     return fig
 
 
@@ -99,11 +104,10 @@ def search_figures(study) -> dict[str, go.Figure]:
     figures = {"parallel": optuna.visualization.plot_parallel_coordinate(study, target_name="best val_loss")}
     # Importance needs at least one setting that took more than one value among the completed trials.
     if any(len({repr(t.params.get(name)) for t in completed}) > 1 for name in completed[0].params):
-        try:
+        # It can still fail with too few distinct values; the next refresh tries again.
+        with contextlib.suppress(RuntimeError, ValueError):
             figures["importance"] = optuna.visualization.plot_param_importances(study, target_name="best val_loss")
-        except (RuntimeError, ValueError):
-            pass  # e.g. too few distinct values yet; the next refresh tries again
     for name, fig in figures.items():
         # Room for the bar values on the right and the axis names below.
-        fig.update_layout(height=420, margin=dict(l=10, r=40, t=40, b=50), uirevision=f"study-{name}")
+        fig.update_layout(height=420, margin={"l": 10, "r": 40, "t": 40, "b": 50}, uirevision=f"study-{name}")
     return figures

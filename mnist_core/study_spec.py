@@ -12,8 +12,9 @@ import dataclasses
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 
@@ -50,7 +51,7 @@ class StudySpec:
     prune: bool = False  # stop trials whose val_loss is worse than the median of earlier trials at the same epoch
 
     # --- checking ----------------------------------------------------------------------------------------------
-    def validate(self) -> "StudySpec":
+    def validate(self) -> StudySpec:
         if self.kind not in KINDS:
             raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {self.kind!r})")
         if self.kind == "presets":
@@ -73,7 +74,7 @@ class StudySpec:
             self._validate_search(base)
         else:
             for name in self.presets:
-                self._checked(lambda: self.config_for({"preset": name}), f"presets.{name}")
+                self._checked(lambda name=name: self.config_for({"preset": name}), f"presets.{name}")
         return self
 
     def _checked_overrides(self) -> RunConfig:
@@ -93,17 +94,23 @@ class StudySpec:
             if len({encode_value(name, v) for v in values}) != len(values):
                 raise StudyError(f"grid.{name}", "lists a value twice")
             for value in values:
-                self._checked(lambda: base.replace(**{name: decode_value(name, value)}), f"grid.{name}")
+                self._checked(
+                    lambda name=name, value=value: base.replace(**{name: decode_value(name, value)}), f"grid.{name}"
+                )
         cells = math.prod(len(v) for v in self.grid.values())
         if cells > MAX_GRID_CELLS:
             raise StudyError("grid", f"has {cells:,} combinations; at most {MAX_GRID_CELLS} (fewer values or a search)")
         for params in self.cells():
-            self._checked(lambda: self.config_for(params), "grid " + describe_params(params))
+            self._checked(lambda params=params: self.config_for(params), "grid " + describe_params(params))
 
     def _validate_search(self, base: RunConfig) -> None:
         if not self.search:
             raise StudyError("search", "is empty: give at least one setting with a range or choices")
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or not 1 <= self.n_trials <= MAX_TRIALS:
+        if (
+            isinstance(self.n_trials, bool)
+            or not isinstance(self.n_trials, int)
+            or not 1 <= self.n_trials <= MAX_TRIALS
+        ):
             raise StudyError("n_trials", f"must be a whole number between 1 and {MAX_TRIALS} (got {self.n_trials!r})")
         for name, space in self.search.items():
             _check_variable(name, "search")
@@ -115,7 +122,9 @@ class StudySpec:
                 if not isinstance(choices, (list, tuple)) or not choices:
                     raise StudyError(where, "has no choices: give at least one")
                 for value in choices:
-                    self._checked(lambda: base.replace(**{name: decode_value(name, value)}), where)
+                    self._checked(
+                        lambda name=name, value=value: base.replace(**{name: decode_value(name, value)}), where
+                    )
                 continue
             kind = _numeric_kind(name)
             if kind is None:
@@ -131,7 +140,7 @@ class StudySpec:
             if space.get("log") and low <= 0:
                 raise StudyError(where, f"a log range needs low above 0 (got {low:g})")
             for value in (low, high):
-                self._checked(lambda: base.replace(**{name: kind(value)}), where)
+                self._checked(lambda name=name, kind=kind, value=value: base.replace(**{name: kind(value)}), where)
 
     @staticmethod
     def _checked(make: Callable[[], Any], where: str):
@@ -160,7 +169,7 @@ class StudySpec:
         """Every grid cell as {param: encoded value}, in the order the user gave (presets: theirs)."""
         space = self.grid_space()
         names = list(space)
-        return [dict(zip(names, combo)) for combo in itertools.product(*space.values())]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
 
     def suggest(self, trial: optuna.Trial) -> dict:
         """Ask the trial for every varied setting; returns {param: encoded value}."""
@@ -171,7 +180,9 @@ class StudySpec:
             if "choices" in space:
                 params[name] = trial.suggest_categorical(name, [encode_value(name, v) for v in space["choices"]])
             elif _numeric_kind(name) is int:
-                params[name] = trial.suggest_int(name, int(space["low"]), int(space["high"]), log=bool(space.get("log")))
+                params[name] = trial.suggest_int(
+                    name, int(space["low"]), int(space["high"]), log=bool(space.get("log"))
+                )
             else:
                 params[name] = trial.suggest_float(name, space["low"], space["high"], log=bool(space.get("log")))
         return params
@@ -201,7 +212,7 @@ class StudySpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StudySpec":
+    def from_dict(cls, data: dict) -> StudySpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

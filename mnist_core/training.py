@@ -8,8 +8,9 @@ are kept. They are written like Keras' own callbacks, so Keras drives them insid
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import keras
 import numpy as np

@@ -49,7 +49,11 @@ count = far.select_slider("How many", GRID_SIZES, key="data.count", persist_stat
 if st.session_state["data.start"] > len(indices) - 1:
     st.session_state["data.start"] = 0
 start = right.number_input(
-    f"Start at (of {len(indices):,})", min_value=0, max_value=len(indices) - 1, step=count, key="data.start",
+    f"Start at (of {len(indices):,})",
+    min_value=0,
+    max_value=len(indices) - 1,
+    step=count,
+    key="data.start",
     persist_state=KEEP,
 )
 shown = indices[start : start + count]
@@ -65,8 +69,14 @@ st.caption(
 st.subheader("One digit up close")
 if st.session_state["data.position"] > len(shown) - 1:
     st.session_state["data.position"] = 0
-position = st.slider("Digit of the grid above", 0, max(len(shown) - 1, 1), key="data.position", persist_state=KEEP,
-                     disabled=len(shown) < 2)  # fmt: skip
+position = st.slider(
+    "Digit of the grid above",
+    0,
+    max(len(shown) - 1, 1),
+    key="data.position",
+    persist_state=KEEP,
+    disabled=len(shown) < 2,
+)
 index = int(shown[min(position, len(shown) - 1)])
 image, digit = images[index], int(labels[index])
 st.markdown(f"**{subset} image #{index}**, label **{digit}**")

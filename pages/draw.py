@@ -112,10 +112,10 @@ def answer_ui(prediction, drawing_png: bytes) -> None:
     )
     figure.update_layout(
         height=260,
-        margin=dict(l=10, r=10, t=30, b=10),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         title="Probability of each digit",
-        yaxis=dict(range=[0, 1], tickformat=".0%"),
-        xaxis=dict(type="category", title=None),
+        yaxis={"range": [0, 1], "tickformat": ".0%"},
+        xaxis={"type": "category", "title": None},
     )
     st.plotly_chart(figure, key="draw_probabilities", config={"displayModeBar": False})
     st.download_button(
@@ -227,7 +227,9 @@ picture = canvas.image_data
 prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
 with right:
     if prediction is None:
-        st.info("Draw a digit on the black canvas. The answer appears as soon as you lift the pen.", icon=":material/draw:")
+        st.info(
+            "Draw a digit on the black canvas. The answer appears as soon as you lift the pen.", icon=":material/draw:"
+        )
     else:
         answer_ui(prediction, canvas.image_bytes)
         if prepared.stroke > THICK_STROKE:

@@ -18,10 +18,22 @@ from pages.shared import init_state, store
 
 KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}
 # The settings the form offers to vary, with an example of what to type (any config field works on the CLI).
-GRID_FIELDS = {"filters": "16/36, 32/64, 64/128", "epochs": "10, 20", "dropout": "0.25, 0.5",
-               "dense_units": "64, 128", "batch_size": "128, 256", "learning_rate": "0.001, 0.003"}  # fmt: skip
-SEARCH_FIELDS = {"filters": "16/36, 32/64, 64/128", "epochs": "5:20", "dropout": "0.1:0.5",
-                 "dense_units": "32:512:log", "batch_size": "64, 128, 256", "learning_rate": "1e-4:1e-2:log"}  # fmt: skip
+GRID_FIELDS = {
+    "filters": "16/36, 32/64, 64/128",
+    "epochs": "10, 20",
+    "dropout": "0.25, 0.5",
+    "dense_units": "64, 128",
+    "batch_size": "128, 256",
+    "learning_rate": "0.001, 0.003",
+}
+SEARCH_FIELDS = {
+    "filters": "16/36, 32/64, 64/128",
+    "epochs": "5:20",
+    "dropout": "0.1:0.5",
+    "dense_units": "32:512:log",
+    "batch_size": "64, 128, 256",
+    "learning_rate": "1e-4:1e-2:log",
+}
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 POLL_SECONDS = 2.0
 ACTIVE = ("queued", "running", "stopping", "waiting")
@@ -38,8 +50,9 @@ COLUMNS = {
     "val_accuracy": st.column_config.NumberColumn("Val acc.", format="percent"),
     "test_accuracy": st.column_config.NumberColumn("Test acc.", format="percent"),
     "post_accuracy": st.column_config.NumberColumn("Post's test acc.", format="percent"),
-    "train_val_gap": st.column_config.NumberColumn("Train − val", format="percent",
-                                                   help="Above zero and growing: overfitting"),  # fmt: skip
+    "train_val_gap": st.column_config.NumberColumn(
+        "Train − val", format="percent", help="Above zero and growing: overfitting"
+    ),
     "best_val_loss": st.column_config.NumberColumn("Best val_loss", format="%.4f"),
     "seconds": st.column_config.NumberColumn("Seconds", format="%.0f"),
     "run_id": "Run",
@@ -48,9 +61,19 @@ COLUMNS = {
 
 if st.session_state.pop("exp.fresh_name", False):
     st.session_state.pop("exp.name", None)  # the last name was taken by the study just queued
-init_state({"exp.kind": "presets", "exp.presets": list(STUDY), "exp.base": "seed", "exp.trials": 10,
-            "exp.grid.prune": False, "exp.search.prune": True, "exp.epochs": 0, "exp.limit": ALL_TRAINING_IMAGES,
-            "exp.name": f"study-{datetime.now():%m%d-%H%M%S}"})  # fmt: skip
+init_state(
+    {
+        "exp.kind": "presets",
+        "exp.presets": list(STUDY),
+        "exp.base": "seed",
+        "exp.trials": 10,
+        "exp.grid.prune": False,
+        "exp.search.prune": True,
+        "exp.epochs": 0,
+        "exp.limit": ALL_TRAINING_IMAGES,
+        "exp.name": f"study-{datetime.now():%m%d-%H%M%S}",
+    }
+)
 
 
 def lab() -> Studies:
@@ -62,17 +85,25 @@ def definition_ui() -> dict:
     kind = st.radio("What to vary", list(KINDS), format_func=KINDS.get, horizontal=True, key="exp.kind")
     values = {"kind": kind}
     if kind == "presets":
-        values["presets"] = st.multiselect("Runs", list(PRESETS), key="exp.presets",
-                                           help="The seed post's seven runs; add this project's presets if you like.")  # fmt: skip
+        values["presets"] = st.multiselect(
+            "Runs",
+            list(PRESETS),
+            key="exp.presets",
+            help="The seed post's seven runs; add this project's presets if you like.",
+        )
         st.dataframe(
-            [{"run": n, "change": PRESETS[n].description, "post": PRESETS[n].reported_accuracy}
-             for n in values["presets"]],
-            hide_index=True, key="exp.presets_table",
+            [
+                {"run": n, "change": PRESETS[n].description, "post": PRESETS[n].reported_accuracy}
+                for n in values["presets"]
+            ],
+            hide_index=True,
+            key="exp.presets_table",
             column_config={"post": st.column_config.NumberColumn("Post's test acc.", format="percent")},
-        )  # fmt: skip
+        )
     else:
-        values["base"] = st.selectbox("Start from", list(PRESETS), key="exp.base",
-                                      help="Settings not varied keep this preset's values.")  # fmt: skip
+        values["base"] = st.selectbox(
+            "Start from", list(PRESETS), key="exp.base", help="Settings not varied keep this preset's values."
+        )
         examples = GRID_FIELDS if kind == "grid" else SEARCH_FIELDS
         hint = "values, separated by commas" if kind == "grid" else "LOW:HIGH (add :log), or choices a, b"
         st.caption(f"Fill the settings to vary ({hint}); leave the rest blank.")
@@ -87,9 +118,11 @@ def definition_ui() -> dict:
     left, right = st.columns(2)
     values["epochs"] = left.number_input("Epochs for every trial (0 = as defined)", 0, 500, key="exp.epochs")
     values["train_limit"] = right.select_slider(
-        "Training images (small data for quick studies)", TRAIN_LIMITS, key="exp.limit",
+        "Training images (small data for quick studies)",
+        TRAIN_LIMITS,
+        key="exp.limit",
         format_func=lambda n: f"all {n:,}" if n == ALL_TRAINING_IMAGES else f"first {n:,}",
-    )  # fmt: skip
+    )
     if values["train_limit"] == ALL_TRAINING_IMAGES:
         values["train_limit"] = None
     return values
@@ -131,23 +164,23 @@ def pick_study() -> str | None:
 
 def status_ui(name: str, progress: dict) -> None:
     word = progress["state"]
-    st.progress(progress["finished"] / max(progress["planned"], 1),
-                text=f"{word}: {progress['finished']} of {progress['planned']} trials finished")  # fmt: skip
+    st.progress(
+        progress["finished"] / max(progress["planned"], 1),
+        text=f"{word}: {progress['finished']} of {progress['planned']} trials finished",
+    )
     if word == "queued" and not progress["worker_alive"]:
         st.caption("Waiting for its worker to start (Queue starts one; `python -m mnist_core study run` starts more).")
     if word == "waiting":
         st.caption("Waiting for the server's one training slot (a run from the Train page) or for TensorFlow to load.")
     if progress["interrupted"]:
         st.caption(f"{progress['interrupted']} trial(s) interrupted: Resume trains them again.")
-    if word in ("queued", "running", "waiting"):
-        if st.button("Stop study", key="exp.stop", icon=":material/stop:"):
-            lab().request_stop(name)
-            st.toast("Stopping after the current batch: finished trials are kept.")
-    if word in ("stopped", "incomplete"):
-        if st.button("Resume", key="exp.resume", icon=":material/play_arrow:"):
-            lab().prepare_resume(name)
-            lab().launch_worker(name)
-            st.rerun()
+    if word in ("queued", "running", "waiting") and st.button("Stop study", key="exp.stop", icon=":material/stop:"):
+        lab().request_stop(name)
+        st.toast("Stopping after the current batch: finished trials are kept.")
+    if word in ("stopped", "incomplete") and st.button("Resume", key="exp.resume", icon=":material/play_arrow:"):
+        lab().prepare_resume(name)
+        lab().launch_worker(name)
+        st.rerun()
 
 
 def current_trial_ui(progress: dict) -> None:
@@ -177,18 +210,48 @@ def results_ui(name: str, progress: dict) -> None:
         return
     # The numbers to compare first (the table is wider than the page); the long description last.
     varied = [key for key in rows[0] if key not in COLUMNS]
-    order = ["trial", "state", "preset", *varied, "test_accuracy", "post_accuracy", "train_accuracy", "val_accuracy",
-             "train_val_gap", "best_epoch", "epochs_run", "epochs", "parameters", "best_val_loss", "seconds",
-             "changed", "note", "run_id"]  # fmt: skip
-    st.dataframe(rows, hide_index=True, key="exp.table", column_config=COLUMNS,
-                 column_order=[key for key in order if key in rows[0]])  # fmt: skip
+    order = [
+        "trial",
+        "state",
+        "preset",
+        *varied,
+        "test_accuracy",
+        "post_accuracy",
+        "train_accuracy",
+        "val_accuracy",
+        "train_val_gap",
+        "best_epoch",
+        "epochs_run",
+        "epochs",
+        "parameters",
+        "best_val_loss",
+        "seconds",
+        "changed",
+        "note",
+        "run_id",
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="exp.table",
+        column_config=COLUMNS,
+        column_order=[key for key in order if key in rows[0]],
+    )
     finished = [r for r in rows if r["state"] in ("completed", "pruned")]
-    st.download_button("Download CSV", rows_csv(rows), file_name=f"{name}.csv", mime="text/csv", key="exp.csv",
-                       icon=":material/download:")  # fmt: skip
+    st.download_button(
+        "Download CSV",
+        rows_csv(rows),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key="exp.csv",
+        icon=":material/download:",
+    )
     if finished:
         seconds = sum(r["seconds"] or 0 for r in finished)
-        st.caption(f"{len(finished)} trial(s) trained in {format_duration(seconds)}. Every trial is also a run on the "
-                   "Runs page.")  # fmt: skip
+        st.caption(
+            f"{len(finished)} trial(s) trained in {format_duration(seconds)}. Every trial is also a run on the "
+            "Runs page."
+        )
     left, right = st.columns(2)
     left.plotly_chart(val_loss_figure(studies.curves(name)), key="exp.chart.loss")
     right.plotly_chart(accuracy_vs_parameters_figure(rows), key="exp.chart.params")
@@ -213,8 +276,10 @@ def study_panel(name: str, polling: bool) -> None:
 
 
 st.title("Experiments")
-st.caption("Repeat the seed's hyperparameter study, or build your own grid or search. Trials train one at a time "
-           "in the background; each becomes a run. Choose by val_loss, as the post learned to: watch the loss.")  # fmt: skip
+st.caption(
+    "Repeat the seed's hyperparameter study, or build your own grid or search. Trials train one at a time "
+    "in the background; each becomes a run. Choose by val_loss, as the post learned to: watch the loss."
+)
 current = pick_study()
 with st.expander("New study", expanded=current is None, icon=":material/science:"):
     queue_ui()

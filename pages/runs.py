@@ -29,20 +29,37 @@ st.dataframe(
     rows,
     key="runs.table",
     hide_index=True,
-    column_order=["name", "preset", "status", "parameters", "epochs", "best_val_accuracy", "test_accuracy",
-                  "train_val_gap", "duration", "created", "problem"],  # fmt: skip
+    column_order=[
+        "name",
+        "preset",
+        "status",
+        "parameters",
+        "epochs",
+        "best_val_accuracy",
+        "test_accuracy",
+        "train_val_gap",
+        "duration",
+        "created",
+        "problem",
+    ],
     column_config={
-        "name": "Name", "preset": "Preset", "status": "Status", "epochs": "Epochs", "created": "Created",
+        "name": "Name",
+        "preset": "Preset",
+        "status": "Status",
+        "epochs": "Epochs",
+        "created": "Created",
         "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         "best_val_accuracy": st.column_config.NumberColumn("Best val accuracy", format="percent"),
         "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
         "train_val_gap": st.column_config.NumberColumn(
-            "Train - val gap", format="percent", help="Last epoch's training minus validation accuracy: "
-            "a large gap means overfitting."),
+            "Train - val gap",
+            format="percent",
+            help="Last epoch's training minus validation accuracy: a large gap means overfitting.",
+        ),
         "duration": st.column_config.NumberColumn("Training time (s)", format="%.0f"),
         "problem": "Problem",
     },
-)  # fmt: skip
+)
 damaged = [r for r in rows if r["status"] == "damaged"]
 if damaged:
     with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
@@ -65,8 +82,13 @@ if wanted in runs and st.session_state.get("runs.linked") != wanted:
 if "runs.selected" not in st.session_state or st.session_state.pop("runs.reselect", False):
     st.session_state["runs.selected"] = list(runs)[:1]  # the newest run
 st.session_state["runs.selected"] = [r for r in st.session_state["runs.selected"] if r in runs]
-selected = st.multiselect("Runs to look at", list(runs), key="runs.selected", persist_state=KEEP,
-                          format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})")  # fmt: skip
+selected = st.multiselect(
+    "Runs to look at",
+    list(runs),
+    key="runs.selected",
+    persist_state=KEEP,
+    format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})",
+)
 if not selected:
     st.info("Pick one run for its details, or several to compare their curves.")
     st.stop()
@@ -77,8 +99,11 @@ loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.lo
 accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
 
 # --- one run in detail ----------------------------------------------------------------------------------------
-run_id = selected[0] if len(selected) == 1 else st.selectbox(
-    "Details of", selected, key="runs.detail", persist_state=KEEP, format_func=lambda r: names[r])  # fmt: skip
+run_id = (
+    selected[0]
+    if len(selected) == 1
+    else st.selectbox("Details of", selected, key="runs.detail", persist_state=KEEP, format_func=lambda r: names[r])
+)
 run = runs[run_id]
 summary = next(s for s in summaries if s["run_id"] == run_id)
 results = run.results()
@@ -100,10 +125,19 @@ if not results:
         tabs[0].page_link("pages/train.py", label="Watch it live on the Train page", icon=":material/model_training:")
 else:
     tabs[0].plotly_chart(charts.confusion_figure(results["confusion_matrix"]), key="runs.confusion")
-    tabs[1].dataframe(results["per_class"], hide_index=True, key="runs.per_class", column_config={
-        "digit": "Digit", "support": "Test images",
-        **{k: st.column_config.NumberColumn(k.capitalize(), format="percent") for k in ("precision", "recall", "f1")},
-    })  # fmt: skip
+    tabs[1].dataframe(
+        results["per_class"],
+        hide_index=True,
+        key="runs.per_class",
+        column_config={
+            "digit": "Digit",
+            "support": "Test images",
+            **{
+                k: st.column_config.NumberColumn(k.capitalize(), format="percent")
+                for k in ("precision", "recall", "f1")
+            },
+        },
+    )
     data = mnist()
     with tabs[2]:
         wrong = results["misclassified"]
@@ -132,8 +166,7 @@ else:
             _, index, digit, confidence = answer
             true = int(data.y_test[index])
             left, right = st.columns([1, 2])
-            left.plotly_chart(charts.pixel_figure(data.x_test[index], f"Test image {index}"),
-                              key="runs.predict_image")  # fmt: skip
+            left.plotly_chart(charts.pixel_figure(data.x_test[index], f"Test image {index}"), key="runs.predict_image")
             right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
             right.metric("True", true)
             (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
@@ -148,12 +181,25 @@ with tabs[4]:
         except RunStoreError as error:
             st.error(str(error))
     left, right, far = st.columns(3)
-    left.download_button("Download model (.keras)", run.model_path.read_bytes, file_name=f"{run_id}.keras",
-                         mime="application/octet-stream", key="runs.download_model", disabled=not run.has_model(),
-                         on_click="ignore", icon=":material/download:")  # fmt: skip
-    right.download_button("Download metrics (CSV)", metrics_csv(run.history(), results), file_name=f"{run_id}.csv",
-                          mime="text/csv", key="runs.download_csv", on_click="ignore",
-                          icon=":material/download:")  # fmt: skip
+    left.download_button(
+        "Download model (.keras)",
+        run.model_path.read_bytes,
+        file_name=f"{run_id}.keras",
+        mime="application/octet-stream",
+        key="runs.download_model",
+        disabled=not run.has_model(),
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Download metrics (CSV)",
+        metrics_csv(run.history(), results),
+        file_name=f"{run_id}.csv",
+        mime="text/csv",
+        key="runs.download_csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
     if summary["status"] in ACTIVE_STATES:
         far.caption("Stop the run on the Train page before deleting it.")
     elif st.session_state["runs.confirm_delete"] != run_id:

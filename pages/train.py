@@ -13,9 +13,14 @@ import streamlit as st
 from mnist_core import charts, jobs
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
-    ALL_TRAINING_IMAGES, busy_run, check_controls, controls_from_config, format_duration, live_progress,
+    ALL_TRAINING_IMAGES,
+    busy_run,
+    check_controls,
+    controls_from_config,
+    format_duration,
+    live_progress,
     matching_preset,
-)  # fmt: skip
+)
 from mnist_core.presets import PRESETS
 from mnist_core.runs import ACTIVE_STATES, QUEUED, RUNNING, Run, RunStore, RunStoreError
 from pages.shared import KEEP, init_state, store
@@ -39,8 +44,9 @@ def apply_preset() -> None:
 if "train.preset" not in st.session_state:
     st.session_state["train.preset"] = "seed"
     apply_preset()
-init_state({"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": ALL_TRAINING_IMAGES,
-            "train.run_id": None})  # fmt: skip
+init_state(
+    {"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": ALL_TRAINING_IMAGES, "train.run_id": None}
+)
 
 
 @st.cache_data(show_spinner="Building the model (the first time loads TensorFlow)...", max_entries=256)
@@ -58,24 +64,38 @@ def model_summary(config_json: str) -> tuple[list[dict], int]:
 def controls_ui() -> tuple[dict, dict]:
     """Draw the controls; return their values and a placeholder per config field for its error message."""
     notes = {}
-    st.selectbox("Preset", list(PRESETS), key="train.preset", persist_state=KEEP, on_change=apply_preset,
-                 help="Fills the controls; change any of them afterwards.")  # fmt: skip
+    st.selectbox(
+        "Preset",
+        list(PRESETS),
+        key="train.preset",
+        persist_state=KEEP,
+        on_change=apply_preset,
+        help="Fills the controls; change any of them afterwards.",
+    )
     st.caption(PRESETS[st.session_state["train.preset"]].description)
 
     st.markdown("**Model**")
     left, right = st.columns(2)
     blocks = left.slider("Convolution blocks", 1, 4, key="train.blocks", persist_state=KEEP)
     left.select_slider("Kernel size", KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
-    left.slider("Convolutions per block", 1, 3, key="train.convs_per_block", persist_state=KEEP,
-                help="Convolutions before each pooling: 1 in the seed's model")  # fmt: skip
-    left.select_slider("Dense units", DENSE_UNITS, key="train.dense_units", persist_state=KEEP,
-                       help="0 = no hidden dense layer")  # fmt: skip
+    left.slider(
+        "Convolutions per block",
+        1,
+        3,
+        key="train.convs_per_block",
+        persist_state=KEEP,
+        help="Convolutions before each pooling: 1 in the seed's model",
+    )
+    left.select_slider(
+        "Dense units", DENSE_UNITS, key="train.dense_units", persist_state=KEEP, help="0 = no hidden dense layer"
+    )
     right.slider("Dropout", 0.0, 0.9, step=0.05, key="train.dropout", persist_state=KEEP)
     right.toggle("Batch normalisation", key="train.batch_norm", persist_state=KEEP)
     filter_cols = st.columns(4)
     for i in range(1, 5):
-        filter_cols[i - 1].number_input(f"Filters, block {i}", 1, 512, step=4, key=f"train.filters_{i}",
-                                        persist_state=KEEP, disabled=i > blocks)  # fmt: skip
+        filter_cols[i - 1].number_input(
+            f"Filters, block {i}", 1, 512, step=4, key=f"train.filters_{i}", persist_state=KEEP, disabled=i > blocks
+        )
     notes["filters"] = st.empty()
 
     st.markdown("**Training**")
@@ -83,16 +103,25 @@ def controls_ui() -> tuple[dict, dict]:
     left.slider("Epochs", 1, 50, key="train.epochs", persist_state=KEEP)
     left.select_slider("Batch size", BATCH_SIZES, key="train.batch_size", persist_state=KEEP)
     left.select_slider("Learning rate", LEARNING_RATES, key="train.learning_rate", persist_state=KEEP)
-    right.slider("Validation split", 0.0, 0.5, step=0.05, key="train.validation_split", persist_state=KEEP,
-                 help="The share of the training images held back to watch for overfitting.")  # fmt: skip
+    right.slider(
+        "Validation split",
+        0.0,
+        0.5,
+        step=0.05,
+        key="train.validation_split",
+        persist_state=KEEP,
+        help="The share of the training images held back to watch for overfitting.",
+    )
     notes["validation_split"] = right.empty()
     if right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP):
-        right.slider("Shift (fraction of the image)", 0.0, 0.3, step=0.05, key="train.augment_shift",
-                     persist_state=KEEP)  # fmt: skip
+        right.slider(
+            "Shift (fraction of the image)", 0.0, 0.3, step=0.05, key="train.augment_shift", persist_state=KEEP
+        )
         right.slider("Rotation (degrees)", 0.0, 45.0, step=5.0, key="train.augment_rotation", persist_state=KEEP)
         right.slider("Zoom (fraction)", 0.0, 0.5, step=0.05, key="train.augment_zoom", persist_state=KEEP)
-    early = right.toggle("Early stopping", key="train.early_stopping", persist_state=KEEP,
-                         help="Stop when val_loss stops improving.")  # fmt: skip
+    early = right.toggle(
+        "Early stopping", key="train.early_stopping", persist_state=KEEP, help="Stop when val_loss stops improving."
+    )
     if early:
         right.number_input("Patience (epochs)", 1, 20, key="train.patience", persist_state=KEEP)
     with st.expander("Optimizer and learning-rate schedule"):
@@ -100,12 +129,18 @@ def controls_ui() -> tuple[dict, dict]:
         st.selectbox("Learning-rate schedule", LR_SCHEDULES, key="train.lr_schedule", persist_state=KEEP)
     notes["lr_schedule"] = st.empty()
     st.select_slider(
-        "Training images (small data for quick runs)", TRAIN_LIMITS, key="train.train_limit", persist_state=KEEP,
+        "Training images (small data for quick runs)",
+        TRAIN_LIMITS,
+        key="train.train_limit",
+        persist_state=KEEP,
         format_func=lambda n: f"all {n:,}" if n == ALL_TRAINING_IMAGES else f"first {n:,}",
-    )  # fmt: skip
+    )
     notes["train_limit"] = st.empty()
-    values = {key.removeprefix("train."): value for key, value in st.session_state.items()
-              if isinstance(key, str) and key.startswith("train.")}  # fmt: skip
+    values = {
+        key.removeprefix("train."): value
+        for key, value in st.session_state.items()
+        if isinstance(key, str) and key.startswith("train.")
+    }
     return values, notes
 
 
@@ -113,12 +148,17 @@ def summary_ui(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.metric("Parameters", f"{total:,}")
     # Narrow columns: the four fit the page's right-hand column without a horizontal scroll.
-    st.dataframe(rows, hide_index=True, key="train.summary", column_config={
-        "layer": st.column_config.TextColumn("Layer", width="small"),
-        "type": st.column_config.TextColumn("Type", width="small"),
-        "output_shape": st.column_config.TextColumn("Output", width="small"),
-        "parameters": st.column_config.NumberColumn("Parameters", format="localized", width="small"),
-    })  # fmt: skip
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="train.summary",
+        column_config={
+            "layer": st.column_config.TextColumn("Layer", width="small"),
+            "type": st.column_config.TextColumn("Type", width="small"),
+            "output_shape": st.column_config.TextColumn("Output", width="small"),
+            "parameters": st.column_config.NumberColumn("Parameters", format="localized", width="small"),
+        },
+    )
 
 
 def start_ui(runs: RunStore, config: RunConfig | None) -> None:
@@ -194,8 +234,12 @@ def live_panel(runs: RunStore) -> None:
         left.metric("Test accuracy", f"{status['test_accuracy']:.2%}")
         epochs = f"{len(history)} epoch{'' if len(history) == 1 else 's'}"
         right.caption(f"Trained {epochs} in {format_duration(status.get('train_seconds'))}.")
-        right.page_link("pages/runs.py", label="Inspect it on the Runs page", icon=":material/history:",
-                        query_params={"run": run.id})  # fmt: skip
+        right.page_link(
+            "pages/runs.py",
+            label="Inspect it on the Runs page",
+            icon=":material/history:",
+            query_params={"run": run.id},
+        )
     points = progress.get("points") or []
     loss, accuracy = st.columns(2)
     loss.plotly_chart(charts.curve_figure("loss", history, points, config.epochs), key="train.live.loss")

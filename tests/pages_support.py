@@ -44,10 +44,17 @@ def texts(elements) -> list[str]:
 
 def history(epochs: int, start: float = 0.7) -> list[dict]:
     return [
-        {"epoch": e, "loss": 1.0 / e, "accuracy": start + 0.05 * e, "val_loss": 1.1 / e,
-         "val_accuracy": start + 0.04 * e, "learning_rate": 0.001, "seconds": 2.0}
+        {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "accuracy": start + 0.05 * e,
+            "val_loss": 1.1 / e,
+            "val_accuracy": start + 0.04 * e,
+            "learning_rate": 0.001,
+            "seconds": 2.0,
+        }
         for e in range(1, epochs + 1)
-    ]  # fmt: skip
+    ]
 
 
 def completed_run(store: RunStore, name: str, wrong: int = 30):

@@ -20,7 +20,8 @@ def names(fig):
 def test_curve_shows_train_and_validation_per_epoch_as_the_seed_did():
     fig = charts.curve_figure("loss", HISTORY)
     assert names(fig) == ["loss", "val_loss"]
-    assert list(fig.data[1].y) == [0.5, 0.3] and list(fig.data[1].x) == [1, 2]
+    assert list(fig.data[1].y) == [0.5, 0.3]
+    assert list(fig.data[1].x) == [1, 2]
 
 
 def test_curve_of_a_first_epoch_in_progress_is_not_blank():
@@ -45,7 +46,8 @@ def test_overlay_draws_validation_and_training_of_each_run_in_one_colour():
     fig = charts.overlay_figure("accuracy", {"seed": HISTORY, "wide": HISTORY[:1]})
     assert names(fig) == ["seed · val_accuracy", "seed · accuracy", "wide · val_accuracy", "wide · accuracy"]
     assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
-    assert fig.data[0].line.dash == "solid" and fig.data[1].line.dash == "dot"
+    assert fig.data[0].line.dash == "solid"
+    assert fig.data[1].line.dash == "dot"
 
 
 def test_overlay_of_runs_without_history_is_an_empty_chart():
@@ -58,7 +60,8 @@ def test_confusion_heatmap_writes_counts_and_puts_true_digits_on_rows():
     fig = charts.confusion_figure(matrix.tolist())
     heatmap = fig.data[0]
     assert isinstance(heatmap, go.Heatmap)
-    assert heatmap.text[3][5] == 7 and heatmap.customdata[9][9] == 99
+    assert heatmap.text[3][5] == 7
+    assert heatmap.customdata[9][9] == 99
     assert fig.layout.yaxis.autorange == "reversed"
 
 
@@ -70,7 +73,8 @@ def test_confusion_heatmap_refuses_a_wrong_shape():
 def test_class_counts_are_grouped_bars_per_set():
     fig = charts.class_counts_figure({"train": {"1": 20, "0": 10}, "test": {"0": 1, "1": 2}})
     assert names(fig) == ["train", "test"]
-    assert list(fig.data[0].x) == ["0", "1"] and list(fig.data[0].y) == [10, 20]
+    assert list(fig.data[0].x) == ["0", "1"]
+    assert list(fig.data[0].y) == [10, 20]
     assert fig.layout.barmode == "group"
 
 
@@ -79,7 +83,8 @@ def test_tile_lays_out_digits_with_a_caption_band_and_blank_cells():
     mosaic = charts.tile(images, columns=2)
     cell_h = charts.CAPTION_ROWS + 28 + charts.GAP
     assert mosaic.shape == (2 * cell_h, 2 * 28 + charts.GAP)
-    assert mosaic[charts.CAPTION_ROWS, 0] == 1 and mosaic[charts.CAPTION_ROWS, 28 + charts.GAP] == 2
+    assert mosaic[charts.CAPTION_ROWS, 0] == 1
+    assert mosaic[charts.CAPTION_ROWS, 28 + charts.GAP] == 2
     assert mosaic[cell_h + charts.CAPTION_ROWS, 0] == 3
     assert np.isnan(mosaic[cell_h + charts.CAPTION_ROWS, 28 + charts.GAP])  # no fourth digit
     assert np.isnan(mosaic[0, 0])  # caption band
@@ -88,7 +93,8 @@ def test_tile_lays_out_digits_with_a_caption_band_and_blank_cells():
 def test_digit_grid_is_one_heatmap_with_one_caption_per_digit():
     images = np.zeros((12, 28, 28), np.uint8)
     fig = charts.digit_grid_figure(images, [f"label={i % 10}" for i in range(12)], columns=10)
-    assert len(fig.data) == 1 and fig.data[0].zmax == 255
+    assert len(fig.data) == 1
+    assert fig.data[0].zmax == 255
     assert [a.text for a in fig.layout.annotations][:2] == ["label=0", "label=1"]
 
 
@@ -102,15 +108,18 @@ def test_pixel_figure_labels_only_inked_pixels_with_their_values():
     image = np.zeros((28, 28), np.uint8)
     image[10, 12] = 255
     fig = charts.pixel_figure(image, "pixels")
-    assert fig.data[0].text[10][12] == "255" and fig.data[0].text[0][0] == ""
+    assert fig.data[0].text[10][12] == "255"
+    assert fig.data[0].text[0][0] == ""
     normalised = charts.pixel_figure(image / 255.0, "normalised", decimals=2)
-    assert normalised.data[0].text[10][12] == "1.00" and normalised.data[0].zmax == 1
+    assert normalised.data[0].text[10][12] == "1.00"
+    assert normalised.data[0].zmax == 1
 
 
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
     from mnist_core.study_charts import accuracy_vs_parameters_figure
 
-    figure = accuracy_vs_parameters_figure([{"trial": 0, "state": "interrupted", "test_accuracy": 0.8,
-                                             "parameters": 1000}])  # fmt: skip
+    figure = accuracy_vs_parameters_figure(
+        [{"trial": 0, "state": "interrupted", "test_accuracy": 0.8, "parameters": 1000}]
+    )
     assert tuple(figure.layout.yaxis.range) == (0, 1)
     assert [a.text for a in figure.layout.annotations] == ["No completed trial yet"]

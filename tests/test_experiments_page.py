@@ -28,15 +28,22 @@ def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
     at = open_page("pages/experiments.py")
     assert "No studies yet" in at.info[0].value
     assert at.radio(key="exp.kind").value == "presets"
-    assert at.multiselect(key="exp.presets").value == ["seed", "seed-10", "wide", "wider", "widest", "three-conv",
-                                                        "one-conv"]  # fmt: skip
+    assert at.multiselect(key="exp.presets").value == [
+        "seed",
+        "seed-10",
+        "wide",
+        "wider",
+        "widest",
+        "three-conv",
+        "one-conv",
+    ]
     assert list(at.dataframe[0].value["post"])[0] == pytest.approx(0.9921)
     assert not at.button(key="exp.queue").disabled
     assert any("7 trial(s)" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(
-    "kind, field, text, message",
+    ("kind", "field", "text", "message"),
     [
         ("grid", None, None, "grid: is empty"),
         ("grid", "dropout", "0.2, 1.5", "grid.dropout: must be between 0 and 0.9"),
@@ -71,7 +78,8 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mni
     table = results_table(at)
     assert list(table["state"]) == ["completed", "completed"]
     assert sorted(table["filters"]) == ["16/36", "8/16"]
-    assert (table["test_accuracy"] > 0.2).all() and (table["epochs_run"] == 1).all()
+    assert (table["test_accuracy"] > 0.2).all()
+    assert (table["epochs_run"] == 1).all()
     assert set(table["run_id"]) == {r.id for r in runs.runs()}, "each trial is a run on the Runs page"
     assert "finished: 2 of 2" in at.get("progress")[0].proto.text
     assert at.get("download_button"), "the table exports as CSV"
@@ -84,8 +92,7 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mni
 
 def test_a_search_shows_importance_and_parallel_coordinates(runs, mnist):
     lab = Studies(runs)
-    spec = study_module.search_study({"dropout": {"low": 0.1, "high": 0.5}}, 2, prune=False, epochs=1,
-                                     train_limit=1000)  # fmt: skip
+    spec = study_module.search_study({"dropout": {"low": 0.1, "high": 0.5}}, 2, prune=False, epochs=1, train_limit=1000)
     lab.create("search", spec)
     assert lab.run_worker("search", data=mnist) == 2
     at = open_page("pages/experiments.py")

@@ -36,7 +36,9 @@ def test_occlusion_map_marks_the_ink_the_answer_rests_on(trained_run, mnist):
     for image in to_model_input(mnist.x_test[:5])[..., 0]:
         digit = predictor.predict_image01(image).digit
         heat = explainer.occlusion(image, digit)
-        assert heat.shape == (28, 28) and heat.min() >= 0 and heat.max() <= 1
+        assert heat.shape == (28, 28)
+        assert heat.min() >= 0
+        assert heat.max() <= 1
         near_ink = enlarge(image, 1) > 0  # hiding empty background changes nothing, so heat sits on the strokes
         far = np.ones_like(near_ink)
         far[2:-2, 2:-2] = False
@@ -53,12 +55,17 @@ def test_pictures_for_the_page():
     image = np.zeros((28, 28), np.float32)
     image[10:18, 12:15] = 1.0
     big = enlarge(image)
-    assert big.shape == (280, 280) and big.dtype == np.uint8 and big[100, 125] == 255 and big[0, 0] == 0
+    assert big.shape == (280, 280)
+    assert big.dtype == np.uint8
+    assert big[100, 125] == 255
+    assert big[0, 0] == 0
     assert overlay(image, image).shape == (280, 280, 3)
     sheet = mosaic(normalise_maps(np.random.default_rng(1).random((10, 28, 28))), columns=4)
     assert sheet.shape == (3 * 84 + 2 * 2, 4 * 84 + 3 * 2)
     boxed = outline(np.zeros((280, 280, 4), np.uint8), (100, 120, 180, 160))
-    assert boxed.shape == (280, 280, 3) and boxed[98, 130].tolist() == [79, 70, 229] and not boxed[140, 140].any()
+    assert boxed.shape == (280, 280, 3)
+    assert boxed[98, 130].tolist() == [79, 70, 229]
+    assert not boxed[140, 140].any()
     assert png_data_url(big).startswith("data:image/png;base64,")
 
 
@@ -66,4 +73,5 @@ def test_normalise_maps_leaves_silent_filters_dark():
     maps = np.zeros((2, 4, 4), np.float32)
     maps[1, 0, 0] = 5.0
     scaled = normalise_maps(maps)
-    assert not scaled[0].any() and scaled[1].max() == 1.0
+    assert not scaled[0].any()
+    assert scaled[1].max() == 1.0

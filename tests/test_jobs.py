@@ -24,9 +24,11 @@ def test_stop_keeps_a_running_run_and_cancels_a_queued_one(store):
     waiting = jobs.submit(store, SMALL, name="waiting")
     wait_until(lambda: long.progress().get("points"), 120, "the long run to start training")
     jobs.stop(store, waiting.id)
-    assert waiting.state == "stopped" and "cancelled" in waiting.status()["error"]
+    assert waiting.state == "stopped"
+    assert "cancelled" in waiting.status()["error"]
     jobs.stop(store, long.id)
     wait_until(lambda: long.state == "stopped", 30, "the long run to stop")
-    assert long.has_model() and long.results()["test_accuracy"] > 0.5
+    assert long.has_model()
+    assert long.results()["test_accuracy"] > 0.5
     assert len(long.history()) < 100
     assert not waiting.has_model()

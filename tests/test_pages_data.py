@@ -16,7 +16,8 @@ def test_the_page_shows_what_the_seed_printed():
     assert texts(at.metric)[:2] == ["60,000", "10,000"]
     counts = figure(at, "data.counts")["data"]
     assert [trace["name"] for trace in counts] == ["train", "test"]
-    assert counts[0]["y"][:2] == [5923, 6742] and counts[1]["y"][0] == 980
+    assert counts[0]["y"][:2] == [5923, 6742]
+    assert counts[1]["y"][0] == 980
     assert grid_captions(at)[:3] == ["label=5", "label=0", "label=4"]  # the seed's first training digits
 
 
@@ -30,7 +31,8 @@ def test_the_grid_follows_set_label_start_and_count():
     assert all(caption.startswith("#") for caption in grid_captions(at))
     at.number_input(key="data.start").set_value(10).run()
     assert not at.exception
-    assert "test image #" in at.markdown[0].value and "label **3**" in at.markdown[0].value
+    assert "test image #" in at.markdown[0].value
+    assert "label **3**" in at.markdown[0].value
 
 
 def test_one_digit_up_close_shows_pixels_normalised_values_and_one_hot():
@@ -38,10 +40,14 @@ def test_one_digit_up_close_shows_pixels_normalised_values_and_one_hot():
     at.slider(key="data.position").set_value(2).run()
     assert at.markdown[0].value == "**train image #2**, label **4**"
     pixels, normalised = figure(at, "data.pixels")["data"][0], figure(at, "data.normalised")["data"][0]
-    assert pixels["zmax"] == 255 and "255" in sum(pixels["text"], [])
-    assert normalised["zmax"] == 1 and "1.0" in sum(normalised["text"], []) and "255" not in sum(normalised["text"], [])
+    assert pixels["zmax"] == 255
+    assert "255" in sum(pixels["text"], [])
+    assert normalised["zmax"] == 1
+    assert "1.0" in sum(normalised["text"], [])
+    assert "255" not in sum(normalised["text"], [])
     one_hot = at.table[0].value
-    assert one_hot["digit 4"].tolist() == [1] and one_hot.to_numpy().sum() == 1
+    assert one_hot["digit 4"].tolist() == [1]
+    assert one_hot.to_numpy().sum() == 1
 
 
 def test_the_data_page_never_imports_tensorflow():

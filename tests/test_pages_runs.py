@@ -34,7 +34,8 @@ def test_the_table_lists_every_run_and_damaged_ones_without_crashing(runs):
     assert any("2 damaged run folder" in e.label for e in at.expander)
     assert "first · completed" in texts(at.subheader)  # the newest readable run is shown
     at.button(key="runs.delete_damaged.20990101-000000-broken-0000").click().run()
-    assert len(runs.entries()) == 2 and not at.exception
+    assert len(runs.entries()) == 2
+    assert not at.exception
 
 
 def test_one_run_shows_confusion_per_class_and_its_mistakes(runs):
@@ -46,7 +47,8 @@ def test_one_run_shows_confusion_per_class_and_its_mistakes(runs):
     assert confusion["text"][0][1] > 0  # zeros mistaken for ones
     assert len(at.dataframe[1].value) == 10  # per-class metrics
     gallery = figure(at, "runs.misclassified")["layout"]["annotations"]
-    assert len(gallery) == 30 and "->" in gallery[0]["text"]
+    assert len(gallery) == 30
+    assert "->" in gallery[0]["text"]
 
 
 def test_several_runs_are_overlaid_and_one_is_picked_for_details(runs):
@@ -54,7 +56,9 @@ def test_several_runs_are_overlaid_and_one_is_picked_for_details(runs):
     at = open_page("pages/runs.py")
     at.multiselect(key="runs.selected").set_value([a.id, b.id]).run()
     names = [trace["name"] for trace in figure(at, "runs.overlay.accuracy")["data"]]
-    assert len(names) == 4 and any("alpha" in n for n in names) and any("beta" in n for n in names)
+    assert len(names) == 4
+    assert any("alpha" in n for n in names)
+    assert any("beta" in n for n in names)
     at.selectbox(key="runs.detail").set_value(b.id).run()
     assert "beta · completed" in texts(at.subheader)
 
@@ -66,12 +70,14 @@ def test_rename_and_delete_after_confirmation(runs):
     at.button(key="runs.rename").click().run()
     assert runs.get(run.id).meta()["name"] == "new name"
     at.button(key="runs.delete").click().run()
-    assert runs.runs() and "for good" in at.warning[0].value
+    assert runs.runs()
+    assert "for good" in at.warning[0].value
     at.button(key="runs.delete_no").click().run()
     assert runs.runs()
     at.button(key="runs.delete").click().run()
     at.button(key="runs.delete_yes").click().run()
-    assert runs.runs() == [] and "No runs yet" in at.info[0].value
+    assert runs.runs() == []
+    assert "No runs yet" in at.info[0].value
 
 
 def test_downloads_offer_the_model_and_a_metrics_csv(runs):

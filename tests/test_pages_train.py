@@ -29,7 +29,8 @@ def test_the_seed_preset_is_the_start_and_its_summary_is_the_posts(runs):
     assert at.selectbox(key="train.preset").value == "seed"
     assert parameters(at) == "232,590"
     layers = at.dataframe[0].value
-    assert list(layers["layer"])[:2] == ["image", "conv1"] and list(layers["layer"])[-1] == "digit"
+    assert list(layers["layer"])[:2] == ["image", "conv1"]
+    assert list(layers["layer"])[-1] == "digit"
     assert "No runs yet" in at.info[0].value
 
 
@@ -37,7 +38,8 @@ def test_a_preset_fills_the_controls_and_the_summary_follows_the_sliders(runs):
     at = open_page("pages/train.py")
     at.selectbox(key="train.preset").set_value("wide").run()
     assert (at.number_input(key="train.filters_1").value, at.number_input(key="train.filters_2").value) == (32, 64)
-    assert at.slider(key="train.epochs").value == 10 and parameters(at) == "421,642"
+    assert at.slider(key="train.epochs").value == 10
+    assert parameters(at) == "421,642"
     at.slider(key="train.blocks").set_value(3).run()
     assert "conv3" in list(at.dataframe[0].value["layer"])
     at.select_slider(key="train.dense_units").set_value(0).run()
@@ -60,8 +62,11 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     at.text_input(key="train.name").input("quick").run()
     at.button(key="train.start").click().run()
     [run] = runs.runs()
-    assert run.meta()["name"] == "quick" and run.meta()["preset"] is None
-    assert run.config().train_limit == 2000 and run.config().epochs == 2 and run.state == QUEUED
+    assert run.meta()["name"] == "quick"
+    assert run.meta()["preset"] is None
+    assert run.config().train_limit == 2000
+    assert run.config().epochs == 2
+    assert run.state == QUEUED
     assert at.session_state["train.run_id"] == run.id
     assert "quick is queued now" in at.warning[0].value.replace("*", "")
     at.run()
@@ -79,7 +84,8 @@ def test_a_run_in_progress_shows_progress_eta_live_curves_and_stop(runs):
     assert any("left" in c for c in texts(at.caption))
     loss = figure(at, "train.live.loss")
     assert [trace["name"] for trace in loss["data"]] == ["loss (within epoch)", "loss", "val_loss"]
-    assert "running now" in at.warning[0].value.replace("*", "") and "is running" in at.warning[0].value
+    assert "running now" in at.warning[0].value.replace("*", "")
+    assert "is running" in at.warning[0].value
     at.button(key="train.stop").click().run()
     assert runs.get(run.id).stop_requested()
 
@@ -89,7 +95,8 @@ def test_a_finished_run_shows_its_test_accuracy_and_leads_to_the_runs_page(runs)
     at = open_page("pages/train.py")
     assert next(m.value for m in at.metric if m.label == "Test accuracy") == "99.00%"
     [link] = at.get("page_link")
-    assert "runs" in link.proto.page and "run=" in link.proto.query_string
+    assert "runs" in link.proto.page
+    assert "run=" in link.proto.query_string
 
 
 def test_the_controls_are_kept_when_the_user_visits_another_page_and_comes_back(runs):
@@ -98,7 +105,8 @@ def test_the_controls_are_kept_when_the_user_visits_another_page_and_comes_back(
     at.slider(key="train.epochs").set_value(7).run()
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/train.py").run()
-    assert at.selectbox(key="train.preset").value == "wider" and at.slider(key="train.epochs").value == 7
+    assert at.selectbox(key="train.preset").value == "wider"
+    assert at.slider(key="train.epochs").value == 7
     assert at.number_input(key="train.filters_2").value == 128
 
 
@@ -106,4 +114,5 @@ def test_a_damaged_latest_run_is_reported_not_raised(runs):
     run = completed_run(runs, "damaged")
     (run.path / "progress.json").write_text("{half")
     at = open_page("pages/train.py")
-    assert "cannot be read" in at.warning[0].value and not at.exception
+    assert "cannot be read" in at.warning[0].value
+    assert not at.exception

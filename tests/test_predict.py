@@ -11,7 +11,8 @@ def test_fast_single_image_path_agrees_with_model_predict(trained_run, mnist):
     fast = np.concatenate([predictor.probabilities(image[..., 0][np.newaxis]) for image in images])
     assert np.allclose(slow, fast, atol=1e-5)
     prediction = predictor.predict_image01(images[0][..., 0])
-    assert prediction.digit == int(np.argmax(slow[0])) and 0 < prediction.confidence <= 1
+    assert prediction.digit == int(np.argmax(slow[0]))
+    assert 0 < prediction.confidence <= 1
     assert abs(sum(prediction.probabilities) - 1) < 1e-4
 
 
@@ -29,7 +30,8 @@ def test_predict_picture_reads_a_canvas_drawing_and_refuses_an_empty_canvas(trai
     canvas = np.asarray(render(Drawing(1, 0, "small", "thin", "canvas")))
     assert canvas.shape == (280, 280, 4)
     prediction, prepared = predictor.predict_picture(canvas)
-    assert prepared.image.shape == (28, 28) and len(prediction.probabilities) == 10
+    assert prepared.image.shape == (28, 28)
+    assert len(prediction.probabilities) == 10
     assert abs(sum(prediction.probabilities) - 1) < 1e-4
     empty = np.zeros((280, 280, 4), np.uint8)
     empty[..., 3] = 255
@@ -40,5 +42,7 @@ def test_not_sure_below_the_confidence_threshold():
     from mnist_core.predict import CONFIDENT, to_prediction
 
     unsure = to_prediction(np.array([0.5, 0.4] + [0.0125] * 8))
-    assert unsure.digit == 0 and not unsure.sure and CONFIDENT > 0.5
+    assert unsure.digit == 0
+    assert not unsure.sure
+    assert CONFIDENT > 0.5
     assert to_prediction(np.eye(10)[7]).sure

@@ -24,10 +24,14 @@ def centre_of_mass(image):
 
 def test_output_is_28x28_in_unit_range_with_mass_at_the_centre():
     prepared = prepare(stroke_digit())
-    assert prepared.image.shape == (28, 28) and prepared.image.dtype == np.float32
-    assert 0 <= prepared.image.min() and prepared.image.max() <= 1 and prepared.image.max() > 0.9
+    assert prepared.image.shape == (28, 28)
+    assert prepared.image.dtype == np.float32
+    assert prepared.image.min() >= 0
+    assert prepared.image.max() <= 1
+    assert prepared.image.max() > 0.9
     cy, cx = centre_of_mass(prepared.image)
-    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    assert abs(cy - 14) <= 0.5
+    assert abs(cx - 14) <= 0.5
 
 
 def test_the_longer_side_is_scaled_to_20_pixels():
@@ -37,7 +41,7 @@ def test_the_longer_side_is_scaled_to_20_pixels():
 
 
 @pytest.mark.parametrize(
-    "box, width",
+    ("box", "width"),
     [((100, 60, 180, 220), 18), ((10, 10, 50, 90), 5), ((210, 150, 270, 270), 12), ((20, 5, 260, 275), 40)],
     ids=["centred", "small-top-left", "bottom-right-corner", "huge-thick"],
 )
@@ -50,7 +54,8 @@ def test_position_and_size_do_not_change_the_result_much(box, width):
 def test_dark_ink_on_paper_gives_the_same_image_as_white_on_black():
     white_on_black = prepare(stroke_digit())
     on_paper = prepare(stroke_digit(ink=30, background=235))
-    assert not white_on_black.dark_on_light and on_paper.dark_on_light
+    assert not white_on_black.dark_on_light
+    assert on_paper.dark_on_light
     assert np.abs(white_on_black.image - on_paper.image).mean() < 0.02
 
 
@@ -77,7 +82,8 @@ def test_odd_shapes_work():
     line = np.zeros((40, 300), np.uint8)
     line[18:22, 10:290] = 255  # a long thin '1' lying down
     prepared = prepare(line)
-    assert prepared.image.shape == (28, 28) and prepared.image.sum() > 0
+    assert prepared.image.shape == (28, 28)
+    assert prepared.image.sum() > 0
     tiny = np.zeros((8, 8), np.uint8)
     tiny[2:6, 3:5] = 255
     assert prepare(tiny).image.shape == (28, 28)
@@ -142,7 +148,8 @@ def test_a_normal_pen_is_left_as_drawn():
 
 def test_thickening_never_moves_the_centre_of_mass_off_centre():
     cy, cx = centre_of_mass(prepare(stroke_digit(box=(5, 5, 275, 275), width=3)).image)
-    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    assert abs(cy - 14) <= 0.5
+    assert abs(cx - 14) <= 0.5
 
 
 def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
@@ -156,10 +163,12 @@ def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
     assert {d.name for d in expected} <= names, "regenerate with: python -m mnist_core.drawn tests/data/drawn"
     assert {d.digit for d in expected} == set(range(10))
     assert {d.placement for d in expected} == set(PLACEMENTS)
-    assert {d.pen for d in expected} >= {"thin", "thick"} and {d.medium for d in expected} == {"canvas", "paper"}
+    assert {d.pen for d in expected} >= {"thin", "thick"}
+    assert {d.medium for d in expected} == {"canvas", "paper"}
     for name in sorted(names)[::25]:
         image = open_image(folder / name)
-        assert prepare(image) is not None and 0 <= label_of(name) <= 9
+        assert prepare(image) is not None
+        assert 0 <= label_of(name) <= 9
     recorded = list((folder / "recorded").glob("*.png"))  # drawn with the mouse on the real canvas in Chromium
     assert {label_of(p) for p in recorded} == set(range(10))
     assert all(open_image(p).size == (280, 280) for p in recorded[::10])

@@ -12,16 +12,19 @@ from mnist_core.training import to_model_input
 
 def test_a_finished_run_has_everything_on_disk(trained_run):
     status = trained_run.status()
-    assert status["state"] == "completed" and status["epochs_completed"] == 2
+    assert status["state"] == "completed"
+    assert status["epochs_completed"] == 2
     assert status["started_at"] <= status["finished_at"]
     assert len(trained_run.history()) == 2
     results = trained_run.results()
-    assert results["test_accuracy"] > 0.85 and results["test_images"] == 10_000
+    assert results["test_accuracy"] > 0.85
+    assert results["test_images"] == 10_000
     assert results["parameters"] == 232_590
     assert np.array(results["confusion_matrix"]).sum() == 10_000
     assert trained_run.progress()["points"], "within-epoch points were recorded"
     row = trained_run.summary()
-    assert row["status"] == "completed" and row["best_epoch"] in (1, 2)
+    assert row["status"] == "completed"
+    assert row["best_epoch"] in (1, 2)
     assert row["train_val_gap"] == row["train_accuracy"] - row["val_accuracy"]
 
 
@@ -44,7 +47,8 @@ def test_a_failing_run_is_recorded_as_failed(store, mnist):
     except Exception:  # noqa: BLE001
         pass
     status = run.status()
-    assert status["state"] == "failed" and "epochs" in status["error"]
+    assert status["state"] == "failed"
+    assert "epochs" in status["error"]
 
 
 def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_run, tmp_path):
@@ -56,13 +60,34 @@ def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_ru
     before = {p.name: p.read_bytes() for p in earlier.iterdir()}
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "mnist_core", "train", "--runs-dir", str(store.root), "--epochs", "50",
-         "--limit", "20000", "--batch-size", "64", "--name", "doomed", "--json"],
-        cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mnist_core",
+            "train",
+            "--runs-dir",
+            str(store.root),
+            "--epochs",
+            "50",
+            "--limit",
+            "20000",
+            "--batch-size",
+            "64",
+            "--name",
+            "doomed",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_until(lambda: any(r.progress().get("points") for r in store.runs() if r.id != trained_run.id), 60,
-                  "training to start")  # fmt: skip
+        wait_until(
+            lambda: any(r.progress().get("points") for r in store.runs() if r.id != trained_run.id),
+            60,
+            "training to start",
+        )
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finally:

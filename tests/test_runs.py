@@ -17,7 +17,8 @@ def test_create_list_rename_delete(store):
     first = store.create(SMALL, name="first", preset="seed")
     second = store.create(SMALL.replace(epochs=5), name="second")
     assert {r.id for r in store.runs()} == {first.id, second.id}
-    assert first.state == "queued" and first.config() == SMALL
+    assert first.state == "queued"
+    assert first.config() == SMALL
     store.rename(first.id, "renamed")
     assert store.find("renamed").id == first.id
     with pytest.raises(RunStoreError, match="empty"):
@@ -37,8 +38,10 @@ def test_a_damaged_run_is_listed_as_damaged_and_does_not_break_the_listing(store
     (store.root / "stray-folder").mkdir()
     rows = {row["run_id"]: row for row in store.summaries()}
     assert rows[good.id]["status"] == "queued"
-    assert rows[broken.id]["status"] == "damaged" and "unreadable" in rows[broken.id]["error"]
-    assert rows[missing.id]["status"] == "damaged" and "meta.json" in rows[missing.id]["error"]
+    assert rows[broken.id]["status"] == "damaged"
+    assert "unreadable" in rows[broken.id]["error"]
+    assert rows[missing.id]["status"] == "damaged"
+    assert "meta.json" in rows[missing.id]["error"]
     assert [r.id for r in store.runs()] == [good.id]
     store.delete(broken.id)  # damaged runs can still be removed
     assert broken.id not in {row["run_id"] for row in store.summaries()}
@@ -59,7 +62,7 @@ def test_a_running_run_whose_process_is_gone_is_interrupted(store):
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "status.json"
     atomic_write_json(path, {"state": "completed"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Out of range float"):
         atomic_write_json(path, {"bad": float("nan")})
     assert json.loads(path.read_text()) == {"state": "completed"}
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.presets import PRESETS, STUDY
+from mnist_core.runs import RunStore
 from mnist_core.study import Studies, StudyError, StudySpec
 
 TINY = {"epochs": 1, "train_limit": 1000}
@@ -20,34 +21,44 @@ TINY = {"epochs": 1, "train_limit": 1000}
 def _cli(*args, runs_dir, timeout=300):
     return subprocess.run(
         [sys.executable, "-m", "mnist_core", "study", *args, "--runs-dir", str(runs_dir)],
-        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # --- definitions -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "make, field, words",
+    ("make", "field", "words"),
     [
         (lambda: studies.grid_study({}), "grid", "empty"),
         (lambda: studies.grid_study({"dropout": []}), "grid.dropout", "no values"),
         (lambda: studies.grid_study({"filterz": [1]}), "grid.filterz", "not a config field"),
         (lambda: studies.grid_study({"dropout": [0.2, 1.5]}), "grid.dropout", "between 0 and 0.9"),
         (lambda: studies.grid_study({"epochs": [5]}, epochs=1), "epochs", "varied"),
-        (lambda: studies.grid_study({"dense_units": list(range(1, 30)), "epochs": list(range(1, 10))}), "grid",
-         "combinations"),
+        (
+            lambda: studies.grid_study({"dense_units": list(range(1, 30)), "epochs": list(range(1, 10))}),
+            "grid",
+            "combinations",
+        ),
         (lambda: studies.search_study({"epochs": {"low": 1, "high": 100000}}, 5), "search.epochs", "between 1 and 500"),
         (lambda: studies.search_study({"dropout": {"low": 0.5, "high": 0.1}}, 5), "search.dropout", "below high"),
-        (lambda: studies.search_study({"learning_rate": {"low": 0, "high": 0.1, "log": True}}, 5),
-         "search.learning_rate", "log range"),
+        (
+            lambda: studies.search_study({"learning_rate": {"low": 0, "high": 0.1, "log": True}}, 5),
+            "search.learning_rate",
+            "log range",
+        ),
         (lambda: studies.search_study({"dropout": {"low": 0.1, "high": 0.5}}, 0), "n_trials", "between 1"),
         (lambda: studies.search_study({"optimizer": {"low": 0, "high": 1}}, 3), "search.optimizer", "choices"),
         (lambda: studies.preset_study(["seed", "nope"]), "presets", "no preset 'nope'"),
         (lambda: studies.preset_study([]), "presets", "at least one"),
         (lambda: studies.preset_study(train_limit=5), "overrides", "train_limit"),
     ],
-)  # fmt: skip
+)
 def test_bad_study_definitions_are_refused_with_the_field_and_the_fix(make, field, words):
     with pytest.raises(StudyError) as caught:
         make()
@@ -57,17 +68,20 @@ def test_bad_study_definitions_are_refused_with_the_field_and_the_fix(make, fiel
 
 def test_the_seed_study_is_its_seven_presets_with_the_posts_figures():
     spec = studies.preset_study(**TINY)
-    assert spec.size == 7 and spec.presets == STUDY
+    assert spec.size == 7
+    assert spec.presets == STUDY
     configs = {name: spec.config_for({"preset": name}) for name in STUDY}
-    assert configs["wide"].filters == (32, 64) and configs["one-conv"].filters == (16,)
+    assert configs["wide"].filters == (32, 64)
+    assert configs["one-conv"].filters == (16,)
     assert all(c.epochs == 1 and c.train_limit == 1000 for c in configs.values())
     assert spec.describe({"preset": "wide"}) == PRESETS["wide"].description
     assert StudySpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
 def test_typed_values_and_ranges_parse_into_config_values():
-    grid = studies.parse_assignments(["filters=16/36, 32/64", "batch-norm=true,false", "epochs=5,10"],
-                                     studies.parse_values, "grid")  # fmt: skip
+    grid = studies.parse_assignments(
+        ["filters=16/36, 32/64", "batch-norm=true,false", "epochs=5,10"], studies.parse_values, "grid"
+    )
     assert grid == {"filters": [[16, 36], [32, 64]], "batch_norm": [True, False], "epochs": [5, 10]}
     spec = studies.grid_study(grid)
     assert spec.size == 8
@@ -83,9 +97,13 @@ def test_typed_values_and_ranges_parse_into_config_values():
 def test_a_bad_definition_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     result = _cli("create", "x", "--grid", "dropout=", runs_dir=tmp_path / "runs")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["error: dropout: has no values: give one or more, separated by commas"]
+    assert result.stderr.strip().splitlines() == [
+        "error: dropout: has no values: give one or more, separated by commas"
+    ]
     result = _cli("create", "x", "--search", "epochs=1:100000", "--trials", "3", runs_dir=tmp_path / "runs")
-    assert result.returncode == 2 and "search.epochs" in result.stderr and "500" in result.stderr
+    assert result.returncode == 2
+    assert "search.epochs" in result.stderr
+    assert "500" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -94,11 +112,23 @@ def test_a_bad_definition_on_the_command_line_is_one_line_and_exit_2(tmp_path):
 
 def test_a_tiny_grid_runs_from_the_command_line_and_every_trial_is_a_run(tmp_path):
     runs_dir = tmp_path / "runs"
-    result = _cli("create", "tiny", "--grid", "filters=8/16,16/36", "--epochs", "1", "--limit", "1000", "--run",
-                  "--json", runs_dir=runs_dir)  # fmt: skip
+    result = _cli(
+        "create",
+        "tiny",
+        "--grid",
+        "filters=8/16,16/36",
+        "--epochs",
+        "1",
+        "--limit",
+        "1000",
+        "--run",
+        "--json",
+        runs_dir=runs_dir,
+    )
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
-    assert output["state"] == "finished" and output["finished"] == output["planned"] == 2
+    assert output["state"] == "finished"
+    assert output["finished"] == output["planned"] == 2
     rows = output["trials"]
     assert sorted(row["filters"] for row in rows) == ["16/36", "8/16"]
     assert all(row["state"] == "completed" and row["test_accuracy"] > 0.2 for row in rows)
@@ -112,28 +142,48 @@ def test_a_tiny_grid_runs_from_the_command_line_and_every_trial_is_a_run(tmp_pat
     assert set(runs) == {row["run_id"] for row in rows}, "every trial is an ordinary run"
     for row in rows:
         meta = runs[row["run_id"]].meta()
-        assert meta["study"] == "tiny" and meta["trial"] == row["trial"]
+        assert meta["study"] == "tiny"
+        assert meta["trial"] == row["trial"]
         assert runs[row["run_id"]].summary()["test_accuracy"] == row["test_accuracy"]
 
     shown = _cli("show", "tiny", "--csv", runs_dir=runs_dir)
     lines = shown.stdout.strip().splitlines()
-    assert lines[0].startswith("trial,state,changed,filters,parameters") and len(lines) == 3
+    assert lines[0].startswith("trial,state,changed,filters,parameters")
+    assert len(lines) == 3
     listing = _cli("show", runs_dir=runs_dir)
-    assert "tiny" in listing.stdout and "finished" in listing.stdout and "2/2" in listing.stdout
+    assert "tiny" in listing.stdout
+    assert "finished" in listing.stdout
+    assert "2/2" in listing.stdout
     again = _cli("create", "tiny", "--preset-study", runs_dir=runs_dir)
-    assert again.returncode == 2 and "already exists" in again.stderr
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
 
 
 def test_two_workers_share_one_sqlite_study_without_training_a_cell_twice(tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    first, second = RunStoreFor(tmp_path / "machine-a"), RunStoreFor(tmp_path / "machine-b")
+    first, second = RunStore(tmp_path / "machine-a"), RunStore(tmp_path / "machine-b")
     Studies(first, storage).create("shared", studies.grid_study({"dropout": [0.1, 0.2, 0.3]}, **TINY))
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "mnist_core", "study", "run", "shared", "--storage", storage, "--runs-dir",
-             str(store.root), "--json"],
-            cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "mnist_core",
+                "study",
+                "run",
+                "shared",
+                "--storage",
+                storage,
+                "--runs-dir",
+                str(store.root),
+                "--json",
+            ],
+            cwd=ROOT,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for store in (first, second)
     ]
     outputs = [json.loads(worker.communicate(timeout=300)[0]) for worker in workers]
@@ -145,28 +195,28 @@ def test_two_workers_share_one_sqlite_study_without_training_a_cell_twice(tmp_pa
     assert len(first.runs()) + len(second.runs()) == 3
 
 
-def RunStoreFor(path):
-    from mnist_core.runs import RunStore
-
-    return RunStore(path)
-
-
 def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_path, mnist):
-    store = RunStoreFor(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs")
     lab = Studies(store)
     # 40 epochs: on a quiet machine the second trial must still be training when the test kills the worker.
     lab.create("killed", studies.grid_study({"dropout": [0.1, 0.2, 0.3]}, epochs=40, train_limit=1000))
     worker = subprocess.Popen(
         [sys.executable, "-m", "mnist_core", "study", "run", "killed", "--runs-dir", str(store.root), "--json"],
-        cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
 
         def second_trial_training():
             trials = lab.optuna_study("killed").trials
             running = [t for t in trials if t.state.name == "RUNNING" and t.user_attrs.get("run_id")]
-            return (any(t.state.name == "COMPLETE" for t in trials) and running
-                    and store.get(running[0].user_attrs["run_id"]).history())  # fmt: skip
+            return (
+                any(t.state.name == "COMPLETE" for t in trials)
+                and running
+                and store.get(running[0].user_attrs["run_id"]).history()
+            )
 
         wait_until(second_trial_training, 240, "the second trial to finish an epoch")
         worker.send_signal(signal.SIGKILL)
@@ -198,7 +248,7 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
 
 
 def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, mnist):
-    store = RunStoreFor(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs")
     lab = Studies(store)
     lab.create("stopped", studies.preset_study(["one-conv", "seed-10"], epochs=300, train_limit=1000))
     import threading
@@ -211,29 +261,37 @@ def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, 
     worker.join(timeout=60)
     assert not worker.is_alive()
     progress = lab.progress("stopped")
-    assert progress["state"] == "stopped" and progress["finished"] == 0 and progress["interrupted"] == 1
+    assert progress["state"] == "stopped"
+    assert progress["finished"] == 0
+    assert progress["interrupted"] == 1
     run = store.get(stopping[0])
-    assert run.state == "stopped" and run.has_model(), "the stopped trial keeps its run and model"
+    assert run.state == "stopped", "the stopped trial keeps its run"
+    assert run.has_model(), "the stopped trial keeps its model"
     with pytest.raises(StudyError, match="resume"):
         lab.run_worker("stopped", data=mnist)
 
 
 def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist):
-    store = RunStoreFor(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs")
     lab = Studies(store)
     # GridSampler's seeded order here is 0.003, 0.001, then the hopeless 1e-6 (checked): two trials to compare with.
-    spec = studies.grid_study({"learning_rate": [1e-6, 0.001, 0.003]}, prune=True, epochs=6, batch_size=32,
-                              train_limit=1000)
+    spec = studies.grid_study(
+        {"learning_rate": [1e-6, 0.001, 0.003]}, prune=True, epochs=6, batch_size=32, train_limit=1000
+    )
     lab.create("pruned", spec)
     assert lab.run_worker("pruned", data=mnist) == 3
     rows = {r["learning_rate"]: r for r in lab.rows("pruned")}
-    assert rows[1e-6]["state"] == "pruned" and rows[1e-6]["epochs_run"] < 6
+    assert rows[1e-6]["state"] == "pruned"
+    assert rows[1e-6]["epochs_run"] < 6
     assert rows[0.001]["state"] == rows[0.003]["state"] == "completed"
     run = store.get(rows[1e-6]["run_id"])
-    assert run.state == "stopped" and "pruned" in run.status()["error"] and run.meta()["pruned"] is True
+    assert run.state == "stopped"
+    assert "pruned" in run.status()["error"]
+    assert run.meta()["pruned"] is True
     assert lab.progress("pruned")["state"] == "finished"
     curves = lab.curves("pruned")
-    assert len(curves) == 3 and all(h[0].get("val_loss") for h in curves.values())
+    assert len(curves) == 3
+    assert all(h[0].get("val_loss") for h in curves.values())
     assert "completed" in studies.format_table(lab.rows("pruned"))
 
 
@@ -241,7 +299,7 @@ def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(
     from conftest import SMALL
     from mnist_core import jobs
 
-    store = RunStoreFor(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs")
     queued = jobs.submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
     lab = Studies(store)
     lab.create("together", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
@@ -249,13 +307,13 @@ def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(
     assert queued.state == "completed"
     spans = sorted((r.status()["started_at"], r.status()["finished_at"], r.id) for r in store.runs())
     assert spans[0][2] == queued.id, "the run queued first trained first"
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"two trainings overlapped: {spans}"
+    assert all(a[1] <= b[0] for a, b in zip(spans[:-1], spans[1:], strict=True)), f"two trainings overlapped: {spans}"
 
 
 def test_a_trial_whose_worker_on_another_machine_fell_silent_is_queued_again(tmp_path):
     from mnist_core.study import STALE_SECONDS
 
-    lab = Studies(RunStoreFor(tmp_path / "runs"))
+    lab = Studies(RunStore(tmp_path / "runs"))
     study = lab.create("remote", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
     silent, beating = study.ask(), study.ask()
     for trial, age in ((silent, STALE_SECONDS + 60), (beating, 10)):
@@ -265,5 +323,6 @@ def test_a_trial_whose_worker_on_another_machine_fell_silent_is_queued_again(tmp
     spec = lab.load("remote")[1]
     assert lab.recover(study, spec) == [silent.number]
     states = {t.number: t.state.name for t in study.get_trials()}
-    assert states[silent.number] == "FAIL" and states[beating.number] == "RUNNING"
+    assert states[silent.number] == "FAIL"
+    assert states[beating.number] == "RUNNING"
     assert lab.progress("remote")["queued"] == 1

@@ -40,7 +40,8 @@ def test_stop_request_ends_after_the_current_batch_and_keeps_the_model(mnist):
         return True  # asked at the first batch end: the request arrives during the first epoch
 
     result = train(SMALL.replace(epochs=50, train_limit=6000, batch_size=32), mnist, should_stop=should_stop)
-    assert result.stopped and calls
+    assert result.stopped
+    assert calls
     assert len(result.history) == 1  # stopped inside the first epoch, not after 50
     probabilities = result.model.predict(np.zeros((1, 28, 28, 1), np.float32), verbose=0)
     assert probabilities.shape == (1, 10)
@@ -71,4 +72,5 @@ def test_the_best_weights_by_val_loss_are_put_back():
         keeper.model.weights = weights
         keeper.on_epoch_end(epoch, {"val_loss": val_loss})
     keeper.on_train_end()
-    assert keeper.model.weights == "w2" and keeper.best_epoch == 2
+    assert keeper.model.weights == "w2"
+    assert keeper.best_epoch == 2

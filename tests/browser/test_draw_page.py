@@ -38,8 +38,24 @@ def draw_server(tmp_path_factory):
     runs = tmp / "runs"
     if not BUNDLED_MODEL.exists():
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, "-m", "mnist_core", "train", "--preset", "seed", "--epochs", "3", "--limit",
-                   "20000", "--batch-size", "128", "--name", "draw-test", "--runs-dir", str(runs)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "mnist_core",
+            "train",
+            "--preset",
+            "seed",
+            "--epochs",
+            "3",
+            "--limit",
+            "20000",
+            "--batch-size",
+            "128",
+            "--name",
+            "draw-test",
+            "--runs-dir",
+            str(runs),
+        ]
         subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     server = Server(runs, tmp / "streamlit.log")
     yield server

@@ -1,5 +1,6 @@
 """The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table."""
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -105,10 +106,9 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
         assert time.monotonic() < deadline, "the study did not stop within two minutes of pressing Stop"
         button = live.get_by_role("button", name="Stop study")
         if button.count():
-            try:
+            # Replaced by a redraw while clicking: the loop clicks the new one.
+            with contextlib.suppress(PlaywrightError):
                 button.first.click(timeout=5_000)
-            except PlaywrightError:
-                pass  # replaced by a redraw while clicking: the loop clicks the new one
         page.wait_for_timeout(3_000)
     page.get_by_role("button", name="Resume").wait_for()
     page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()

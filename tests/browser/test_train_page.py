@@ -7,8 +7,10 @@ import time
 
 from tests.browser.conftest import screenshot, wait_for_app
 
+# The page scrolls inside the app: a tall window shows all of it.
 TALL = {"width": 1400, "height": 2200}
-TRAINING = re.compile(r"batch [1-9]")  # a batch done: the progress bar shows a training that has really begun  # the page scrolls inside the app: a tall window shows all of it
+# A batch done: the progress bar shows a training that has really begun.
+TRAINING = re.compile(r"batch [1-9]")
 
 
 def open_train_page(server, page):
@@ -97,8 +99,9 @@ def test_reload_during_training_shows_the_progress_again_and_stop_keeps_the_run(
     wait_for_app(page)
     page.get_by_text("browser-stop · running").wait_for(timeout=60_000)
     page.get_by_test_id("stProgress").filter(has_text=TRAINING).wait_for()
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot') && "
-                           "document.querySelector('.js-plotly-plot').data.length > 0")  # the curves are back too
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot') && document.querySelector('.js-plotly-plot').data.length > 0"
+    )  # the curves are back too
     screenshot(page, "train-4-after-reload")
     assert progress_text(page), f"no progress after the reload (before it: {before!r})"
 
