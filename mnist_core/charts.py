@@ -1,5 +1,5 @@
-"""Plotly figures for the dashboard: pure functions that take plain data (lists, dicts, numpy arrays) and return a
-`go.Figure`. No Streamlit here, so each chart is tested on its own and drawn by whichever page needs it.
+"""Plotly figures for the dashboard: pure functions that take plain data (run records, lists, dicts, numpy arrays)
+and return a `go.Figure`. No Streamlit here, so each chart is tested on its own and drawn by whichever page needs it.
 
     curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
                         within-epoch points of a run in progress (so the first epoch is not a blank chart)
@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from mnist_core.store.records import EpochMetrics, ProgressPoint
 
 NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
@@ -49,22 +51,27 @@ def _epoch_axis(fig: go.Figure, epochs: int) -> None:
         fig.update_xaxes(tick0=0, dtick=1)
 
 
-def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mapping] = (), epochs: int | None = None):
+def curve_figure(
+    metric: str,
+    history: Sequence[EpochMetrics],
+    points: Sequence[ProgressPoint] = (),
+    epochs: int | None = None,
+):
     """`metric` ("loss" or "accuracy") per epoch for training and validation, as the seed plotted them.
 
-    `history` holds per-epoch rows {epoch, loss, accuracy, val_loss, val_accuracy}; `points` the within-epoch
-    rows {progress (fractional epoch), loss, accuracy}. Epoch n ends at x = n, so both lie on one axis.
+    `history` holds a run's per-epoch metrics; `points` its within-epoch points (x = fractional epochs).
+    Epoch n ends at x = n, so both lie on one axis.
     `epochs`, when known, fixes the x axis so a live chart does not rescale with every point.
     """
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
     fig = go.Figure()
-    live = [p for p in points if p.get(metric) is not None and p.get("progress") is not None]
+    live = [p for p in points if getattr(p, metric) is not None]
     if live:
         fig.add_trace(
             go.Scatter(
-                x=[p["progress"] for p in live],
-                y=[p[metric] for p in live],
+                x=[p.progress for p in live],
+                y=[getattr(p, metric) for p in live],
                 name=f"{metric} (within epoch)",
                 mode="lines",
                 line={"color": TRAIN_COLOUR, "width": 1},
@@ -72,12 +79,12 @@ def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mappi
             )
         )
     for key, colour in ((metric, TRAIN_COLOUR), (f"val_{metric}", VAL_COLOUR)):
-        rows = [h for h in history if h.get(key) is not None]
+        rows = [h for h in history if getattr(h, key) is not None]
         if rows:
             fig.add_trace(
                 go.Scatter(
-                    x=[h["epoch"] for h in rows],
-                    y=[h[key] for h in rows],
+                    x=[h.epoch for h in rows],
+                    y=[getattr(h, key) for h in rows],
                     name=key,
                     mode="lines+markers",
                     line={"color": colour, "width": 2},
@@ -95,7 +102,7 @@ def curve_figure(metric: str, history: Sequence[Mapping], points: Sequence[Mappi
     return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 
-def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> go.Figure:
     """One metric for several runs ({run name: history}): validation solid, training dashed, one colour per run."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
@@ -103,12 +110,12 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[Mapping]]) -> go.Fig
     for i, (name, history) in enumerate(runs.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         for key, dash in ((f"val_{metric}", "solid"), (metric, "dot")):
-            rows = [h for h in history if h.get(key) is not None]
+            rows = [h for h in history if getattr(h, key) is not None]
             if rows:
                 fig.add_trace(
                     go.Scatter(
-                        x=[h["epoch"] for h in rows],
-                        y=[h[key] for h in rows],
+                        x=[h.epoch for h in rows],
+                        y=[getattr(h, key) for h in rows],
                         name=f"{name} · {key}",
                         legendgroup=name,
                         mode="lines+markers",

@@ -7,7 +7,7 @@ evaluate   test metrics, confusion matrix and per-class metrics of a run
 predict    classify image files with a run's model (or the bundled one)
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
-worker     train queued runs in the background (the dashboard starts it)
+worker     train the dashboard's queued runs in the background (the dashboard starts it)
 study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
 
@@ -15,20 +15,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import dataclasses
+import errno
 import signal
 import sys
 import time
+
+import msgspec
 
 from mnist_core import quiet
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
 from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
-from mnist_core.runs import RUNS_DIR_ENV, RunStore, RunStoreError
+from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
+from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
-USER_ERRORS = (ConfigError, DataError, RunStoreError, ImageError, FileNotFoundError, KeyError)
+USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError)
+# What to do about a filesystem fault, by its errno; anything else gets the system's own words.
+OS_ERROR_HINTS = {
+    errno.EACCES: "check its permissions, or use another path",
+    errno.EPERM: "check its permissions, or use another path",
+    errno.EROFS: "the file system is read-only; use another path",
+    errno.ENOSPC: "the disk is full; free some space and try again",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder; give a file",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="train_limit",
         help="train on the first N training images only, for quick runs",
     )
-    train.add_argument("--run-id", help=argparse.SUPPRESS)  # the dashboard's worker: carry out a queued run
+    train.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once if another training runs in this run store (default: wait in the queue)",
+    )
 
     commands.add_parser("runs", parents=[common], help="list the runs")
 
@@ -109,7 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run")
     export.add_argument("path", help="where to write the .keras file")
 
-    commands.add_parser("worker", parents=[common], help="train the dashboard's queued runs, one at a time, then exit")
+    worker = commands.add_parser(
+        "worker", parents=[common], help="train the dashboard's queued runs one at a time (the dashboard starts it)"
+    )
+    worker.add_argument(
+        "--idle",
+        type=float,
+        metavar="SECONDS",
+        help="stay this long after the queue empties, warm, for the next run (default: $MNIST_LAB_WORKER_IDLE or 300)",
+    )
     add_study_parser(commands, common)
     return parser
 
@@ -120,11 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, store)
     except USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a filesystem fault, not a bug: the path and what to do, in one line
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
+
+
+def describe_os_error(error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    what = error.strerror or str(error)
+    hint = OS_ERROR_HINTS.get(error.errno)
+    return f"{where}{what}" + (f" ({hint})" if hint else "")
 
 
 # --- commands --------------------------------------------------------------------------------------------------
@@ -194,55 +228,82 @@ def stop_on_ctrl_c(what: str):
 
 
 def cmd_train(args, store) -> int:
-    if args.run_id:
-        run = store.get(args.run_id)
-    else:
-        config, preset = config_from_args(args)
-        run = store.create(config, name=args.name or preset, preset=preset)
-    config = run.config()
-    data = load_mnist(args.data)
-    if not args.json:
-        print(
-            f"run {run.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
-            f"{config.train_limit or len(data.x_train)} training images (Ctrl-C stops and keeps the run)"
+    config, preset = config_from_args(args)
+    data = load_mnist(args.data)  # before queuing: a data problem leaves no run behind
+    # Locked by this process from its creation: killed at any instant, the run reads interrupted, never queued.
+    with store.create(config, name=args.name or preset, preset=preset, trainer=OWNER) as writer:
+        images = config.train_limit or len(data.x_train)
+        say(
+            args,
+            f"run {writer.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
+            f"{images} training images (Ctrl-C stops and keeps the run)",
         )
+        with stop_on_ctrl_c("stopping after this batch") as stop_requested:
+            slot = queue.wait_for_turn(
+                store,
+                writer,
+                cancelled=lambda: args.no_wait or stop_requested() or writer.stop_requested(),
+                on_wait=lambda ahead, current: _say_waiting(writer.id, ahead, current),
+            )
+            if slot is None:
+                return _not_started(args, store, writer)
+            with slot:
+                with quiet.tensorflow_logs():
+                    from mnist_core.store.runner import execute_run
+                from mnist_core.terminal import TerminalProgress
 
-    with stop_on_ctrl_c("stopping after this batch") as stop_requested:
-        with quiet.tensorflow_logs():
-            from mnist_core.runner import execute_run
-        sink = None if args.json else TerminalProgress()
-        try:
-            status = execute_run(run, data, sink=sink, should_stop=stop_requested)
-        except KeyboardInterrupt:
-            print(f"\nrun {run.id} interrupted", file=sys.stderr)
-            return 130
-        except Exception as error:  # noqa: BLE001 - recorded on the run by execute_run
-            print(f"error: run {run.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
-            return 1
-    row = run.summary()
-    result = {
-        key: row[key]
-        for key in (
-            "run_id",
-            "name",
-            "status",
-            "test_accuracy",
-            "test_loss",
-            "epochs_completed",
-            "train_seconds",
-            "model_path",
-        )
-    }
+                display = None if args.json else TerminalProgress()
+                try:
+                    status = execute_run(writer, data, sink=display, should_stop=stop_requested)
+                except KeyboardInterrupt:
+                    print(f"\nrun {writer.id} interrupted", file=sys.stderr)
+                    return 130
+                except Exception as error:  # noqa: BLE001 - recorded on the run by execute_run
+                    print(f"error: run {writer.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
+                    return 1
+                finally:
+                    if display:
+                        display.close()
+    row = store.get(writer.id).summary()
+    keys = ("run_id", "name", "status", "test_accuracy", "test_loss", "epochs_completed", "train_seconds", "model_path")
+    result = {key: row[key] for key in keys}
     if args.json:
         return _print_json(result)
     print(
-        f"\n{status['state']}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
+        f"\n{status.state}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
         f"{result['epochs_completed']} epochs in {result['train_seconds']:.1f} s; model {result['model_path']}"
     )
     return 0
 
 
+def _say_waiting(run_id: str, ahead: int, current) -> None:
+    training = f"; training now: {current.name} ({current.id})" if current else ""
+    print(f"run {run_id}: waiting in the queue, {ahead} run(s) ahead{training}. Ctrl-C cancels.", file=sys.stderr)
+
+
+def _not_started(args, store: RunStore, writer) -> int:
+    """The run never started: --no-wait found the store busy, or Ctrl-C / a stop came while it waited."""
+    if args.no_wait:
+        writer.close()
+        store.delete(writer.id)  # it never was: nothing learned, nothing to keep
+        busy = next(iter(queue.line(store)), None)
+        what = f"run {busy.name} ({busy.id}) is {busy.state}" if busy else "another training holds the store"
+        raise RunStoreError(
+            f"{store.root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait."
+        )
+    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+    print(f"run {writer.id} cancelled before it started", file=sys.stderr)
+    return 130
+
+
+def say(args, message: str) -> None:
+    """Chatter for a person: on stderr, and not at all with --json."""
+    if not args.json:
+        print(message, file=sys.stderr)
+
+
 def cmd_runs(args, store) -> int:
+    store.check_readable()
     rows = store.summaries()
     if args.json:
         return _print_json(rows)
@@ -252,7 +313,7 @@ def cmd_runs(args, store) -> int:
     print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
     for row in rows:
         acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
-        epochs = f"{row.get('epochs_completed', '-')}/{row.get('epochs', '-')}" if "epochs" in row else "-"
+        epochs = f"{row['epochs_completed']}/{row['epochs']}" if "epochs" in row else "-"
         print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
         if row["status"] in ("damaged", "failed", "interrupted") and row.get("error"):
             print(f"{'':<36} ({row['error']})")
@@ -261,24 +322,29 @@ def cmd_runs(args, store) -> int:
 
 def cmd_evaluate(args, store) -> int:
     run = store.find(args.run)
-    results = run.results()
-    if not results:
+    results = run.results
+    if results is None:
         raise RunStoreError(f"Run {run.id} has no test results (status: {run.state}); it has not finished training.")
-    output = {key: results[key] for key in ("test_accuracy", "test_loss", "confusion_matrix", "per_class")}
-    output["run_id"] = run.id
-    output["misclassified_count"] = len(results.get("misclassified", []))
+    output = {
+        "run_id": run.id,
+        "test_accuracy": results.test_accuracy,
+        "test_loss": results.test_loss,
+        "confusion_matrix": results.confusion_matrix,
+        "per_class": [dataclasses.asdict(row) for row in results.per_class],
+        "misclassified_count": len(results.misclassified),
+    }
     if args.json:
         return _print_json(output)
     print(
-        f"run {run.id}: test accuracy {output['test_accuracy']:.4f}, loss {output['test_loss']:.4f}, "
-        f"{output['misclassified_count']} misclassified"
+        f"run {run.id}: test accuracy {results.test_accuracy:.4f}, loss {results.test_loss:.4f}, "
+        f"{len(results.misclassified)} misclassified"
     )
     print("confusion matrix (rows: true digit, columns: predicted):")
-    for digit, row in enumerate(output["confusion_matrix"]):
+    for digit, row in enumerate(results.confusion_matrix):
         print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
     print("digit precision recall    f1")
-    for row in output["per_class"]:
-        print(f"    {row['digit']}    {row['precision']:.4f} {row['recall']:.4f} {row['f1']:.4f}")
+    for row in results.per_class:
+        print(f"    {row.digit}    {row.precision:.4f} {row.recall:.4f} {row.f1:.4f}")
     return 0
 
 
@@ -336,10 +402,10 @@ def cmd_export(args, store) -> int:
     """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
     from pathlib import Path
 
-    from mnist_core.storage import atomic_write_bytes
+    from mnist_core.store.atomic import atomic_write_bytes
 
     run = store.find(args.run)
-    if not run.has_model():
+    if not run.has_model:
         raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
     target = Path(args.path)
     if target.suffix != ".keras":
@@ -357,7 +423,7 @@ def cmd_export(args, store) -> int:
         "run_id": run.id,
         "path": str(target),
         "bytes": target.stat().st_size,
-        "test_accuracy": run.results().get("test_accuracy"),
+        "test_accuracy": run.results.test_accuracy if run.results else None,
     }
     if args.json:
         return _print_json(output)
@@ -368,12 +434,12 @@ def cmd_export(args, store) -> int:
 
 
 def cmd_worker(args, store) -> int:
-    from mnist_core.jobs import run_worker
+    from mnist_core.store.worker import run_worker
 
-    trained = run_worker(store)
+    trained = run_worker(store, idle_seconds=args.idle, log=lambda message: print(message, flush=True))
     if args.json:
         return _print_json({"trained": trained})
-    print(f"worker: trained {trained} run(s); the queue is empty")
+    print(f"worker: trained {trained} run(s); the queue is empty", flush=True)
     return 0
 
 
@@ -559,34 +625,9 @@ COMMANDS = {
 }
 
 
-class TerminalProgress:
-    """A one-line progress display for `train` in a terminal."""
-
-    def on_train_begin(self, epochs, steps_per_epoch):
-        self.epochs = epochs
-
-    def on_batch(self, point):
-        loss = f"{point['loss']:.4f}" if point.get("loss") is not None else "-"
-        print(
-            f"\repoch {point['epoch']}/{self.epochs} batch {point['batch']}/{point['steps']} loss {loss}   ",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def on_epoch(self, m):
-        val = f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}" if "val_loss" in m else ""
-        print(
-            f"\repoch {m['epoch']}/{self.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
-            f"({m['seconds']:.1f} s)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def _print_json(data) -> int:
-    json.dump(data, sys.stdout, indent=2)
-    print()
+    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n")
+    sys.stdout.flush()
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,13 +15,31 @@ import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.data import NUM_CLASSES
-from mnist_core.runs import QUEUED, RUNNING
+from mnist_core.store.records import EpochMetrics, Progress, Results
 
 ALL_TRAINING_IMAGES = 60_000
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
 AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
 NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
 DEFAULT_PATIENCE = 3
+
+
+# --- user text in markdown -----------------------------------------------------------------------------------
+# Every ASCII punctuation character, which CommonMark lets a backslash make literal: no image, link, emphasis, code,
+# HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# What escaping cannot stop, because Streamlit finds it in the text after escapes are read: bare URLs and e-mail
+# addresses turned into links, ":streamlit:" into a logo, "->" or "--" into arrows and dashes. An invisible word
+# joiner breaks each pattern without changing what the reader sees.
+_AFTER_ESCAPES = re.compile(r"(?<=[-<>=~])(?=[-<>=~])|(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def markdown_text(text: object) -> str:
+    """User text (a run or study name, a file name, an error about either) for a Streamlit markdown string: shown
+    exactly as typed, never as formatting, and never fetching anything."""
+    text = " ".join(str(text).splitlines())
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _AFTER_ESCAPES.sub(WORD_JOINER, text))
 
 
 # --- numbers as people read them ----------------------------------------------------------------------------
@@ -43,21 +62,6 @@ def one_hot(label: int) -> np.ndarray:
 
 
 # --- the runs table -----------------------------------------------------------------------------------------
-TABLE_COLUMNS = (
-    "name",
-    "preset",
-    "status",
-    "parameters",
-    "epochs",
-    "best_val_accuracy",
-    "test_accuracy",
-    "train_val_gap",
-    "duration",
-    "created",
-    "run_id",
-)
-
-
 def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
     """One row per run for the Runs page's table, numbers left as numbers so the table sorts them properly."""
     rows = []
@@ -84,17 +88,6 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
     return rows
 
 
-# --- the training queue -------------------------------------------------------------------------------------
-def busy_run(runs: Sequence) -> object | None:
-    """The run that holds the trainer: the one training now, else the next queued one (oldest first), else None.
-
-    Takes the store's runs listed once, so a page polling every second reads each status file once per poll."""
-    states = {run.id: run.state for run in runs}
-    running = [run for run in runs if states[run.id] == RUNNING]
-    queued = sorted((run for run in runs if states[run.id] == QUEUED), key=lambda run: run.id)
-    return next(iter(running + queued), None)
-
-
 # --- live progress ------------------------------------------------------------------------------------------
 @dataclass
 class Live:
@@ -116,31 +109,30 @@ class Live:
         return text
 
 
-def live_progress(progress: Mapping, history: Sequence[Mapping], epochs: int, now: float | None = None) -> Live:
-    """Progress, elapsed time and ETA from a run's progress.json and history.json.
+def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: int, now: float | None = None) -> Live:
+    """Progress, elapsed time and ETA from a run's progress and history records.
 
     The ETA uses the mean time of the epochs finished so far (it includes validation); during the first epoch it
     extrapolates from the fraction of batches done.
     """
     now = time.time() if now is None else now
-    epochs = progress.get("epochs") or epochs or 1
-    steps = progress.get("steps") or 0
-    points = progress.get("points") or []
-    last = points[-1] if points else None
+    epochs = progress.epochs or epochs or 1
+    steps = progress.steps
+    last = progress.points[-1] if progress.points else None
     done_epochs = len(history)
-    if last and last.get("epoch", 0) > done_epochs:
-        epoch, batch = last["epoch"], last.get("batch", 0)
+    if last and last.epoch > done_epochs:
+        epoch, batch = last.epoch, last.batch
         within = batch / steps if steps else 0.0
     else:
         epoch, batch, within = max(done_epochs, 1), steps if done_epochs else 0, 0.0
     fraction = min(1.0, (done_epochs + within) / epochs)
 
     elapsed = None
-    finished_seconds = sum(h.get("seconds") or 0 for h in history)
-    if last and last.get("elapsed") is not None:
-        elapsed = last["elapsed"]
-        if progress.get("updated_at"):
-            elapsed += max(0.0, now - progress["updated_at"])
+    finished_seconds = sum(h.seconds or 0 for h in history)
+    if last and last.elapsed is not None:
+        elapsed = last.elapsed
+        if progress.updated_at:
+            elapsed += max(0.0, now - progress.updated_at)
         elapsed = max(elapsed, finished_seconds)
     elif history:
         elapsed = finished_seconds
@@ -230,21 +222,24 @@ def matching_preset(config: RunConfig, presets: Mapping) -> str | None:
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
 
 
-def metrics_csv(history: Sequence[Mapping], results: Mapping | None = None) -> str:
+def metrics_csv(history: Sequence[EpochMetrics], results: Results | None = None) -> str:
     """Per-epoch metrics, then (when the run was evaluated) the test metrics and per-class metrics, as CSV."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HISTORY_COLUMNS)
     for row in history:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in HISTORY_COLUMNS])
-    results = results or {}
-    if results.get("test_accuracy") is not None:
+        writer.writerow(["" if getattr(row, c) is None else getattr(row, c) for c in HISTORY_COLUMNS])
+    if results is not None:
         writer.writerow([])
         writer.writerow(["test_accuracy", "test_loss", "parameters", "best_epoch"])
-        writer.writerow([results.get(k, "") for k in ("test_accuracy", "test_loss", "parameters", "best_epoch")])
-    if results.get("per_class"):
+        writer.writerow(
+            [
+                "" if getattr(results, k) is None else getattr(results, k)
+                for k in ("test_accuracy", "test_loss", "parameters", "best_epoch")
+            ]
+        )
         writer.writerow([])
         writer.writerow(["digit", "precision", "recall", "f1", "support"])
-        for row in results["per_class"]:
-            writer.writerow([row.get(k, "") for k in ("digit", "precision", "recall", "f1", "support")])
+        for row in results.per_class:
+            writer.writerow([row.digit, row.precision, row.recall, row.f1, row.support])
     return out.getvalue()

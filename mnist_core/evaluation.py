@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_core.data import NUM_CLASSES
+from mnist_core.store.records import ClassMetrics, Misclassified, Results
 
 # Keras clips probabilities to this before taking the log in categorical cross-entropy.
 EPSILON = 1e-7
@@ -19,31 +20,29 @@ def predict_probabilities(model, images01: np.ndarray, batch_size: int = 1024) -
     return np.asarray(model.predict(images01, batch_size=batch_size, verbose=0))
 
 
-def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Results:
     predicted = probabilities.argmax(axis=1)
     true_probability = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
     confusion = confusion_matrix(labels, predicted)
     wrong = np.flatnonzero(predicted != labels)
-    return {
-        "test_accuracy": float((predicted == labels).mean()),
-        "test_loss": float(-np.log(true_probability).mean()),
-        "test_images": int(len(labels)),
-        "confusion_matrix": confusion.tolist(),
-        "per_class": per_class_metrics(confusion),
-        # Sorted most confident mistakes first: the most instructive ones to look at.
-        "misclassified": sorted(
-            (
-                {
-                    "index": int(i),
-                    "true": int(labels[i]),
-                    "predicted": int(predicted[i]),
-                    "confidence": float(probabilities[i, predicted[i]]),
-                }
-                for i in wrong
-            ),
-            key=lambda row: -row["confidence"],
+    # Most confident mistakes first: the most instructive ones to look at.
+    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
+    return Results(
+        test_accuracy=float((predicted == labels).mean()),
+        test_loss=float(-np.log(true_probability).mean()),
+        test_images=len(labels),
+        confusion_matrix=confusion.tolist(),
+        per_class=per_class_metrics(confusion),
+        misclassified=tuple(
+            Misclassified(
+                index=int(i),
+                true=int(labels[i]),
+                predicted=int(predicted[i]),
+                confidence=float(probabilities[i, predicted[i]]),
+            )
+            for i in wrong
         ),
-    }
+    )
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -51,7 +50,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return np.bincount(labels * NUM_CLASSES + predicted, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
 
 
-def per_class_metrics(confusion: np.ndarray) -> list[dict]:
+def per_class_metrics(confusion: np.ndarray) -> tuple[ClassMetrics, ...]:
     rows = []
     for digit in range(NUM_CLASSES):
         hits = confusion[digit, digit]
@@ -60,17 +59,9 @@ def per_class_metrics(confusion: np.ndarray) -> list[dict]:
         precision = hits / predicted_as if predicted_as else 0.0
         recall = hits / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append(
-            {
-                "digit": digit,
-                "precision": float(precision),
-                "recall": float(recall),
-                "f1": float(f1),
-                "support": int(actual),
-            }
-        )
-    return rows
+        rows.append(ClassMetrics(digit, float(precision), float(recall), float(f1), int(actual)))
+    return tuple(rows)
 
 
-def evaluate_model(model, images01: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate_model(model, images01: np.ndarray, labels: np.ndarray) -> Results:
     return evaluate_probabilities(predict_probabilities(model, images01), np.asarray(labels))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnist_core.config import RunConfig
+from mnist_core.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,4 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise KeyError(f"No preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None
+        raise ConfigError("preset", f"no preset {name!r}; choose one of: {', '.join(PRESETS)}.") from None

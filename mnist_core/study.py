@@ -15,7 +15,7 @@ ordinary run in the run store, trained by `runner.execute_run`; the trial record
 records its study and trial. A trial's value is its lowest val_loss (the post's lesson: watch the loss; choosing
 on test accuracy would tune on the test set).
 
-A worker trains one trial at a time and takes the run store's worker lock (`jobs.LOCK_NAME`) for each, so a study
+A worker trains one trial at a time and takes the run store's training slot (`store.queue`) for each, so a study
 and the Train page's queue never train at the same time on one machine; between trials it lets runs queued on the
 Train page go first. A trial whose worker died (a crash, a kill: seen from its pid on this machine, from a
 heartbeat older than five minutes on another) or that was stopped is marked failed with an `interrupted` note;
@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import io
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,10 +38,10 @@ import optuna
 from optuna.trial import TrialState
 
 from mnist_core.config import ConfigError
-from mnist_core.jobs import lock_held
 from mnist_core.presets import PRESETS
-from mnist_core.runs import STOPPED, RunStore, RunStoreError, process_alive
-from mnist_core.storage import atomic_write_json
+from mnist_core.store import INTERRUPTED, OWNER, STOPPED, EpochMetrics, RunStore, RunStoreError, queue
+from mnist_core.store.locks import has_holders, shared, waiting_for
+from mnist_core.store.worker import ensure_worker, spawn_detached
 from mnist_core.study_spec import (  # noqa: F401 - re-exported: callers use mnist_core.study for both
     FIELD_TYPES,
     KINDS,
@@ -70,8 +67,6 @@ from mnist_core.study_spec import (  # noqa: F401 - re-exported: callers use mni
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-STORAGE_FILE = ".studies.db"
-WORKER_LOG = ".study-worker.log"
 STOP_ATTR = "stop_requested"
 SPEC_ATTR = "spec"
 STOP_POLL_SECONDS = 2.0
@@ -121,11 +116,11 @@ def _cell_key(params: dict) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-class TrialInterrupted(RuntimeError):
+class TrialInterruptedError(RuntimeError):
     """A trial ended before its last epoch without being pruned (a stop); it will be trained again on resume."""
 
 
-class SurplusTrial(RuntimeError):
+class SurplusTrialError(RuntimeError):
     """Another worker took the last slot between our check and our ask; this trial trains nothing."""
 
 
@@ -146,15 +141,15 @@ class _TrialReporter:
         pass
 
     def on_epoch(self, metrics):
-        val_loss = metrics.get("val_loss")
+        val_loss = metrics.val_loss
         if val_loss is None:
             return
         self.val_losses.append(val_loss)
-        self.trial.report(val_loss, metrics["epoch"])
+        self.trial.report(val_loss, metrics.epoch)
         # After the last epoch there is nothing left to save by pruning: the trial completes with its value.
-        last = self.epochs is not None and metrics["epoch"] >= self.epochs
+        last = self.epochs is not None and metrics.epoch >= self.epochs
         if self.prune and not last and self.pruned_at is None and self.trial.should_prune():
-            self.pruned_at = metrics["epoch"]
+            self.pruned_at = metrics.epoch
 
 
 # --- the studies of one run store ------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ class _GridSampler(optuna.samplers.GridSampler):
 
 
 def default_storage(store: RunStore) -> str:
-    return f"sqlite:///{(Path(store.root) / STORAGE_FILE).resolve()}"
+    return f"sqlite:///{store.layout.studies_db.resolve()}"
 
 
 class Studies:
@@ -257,8 +252,9 @@ class Studies:
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             run_id = trial.user_attrs.get("run_id")
             if run_id and (self.store.root / run_id).is_dir():
-                self.store.get(run_id).request_stop()
-                stopped.append(run_id)
+                with contextlib.suppress(RunStoreError):
+                    self.store.stop(run_id)
+                    stopped.append(run_id)
         return stopped
 
     def prepare_resume(self, name: str) -> list[int]:
@@ -271,7 +267,7 @@ class Studies:
         """Mark trials whose worker is gone as interrupted, and queue every interrupted trial once more."""
         storage = self.storage
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if _worker_gone(trial):
+            if self._worker_gone(trial):
                 storage.set_trial_user_attr(trial._trial_id, "interrupted", "its worker ended mid-trial")
                 with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                     storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -332,8 +328,6 @@ class Studies:
         max_trials: int | None = None,
     ) -> int:
         """Train trials of `name` one at a time until none is left, a stop, or `should_exit()`. Returns how many."""
-        from mnist_core import jobs
-
         study, spec = self.load(name)
         log = log or (lambda message: None)
         if self.stop_requested(study):
@@ -348,7 +342,8 @@ class Studies:
                     if self.stop_requested(study) or not self.has_work(study, spec):
                         break
                     self._let_queued_runs_go_first(lambda: exiting() or self.stop_requested(study))
-                    with _store_lock(self.store, lambda: exiting() or self.stop_requested(study)) as held:
+                    slot = queue.training_slot(self.store)
+                    with waiting_for(slot, lambda: exiting() or self.stop_requested(study)) as held:
                         if not held or self.stop_requested(study) or not self.has_work(study, spec):
                             break
                         objective = self._objective(study, spec, state, log, exiting)
@@ -356,16 +351,13 @@ class Studies:
                         trained += 1
             finally:
                 # Runs queued on the Train page while we held the store waited for us: start their worker now.
-                with contextlib.suppress(Exception):
-                    jobs.ensure_worker(self.store)
+                ensure_worker(self.store)
         return trained
 
     def _let_queued_runs_go_first(self, give_up: Callable[[], bool], poll_seconds: float = 1.0) -> None:
         """Between trials, let runs queued on the Train page train first, so a long study does not starve them."""
-        from mnist_core import jobs
-
-        while jobs.queued_runs(self.store) and not give_up():
-            jobs.ensure_worker(self.store)
+        while queue.line(self.store) and not give_up():
+            ensure_worker(self.store)
             time.sleep(poll_seconds)
 
     def _objective(self, study, spec: StudySpec, state: dict, log, exiting):
@@ -378,114 +370,93 @@ class Studies:
                 earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
                 if self._slots_taken(earlier) >= spec.size:
                     trial.set_user_attr("surplus", True)
-                    raise SurplusTrial("every planned trial was already taken by another worker")
+                    raise SurplusTrialError("every planned trial was already taken by another worker")
             params = spec.suggest(trial)
             config = spec.config_for(params)
             label = spec.describe(params) if spec.kind != "presets" else params["preset"]
-            run = store.create(
-                config, name=f"{study.study_name} #{trial.number} {label}"[:80], preset=spec.preset_for(params)
-            )
-            meta = {**run.meta(), "study": study.study_name, "trial": trial.number}
-            atomic_write_json(run.path / "meta.json", meta)
-            trial.set_user_attr("run_id", run.id)
-            trial.set_user_attr("host", socket.gethostname())
-            log(f"trial {trial.number} ({label}): run {run.id}")
-
-            if state["data"] is None:
-                from mnist_core.data import load_mnist
-
-                state["data"] = load_mnist()
-            from mnist_core.quiet import tensorflow_logs
-
-            with tensorflow_logs():
-                from mnist_core.runner import execute_run
-
-            reporter = _TrialReporter(trial, spec.prune)
-            poll = {"at": 0.0, "stop": False, "beat": time.monotonic()}
-
-            def should_stop() -> bool:
-                if reporter.pruned_at is not None or exiting():
-                    return True
-                now = time.monotonic()
-                if now - poll["at"] > STOP_POLL_SECONDS:
-                    poll["at"], poll["stop"] = now, self.stop_requested(study)
-                if now - poll["beat"] > HEARTBEAT_SECONDS:
-                    poll["beat"] = now
-                    trial.set_user_attr("alive_at", time.time())
-                return poll["stop"]
-
-            try:
-                status = execute_run(run, state["data"], sink=reporter, should_stop=should_stop)
-            except KeyboardInterrupt:
-                trial.set_user_attr("interrupted", "interrupted by Ctrl-C")
-                raise
-            except Exception as error:
-                trial.set_user_attr("error", f"{type(error).__name__}: {error}")
-                raise
-            result = _result_of(run)
-            trial.set_user_attr("result", result)
-            if reporter.pruned_at is not None:
-                message = (
-                    f"pruned by study {study.study_name!r} after epoch {reporter.pruned_at}: its val_loss was "
-                    f"worse than the median of earlier trials at that epoch"
-                )
-                run.write_status(status["state"], error=message)
-                atomic_write_json(run.path / "meta.json", {**run.meta(), "pruned": True})
-                log(f"trial {trial.number}: {message}")
-                raise optuna.TrialPruned(message)
-            if status["state"] == STOPPED:
-                trial.set_user_attr("interrupted", "stopped before its last epoch")
-                log(f"trial {trial.number}: stopped; it will be trained again when the study resumes")
-                raise TrialInterrupted("stopped before its last epoch")
-            value = min(reporter.val_losses)
-            log(f"trial {trial.number}: val_loss {value:.4f}, test accuracy {result['test_accuracy']:.4f}")
-            return value
+            # Locked by this worker from its creation, so a worker killed at any instant leaves it interrupted.
+            with store.create(
+                config,
+                name=f"{study.study_name} #{trial.number} {label}"[:80],
+                preset=spec.preset_for(params),
+                trainer=OWNER,
+                study=study.study_name,
+                trial=trial.number,
+            ) as writer:
+                trial.set_user_attr("run_id", writer.id)
+                trial.set_user_attr("host", socket.gethostname())
+                log(f"trial {trial.number} ({label}): run {writer.id}")
+                return self._train_trial(study, trial, writer, spec, state, log, exiting)
 
         return objective
+
+    def _train_trial(self, study, trial, writer, spec: StudySpec, state: dict, log, exiting) -> float:
+        if state["data"] is None:
+            from mnist_core.data import load_mnist
+
+            state["data"] = load_mnist()
+        from mnist_core.quiet import tensorflow_logs
+
+        with tensorflow_logs():
+            from mnist_core.store.runner import execute_run
+
+        reporter = _TrialReporter(trial, spec.prune)
+        poll = {"at": 0.0, "stop": False, "beat": time.monotonic()}
+
+        def should_stop() -> bool:
+            if reporter.pruned_at is not None or exiting():
+                return True
+            now = time.monotonic()
+            if now - poll["at"] > STOP_POLL_SECONDS:
+                poll["at"], poll["stop"] = now, self.stop_requested(study)
+            if now - poll["beat"] > HEARTBEAT_SECONDS:
+                poll["beat"] = now
+                trial.set_user_attr("alive_at", time.time())
+            return poll["stop"]
+
+        try:
+            status = execute_run(writer, state["data"], sink=reporter, should_stop=should_stop)
+        except KeyboardInterrupt:
+            trial.set_user_attr("interrupted", "interrupted by Ctrl-C")
+            raise
+        except Exception as error:
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+            raise
+        result = _result_of(writer.read())
+        trial.set_user_attr("result", result)
+        if reporter.pruned_at is not None:
+            message = (
+                f"pruned by study {study.study_name!r} after epoch {reporter.pruned_at}: its val_loss was "
+                f"worse than the median of earlier trials at that epoch"
+            )
+            writer.write_status(status.state, error=message)
+            writer.update_meta(pruned=True)
+            log(f"trial {trial.number}: {message}")
+            raise optuna.TrialPruned(message)
+        if status.state == STOPPED:
+            trial.set_user_attr("interrupted", "stopped before its last epoch")
+            log(f"trial {trial.number}: stopped; it will be trained again when the study resumes")
+            raise TrialInterruptedError("stopped before its last epoch")
+        value = min(reporter.val_losses)
+        log(f"trial {trial.number}: val_loss {value:.4f}, test accuracy {result['test_accuracy']:.4f}")
+        return value
 
     @contextlib.contextmanager
     def _study_presence(self, name: str):
         """Hold a shared lock on the study's presence file while working, so the page can see a worker is alive."""
-        path = _presence_path(self.store, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        with shared(self.store.layout.study_presence(name)):
             yield
 
     def worker_alive(self, name: str) -> bool:
-        path = _presence_path(self.store, name)
-        return path.exists() and lock_held(path)
+        return has_holders(self.store.layout.study_presence(name))
 
     def launch_worker(self, name: str) -> bool:
         """Start a background worker process for the study (the dashboard's "Queue"); False if one is there."""
         if self.worker_alive(name):
             return False
-        root = Path(self.store.root)
-        root.mkdir(parents=True, exist_ok=True)
-        project_root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")]))}
-        with open(root / WORKER_LOG, "ab") as log:
-            # A new session: the worker outlives the script run, the page and the browser tab that started it.
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mnist_core",
-                    "study",
-                    "run",
-                    name,
-                    "--runs-dir",
-                    str(root),
-                    "--storage",
-                    self.url,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                env=env,
-                cwd=project_root,
-            )
+        args = ["study", "run", name, "--runs-dir", str(self.store.root.resolve()), "--storage", self.url]
+        spawn_detached(args, self.store.layout.study_worker_log)
         return True
 
     # --- reading results ---------------------------------------------------------------------------------------
@@ -600,11 +571,10 @@ class Studies:
             params = self._params_of(trial, spec) or {}
             label = f"#{trial.number} " + (params.get("preset") or describe_params(params))
             run = self._local_run(trial)
-            history = run.history() if run is not None else []
+            history = run.history if run is not None else ()
             if not history:
-                history = [
-                    {"epoch": int(step), "val_loss": value} for step, value in sorted(trial.intermediate_values.items())
-                ]
+                values = sorted(trial.intermediate_values.items())
+                history = [EpochMetrics(epoch=int(step), val_loss=value) for step, value in values]
             if history:
                 curves[label] = history
         return curves
@@ -612,16 +582,17 @@ class Studies:
     def optuna_study(self, name: str) -> optuna.Study:
         return self.load(name)[0]
 
-
-def _worker_gone(trial, now: float | None = None) -> bool:
-    """Whether the worker of a running trial is gone: its pid on this machine, its heartbeat on another."""
-    worker = trial.user_attrs.get("worker") or {}
-    if not worker:
-        return False  # between its creation and its first line: too young to judge
-    if worker.get("host") == socket.gethostname():
-        return not process_alive(worker.get("pid"), worker.get("host"))
-    alive_at = trial.user_attrs.get("alive_at") or 0.0
-    return (now or time.time()) - alive_at > STALE_SECONDS
+    def _worker_gone(self, trial, now: float | None = None) -> bool:
+        """Whether the worker of a running trial is gone: its run's lock if the run is in our store, else its
+        heartbeat (another machine, or another store on this one)."""
+        worker = trial.user_attrs.get("worker") or {}
+        if not worker:
+            return False  # between its creation and its first line: too young to judge
+        run_id = trial.user_attrs.get("run_id")
+        if worker.get("host") == socket.gethostname() and run_id and (self.store.root / run_id).is_dir():
+            return self.store.read(run_id).state in (INTERRUPTED, "damaged")  # its lock went with its worker
+        alive_at = trial.user_attrs.get("alive_at") or 0.0
+        return (now or time.time()) - alive_at > STALE_SECONDS
 
 
 def _best(trial) -> float | None:
@@ -653,36 +624,6 @@ def _result_of(run) -> dict:
         "status",
     )
     return {key: row.get(key) for key in keys}
-
-
-def _presence_path(store: RunStore, name: str) -> Path:
-    return Path(store.root) / f".study-{_slug(name)}.lock"
-
-
-@contextlib.contextmanager
-def _store_lock(store: RunStore, give_up: Callable[[], bool], poll_seconds: float = 0.5):
-    """Hold the run store's worker lock (the one `jobs` trains under): one training at a time on this machine.
-
-    Yields True once held, or False if `give_up()` turned true while waiting.
-    """
-    from mnist_core.jobs import LOCK_NAME
-
-    root = Path(store.root)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if give_up():
-                    yield False
-                    return
-                time.sleep(poll_seconds)
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- tables for people -----------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ import numpy as np
 from mnist_core.config import RunConfig
 from mnist_core.data import NUM_CLASSES, MnistData
 from mnist_core.model import build_model
+from mnist_core.store.records import EpochMetrics, ProgressPoint
 
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
 # Exponential schedule: the learning rate falls to this fraction of itself after each epoch.
 EXPONENTIAL_DECAY_PER_EPOCH = 0.85
 
@@ -29,9 +29,9 @@ class ProgressSink(Protocol):
 
     def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None: ...
 
-    def on_batch(self, point: dict) -> None: ...
+    def on_batch(self, point: ProgressPoint) -> None: ...
 
-    def on_epoch(self, metrics: dict) -> None: ...
+    def on_epoch(self, metrics: EpochMetrics) -> None: ...
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -99,7 +99,9 @@ class ProgressReporter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self._epoch_start = self._last_point = time.monotonic()
+        self._epoch_start = time.monotonic()
+        # The first batch of the run is reported at once, so a live chart has a point as soon as training starts.
+        self._last_point = -np.inf if epoch == 0 else self._epoch_start
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.monotonic()
@@ -109,27 +111,31 @@ class ProgressReporter(keras.callbacks.Callback):
         logs = logs or {}
         steps = self.params.get("steps") or 0
         self.sink.on_batch(
-            {
-                "epoch": self._epoch + 1,
-                "batch": batch + 1,
-                "steps": steps,
+            ProgressPoint(
+                epoch=self._epoch + 1,
+                batch=batch + 1,
+                steps=steps,
                 # Fractional epoch for the x axis of a live curve.
-                "progress": self._epoch + (batch + 1) / steps if steps else float(self._epoch),
-                "loss": _number(logs.get("loss")),
-                "accuracy": _number(logs.get("accuracy")),
-                "elapsed": now - self._train_start,
-            }
+                progress=self._epoch + (batch + 1) / steps if steps else float(self._epoch),
+                loss=_number(logs.get("loss")),
+                accuracy=_number(logs.get("accuracy")),
+                elapsed=now - self._train_start,
+            )
         )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        metrics = {"epoch": epoch + 1}
-        for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            if name in logs:
-                metrics[name] = _number(logs[name])
-        metrics["learning_rate"] = _number(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        metrics["seconds"] = time.monotonic() - self._epoch_start
-        self.sink.on_epoch(metrics)
+        self.sink.on_epoch(
+            EpochMetrics(
+                epoch=epoch + 1,
+                loss=_number(logs.get("loss")),
+                accuracy=_number(logs.get("accuracy")),
+                val_loss=_number(logs.get("val_loss")),
+                val_accuracy=_number(logs.get("val_accuracy")),
+                learning_rate=_number(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+                seconds=time.monotonic() - self._epoch_start,
+            )
+        )
 
 
 class StopOnRequest(keras.callbacks.Callback):
@@ -178,7 +184,7 @@ class KeepBestWeights(keras.callbacks.Callback):
 @dataclass
 class TrainingResult:
     model: keras.Model
-    history: list[dict] = field(default_factory=list)
+    history: list[EpochMetrics] = field(default_factory=list)
     stopped: bool = False
     best_epoch: int | None = None
     seconds: float = 0.0
@@ -189,7 +195,7 @@ class _Collector:
 
     def __init__(self, outer: ProgressSink | None):
         self.outer = outer
-        self.history: list[dict] = []
+        self.history: list[EpochMetrics] = []
 
     def on_train_begin(self, epochs, steps_per_epoch):
         if self.outer:

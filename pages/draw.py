@@ -14,10 +14,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnist_core.dashboard import markdown_text as md
 from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
 from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, THICK_STROKE, ImageError, open_image
-from mnist_core.runs import FINISHED_WITH_MODEL
+from mnist_core.store import FINISHED_WITH_MODEL
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
@@ -36,12 +37,12 @@ def model_choices() -> dict[str, tuple[str, Path]]:
     choices = {}
     if BUNDLED_MODEL.exists():
         choices["bundled"] = ("Bundled default model", BUNDLED_MODEL)
+    # Damaged runs are not in runs(): the Runs page lists them, with the reason.
     for run in store().runs():
-        if run.state in FINISHED_WITH_MODEL and run.has_model():
-            summary = run.summary()
-            accuracy = summary.get("test_accuracy")
-            detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else summary["status"]
-            choices[run.id] = (f"Run {summary['name']} ({detail}) · {run.id}", run.model_path)
+        if run.state in FINISHED_WITH_MODEL and run.has_model:
+            accuracy = run.results.test_accuracy if run.results else None
+            detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
+            choices[run.id] = (f"Run {run.name} ({detail}) · {run.id}", run.model_path)
     return choices
 
 
@@ -205,7 +206,7 @@ def uploads_ui(predictor) -> None:
         },
     )
     for problem in problems:
-        st.error(problem, icon=":material/error:")
+        st.error(md(problem), icon=":material/error:")
 
 
 st.title("Draw")
@@ -217,7 +218,7 @@ model_path = model_picker_ui()
 try:
     predictor = load_predictor(model_path)
 except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file
-    st.error(f"This model could not be loaded: {error}", icon=":material/error:")
+    st.error(f"This model could not be loaded: {md(error)}", icon=":material/error:")
     st.stop()
 
 left, right = st.columns([1, 1], gap="large")

@@ -11,7 +11,9 @@ import streamlit as st
 
 from mnist_core import charts
 from mnist_core.dashboard import ALL_TRAINING_IMAGES, format_duration, live_progress
+from mnist_core.dashboard import markdown_text as md
 from mnist_core.presets import PRESETS, STUDY
+from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, rows_csv, spec_from_form
 from mnist_core.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from pages.shared import init_state, store
@@ -134,7 +136,7 @@ def queue_ui() -> None:
     try:
         spec = spec_from_form(**values)
     except StudyError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
         spec = None
     else:
         st.caption(f"{spec.size} trial(s), one at a time on this server.")
@@ -142,7 +144,7 @@ def queue_ui() -> None:
         try:
             lab().create(name, spec)
         except StudyError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
             return
         lab().launch_worker(name)
         st.session_state["exp.show"] = name  # the study picker shows it after the rerun
@@ -187,19 +189,19 @@ def current_trial_ui(progress: dict) -> None:
     current = progress.get("current")
     if not current or not current.get("run_id"):
         return
+    runs = store()
     try:
-        run = store().get(current["run_id"])
-    except Exception:  # noqa: BLE001 - a trial on another machine has no run here
-        return
-    history, live = run.history(), run.progress()
-    epochs = run.config().epochs
-    st.markdown(f"**Trial {current['trial']}: {run.meta().get('name', run.id)}**")
-    if live:
-        st.caption(live_progress(live, history, epochs).label)
+        run = runs.get(current["run_id"])
+        live = runs.progress(run.id)
+    except (RunStoreError, RecordError):
+        return  # a trial trained on another machine has no run here (or its run is damaged: the Runs page says)
+    st.markdown(f"**Trial {current['trial']}: {md(run.name)}**")
+    if live.points:
+        st.caption(live_progress(live, run.history, run.config.epochs).label)
     loss, accuracy = st.columns(2)
-    points = live.get("points") or []
-    loss.plotly_chart(charts.curve_figure("loss", history, points, epochs), key="exp.live.loss")
-    accuracy.plotly_chart(charts.curve_figure("accuracy", history, points, epochs), key="exp.live.accuracy")
+    epochs = run.config.epochs
+    loss.plotly_chart(charts.curve_figure("loss", run.history, live.points, epochs), key="exp.live.loss")
+    accuracy.plotly_chart(charts.curve_figure("accuracy", run.history, live.points, epochs), key="exp.live.accuracy")
 
 
 def results_ui(name: str, progress: dict) -> None:

@@ -4,11 +4,14 @@ matrix, per-class metrics, the misclassified test digits, "predict test image N"
 Everything here reads the run store; only "predict" loads a model (and so TensorFlow), and only when asked.
 """
 
+import dataclasses
+
 import streamlit as st
 
 from mnist_core import charts
 from mnist_core.dashboard import format_duration, metrics_csv, table_rows
-from mnist_core.runs import ACTIVE_STATES, RunStoreError
+from mnist_core.dashboard import markdown_text as md
+from mnist_core.store import ACTIVE_STATES, Run, RunStoreError
 from pages.shared import KEEP, init_state, load_predictor, mnist, store
 
 GALLERY_SIZE = 40
@@ -17,7 +20,8 @@ init_state({"runs.confirm_delete": None, "runs.prediction": None})
 
 st.title("Runs")
 runs_store = store()
-summaries = runs_store.summaries()
+entries = runs_store.entries()
+summaries = [entry.summary() for entry in entries]
 if not summaries:
     st.info("No runs yet: train one on the Train page.", icon=":material/info:")
     st.page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
@@ -65,16 +69,19 @@ if damaged:
     with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
         for row in damaged:
             left, right = st.columns([4, 1])
-            left.markdown(f"`{row['run_id']}`: {row['problem']}")
+            left.markdown(f"{md(row['run_id'])}: {md(row['problem'])}")
             if right.button("Delete", key=f"runs.delete_damaged.{row['run_id']}"):
-                runs_store.delete(row["run_id"])
-                st.rerun()
+                try:
+                    runs_store.delete(row["run_id"])
+                except (RunStoreError, OSError) as error:
+                    st.error(md(error))
+                else:
+                    st.rerun()
 
 # --- pick runs --------------------------------------------------------------------------------------------------
-# A run whose history or results cannot be read is listed as damaged above and left out of everything below.
-readable = {s["run_id"] for s in summaries if s["status"] != "damaged"}
-runs = {run.id: run for run in runs_store.runs() if run.id in readable}
-names = {s["run_id"]: s["name"] for s in summaries}
+# A run with a record that fails its check is listed as damaged above and left out of everything below.
+runs = {entry.id: entry for entry in entries if isinstance(entry, Run)}
+names = {run_id: run.name for run_id, run in runs.items()}
 wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
 if wanted in runs and st.session_state.get("runs.linked") != wanted:
     st.session_state["runs.linked"] = wanted
@@ -94,7 +101,7 @@ if not selected:
     st.stop()
 
 loss, accuracy = st.columns(2)
-histories = {f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history() for r in selected}
+histories = {f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history for r in selected}
 loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
 accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
 
@@ -105,9 +112,9 @@ run_id = (
     else st.selectbox("Details of", selected, key="runs.detail", persist_state=KEEP, format_func=lambda r: names[r])
 )
 run = runs[run_id]
-summary = next(s for s in summaries if s["run_id"] == run_id)
-results = run.results()
-st.subheader(f"{summary['name']} · {summary['status']}")
+summary = run.summary()
+results = run.results
+st.subheader(f"{md(summary['name'])} · {summary['status']}")
 cols = st.columns(5)
 cols[0].metric("Test accuracy", "-" if summary["test_accuracy"] is None else f"{summary['test_accuracy']:.2%}")
 cols[1].metric("Test loss", "-" if summary["test_loss"] is None else f"{summary['test_loss']:.4f}")
@@ -115,18 +122,18 @@ cols[2].metric("Parameters", "-" if summary["parameters"] is None else f"{summar
 cols[3].metric("Best epoch (val_loss)", summary["best_epoch"] or "-")
 cols[4].metric("Training time", format_duration(summary["train_seconds"]))
 if summary.get("error"):
-    st.caption(f"Note: {summary['error']}")
+    st.caption(f"Note: {md(summary['error'])}")
 
 tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage"])
-if not results:
+if results is None:
     for tab in tabs[:4]:
         tab.info("No test results: the run has not finished (or failed before its evaluation).")
     if summary["status"] in ACTIVE_STATES:
         tabs[0].page_link("pages/train.py", label="Watch it live on the Train page", icon=":material/model_training:")
 else:
-    tabs[0].plotly_chart(charts.confusion_figure(results["confusion_matrix"]), key="runs.confusion")
+    tabs[0].plotly_chart(charts.confusion_figure(results.confusion_matrix), key="runs.confusion")
     tabs[1].dataframe(
-        results["per_class"],
+        [dataclasses.asdict(row) for row in results.per_class],
         hide_index=True,
         key="runs.per_class",
         column_config={
@@ -140,16 +147,16 @@ else:
     )
     data = mnist()
     with tabs[2]:
-        wrong = results["misclassified"]
+        wrong = results.misclassified
         st.caption(
-            f"{len(wrong)} of {results.get('test_images', 10000):,} test digits misclassified; the "
+            f"{len(wrong)} of {results.test_images:,} test digits misclassified; the "
             f"{min(GALLERY_SIZE, len(wrong))} most confident mistakes: true -> predicted (confidence)."
         )
         shown = wrong[:GALLERY_SIZE]
         st.plotly_chart(
             charts.digit_grid_figure(
-                data.x_test[[w["index"] for w in shown]],
-                [f"{w['true']}->{w['predicted']} {w['confidence']:.0%}" for w in shown],
+                data.x_test[[w.index for w in shown]],
+                [f"{w.true}->{w.predicted} {w.confidence:.0%}" for w in shown],
                 columns=10,
             ),
             key="runs.misclassified",
@@ -157,7 +164,7 @@ else:
     with tabs[3]:
         with st.form("runs.predict_form", border=False):
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
-            asked = st.form_submit_button("Predict", disabled=not run.has_model())
+            asked = st.form_submit_button("Predict", disabled=not run.has_model)
         if asked:
             prediction = load_predictor(run.model_path).predict_image01(data.x_test[index] / 255.0)
             st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
@@ -179,7 +186,7 @@ with tabs[4]:
             runs_store.rename(run_id, new_name)
             st.rerun()
         except RunStoreError as error:
-            st.error(str(error))
+            st.error(md(error))
     left, right, far = st.columns(3)
     left.download_button(
         "Download model (.keras)",
@@ -187,13 +194,13 @@ with tabs[4]:
         file_name=f"{run_id}.keras",
         mime="application/octet-stream",
         key="runs.download_model",
-        disabled=not run.has_model(),
+        disabled=not run.has_model,
         on_click="ignore",
         icon=":material/download:",
     )
     right.download_button(
         "Download metrics (CSV)",
-        metrics_csv(run.history(), results),
+        metrics_csv(run.history, results),
         file_name=f"{run_id}.csv",
         mime="text/csv",
         key="runs.download_csv",
@@ -207,10 +214,14 @@ with tabs[4]:
             st.session_state["runs.confirm_delete"] = run_id
             st.rerun()
     else:
-        st.warning(f"Delete **{summary['name']}** and its model for good?")
+        st.warning(f"Delete **{md(summary['name'])}** and its model for good?")
         yes, no = st.columns(2)
         if yes.button("Yes, delete it", type="primary", key="runs.delete_yes"):
-            runs_store.delete(run_id)
+            try:
+                runs_store.delete(run_id)
+            except (RunStoreError, OSError) as error:
+                st.error(md(error))
+                st.stop()
             st.session_state["runs.confirm_delete"] = None
             st.session_state["runs.reselect"] = len(selected) == 1  # show the next run rather than nothing
             st.rerun()

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from mnist_core.data import MnistData, load_mnist
-from mnist_core.runs import RunStore
+from mnist_core.store import RunStore
 
 
 def _no_keras_cleanup_after_every_run() -> None:

@@ -1,7 +1,7 @@
 """The Train page: pick a preset or set the controls, see the model before training, start it in the background
 and watch it live.
 
-Training never runs in this script (a rerun would kill it): Start queues the run with `jobs.submit`, a worker
+Training never runs in this script (a rerun would kill it): Start queues the run with `worker.submit`, a worker
 process trains it and writes progress to the run store, and a fragment reads the store once a second. So the
 training goes on while the user moves sliders, changes page or closes the tab, and any tab shows it live.
 """
@@ -10,19 +10,20 @@ import json
 
 import streamlit as st
 
-from mnist_core import charts, jobs
+from mnist_core import charts
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
-    busy_run,
     check_controls,
     controls_from_config,
     format_duration,
     live_progress,
     matching_preset,
 )
+from mnist_core.dashboard import markdown_text as md
 from mnist_core.presets import PRESETS
-from mnist_core.runs import ACTIVE_STATES, QUEUED, RUNNING, Run, RunStore, RunStoreError
+from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError, queue
+from mnist_core.store.worker import ensure_worker, submit
 from pages.shared import KEEP, init_state, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
@@ -161,65 +162,64 @@ def summary_ui(config: RunConfig) -> None:
     )
 
 
-def start_ui(runs: RunStore, config: RunConfig | None) -> None:
-    busy = busy_run(runs.runs())
+def start_ui(runs: RunStore, line: list[Run], config: RunConfig | None) -> None:
     notice = st.empty()  # filled last, so a run queued by this very click is counted
     name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
-    label = "Queue behind it" if busy else "Start training"
+    label = "Queue behind it" if line else "Start training"
     clicked = st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:")
     if clicked and config is not None:  # the settings may have turned invalid since this button was drawn
         try:
-            run = jobs.submit(runs, config, name=name or None, preset=matching_preset(config, PRESETS))
-            st.session_state["train.run_id"] = run.id
-            if busy:
-                st.toast(f"Queued behind {busy.meta().get('name', busy.id)}.")
+            st.session_state["train.run_id"] = submit(
+                runs, config, name=name or None, preset=matching_preset(config, PRESETS)
+            )
+            if line:
+                st.toast(f"Queued behind {md(line[0].name)}.")
         except RunStoreError as error:
-            st.error(str(error))
-    busy = busy_run(runs.runs())
-    if busy:
+            st.error(md(error))
+    # Another run holds the trainer: say so, so a Start is not mistaken for a start.
+    others = [run for run in queue.line(runs) if run.id != st.session_state["train.run_id"]]
+    if others:
         notice.warning(
-            f"**{busy.meta().get('name', busy.id)}** is {busy.state} now. One training at a time on this server: "
+            f"**{md(others[0].name)}** is {others[0].state} now. One training at a time on this server: "
             "a new run waits in the queue and starts when it ends."
         )
 
 
-def watched_run(all_runs: list[Run]) -> Run | None:
+def watched_run(all_runs: list[Run], line: list[Run]) -> Run | None:
     """The run this tab started, else the one training now, else the next queued one, else the latest."""
     started_here = [run for run in all_runs if run.id == st.session_state["train.run_id"]]
-    return next(iter(started_here), None) or busy_run(all_runs) or next(iter(all_runs), None)
+    return next(iter(started_here + line + all_runs), None)
 
 
-def live_panel(runs: RunStore) -> None:
-    all_runs = runs.runs()
-    run = watched_run(all_runs)
+def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
+    run = watched_run(all_runs, line)
     if run is None:
         st.info("No runs yet. Set the controls and press **Start training**; its curves appear here.")
         return
     try:
-        name, status, config = run.meta().get("name", run.id), run.status(), run.config()
-        history, progress = run.history(), run.progress()
-    except (OSError, ValueError) as error:  # a damaged run folder: say so, never crash the page
-        st.warning(f"Run {run.id} cannot be read ({type(error).__name__}); the Runs page lists it as damaged.")
+        progress = runs.progress(run.id)
+    except RecordError as error:  # damaged while we looked: say so, never crash the page
+        st.warning(f"Run {run.id} cannot be read ({md(error)}); the Runs page lists it as damaged.")
         return
-    state = status.get("state")
-    st.subheader(f"{name} · {state}")
+    state, history, config = run.state, run.history, run.config
+    st.subheader(f"{md(run.name)} · {state}")
     if state == QUEUED:
-        ahead = busy_run([other for other in all_runs if other.id != run.id])
-        behind = f" behind {ahead.meta().get('name', ahead.id)}" if ahead else ""
+        ahead = [other for other in line if other.id != run.id][:1]
+        behind = f" behind {md(ahead[0].name)}" if ahead else ""
         st.info(f"Waiting in the queue{behind}.")
     if state in ACTIVE_STATES:
         if st.button("Stop" if state == RUNNING else "Cancel", key="train.stop", icon=":material/stop:"):
             try:
-                jobs.stop(runs, run.id)
+                runs.stop(run.id)
                 st.toast("Stopping after the current batch: what it learned is kept.")
             except RunStoreError as error:
-                st.error(str(error))
-        if run.stop_requested() and state == RUNNING:
+                st.error(md(error))
+        if run.stop_requested and state == RUNNING:
             st.caption("Stop requested: finishing the current batch, then evaluating and saving the model.")
     if state == RUNNING:
         live = live_progress(progress, history, config.epochs)
-        if not progress:
-            st.progress(0.0, text="Starting: loading TensorFlow and the data...")
+        if not progress.points:
+            st.progress(0.0, text="Starting: building the model...")
         else:
             st.progress(live.fraction, text=live.label)
         if live.elapsed is None:
@@ -227,23 +227,24 @@ def live_panel(runs: RunStore) -> None:
         else:
             eta = f" · about {format_duration(live.eta)} left" if live.eta is not None else ""
             st.caption(f"Elapsed {format_duration(live.elapsed)}{eta}")
-    elif status.get("error") and state not in ACTIVE_STATES:
-        st.caption(f"Note: {status['error']}")
-    if state not in ACTIVE_STATES and status.get("test_accuracy") is not None:
+    elif run.status.error and state not in ACTIVE_STATES:
+        st.caption(f"Note: {md(run.status.error)}")
+    if state not in ACTIVE_STATES and run.status.test_accuracy is not None:
         left, right = st.columns([1, 3])
-        left.metric("Test accuracy", f"{status['test_accuracy']:.2%}")
+        left.metric("Test accuracy", f"{run.status.test_accuracy:.2%}")
         epochs = f"{len(history)} epoch{'' if len(history) == 1 else 's'}"
-        right.caption(f"Trained {epochs} in {format_duration(status.get('train_seconds'))}.")
+        right.caption(f"Trained {epochs} in {format_duration(run.status.train_seconds)}.")
         right.page_link(
             "pages/runs.py",
             label="Inspect it on the Runs page",
             icon=":material/history:",
             query_params={"run": run.id},
         )
-    points = progress.get("points") or []
     loss, accuracy = st.columns(2)
-    loss.plotly_chart(charts.curve_figure("loss", history, points, config.epochs), key="train.live.loss")
-    accuracy.plotly_chart(charts.curve_figure("accuracy", history, points, config.epochs), key="train.live.accuracy")
+    loss.plotly_chart(charts.curve_figure("loss", history, progress.points, config.epochs), key="train.live.loss")
+    accuracy.plotly_chart(
+        charts.curve_figure("accuracy", history, progress.points, config.epochs), key="train.live.accuracy"
+    )
 
 
 @st.fragment
@@ -270,12 +271,15 @@ def run_panel() -> None:
     """Start and the live view, redrawn from the run store every second: a run started in another tab, queued
     behind another or finished meanwhile shows up without a click. Only this part reruns, never the controls."""
     runs = store()
-    start_ui(runs, st.session_state.get("train.config"))
-    live_panel(runs)
+    ensure_worker(runs)  # a worker that died with runs still queued is restarted: a queue never stalls
+    all_runs, line = runs.runs(), queue.line(runs)
+    start_ui(runs, line, st.session_state.get("train.config"))
+    live_panel(runs, all_runs, queue.line(runs))
 
 
 st.title("Train")
-jobs.ensure_worker(store())  # a worker that died with runs still queued is restarted
+# Warm: a worker with TensorFlow loaded waits for this page's first Start (it leaves after a few idle minutes).
+ensure_worker(store(), warm=True)
 settings_panel()
 st.divider()
 run_panel()

@@ -6,20 +6,17 @@ Tests use real data and real Keras training on small subsets; nothing here is mo
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from mnist_core.config import RunConfig
+from mnist_core.data import load_mnist
+from mnist_core.store import OWNER, RunStore
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from mnist_core.config import RunConfig  # noqa: E402
-from mnist_core.data import load_mnist  # noqa: E402
-from mnist_core.runs import RunStore  # noqa: E402
 
 SMALL = RunConfig(epochs=2, train_limit=3000, batch_size=128)
 
@@ -37,12 +34,12 @@ def store(tmp_path) -> RunStore:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, mnist):
     """One real run (2 epochs on 3,000 images) shared by the tests that only read it."""
-    from mnist_core.runner import execute_run
+    from mnist_core.store.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
-    run = store.create(SMALL, name="small", preset="seed")
-    execute_run(run, mnist)
-    return run
+    with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:
+        execute_run(writer, mnist)
+    return store.get(writer.id)
 
 
 def cli_env(**extra) -> dict:

@@ -5,12 +5,16 @@ import plotly.graph_objects as go
 import pytest
 
 from mnist_core import charts
+from mnist_core.store.records import EpochMetrics, ProgressPoint
 
 HISTORY = [
-    {"epoch": 1, "loss": 0.9, "accuracy": 0.7, "val_loss": 0.5, "val_accuracy": 0.85},
-    {"epoch": 2, "loss": 0.4, "accuracy": 0.88, "val_loss": 0.3, "val_accuracy": 0.91},
+    EpochMetrics(epoch=1, loss=0.9, accuracy=0.7, val_loss=0.5, val_accuracy=0.85),
+    EpochMetrics(epoch=2, loss=0.4, accuracy=0.88, val_loss=0.3, val_accuracy=0.91),
 ]
-POINTS = [{"epoch": 1, "progress": 0.5, "loss": 1.5, "accuracy": 0.5}, {"epoch": 2, "progress": 1.5, "loss": 0.5}]
+POINTS = [
+    ProgressPoint(epoch=1, batch=4, steps=8, progress=0.5, loss=1.5, accuracy=0.5),
+    ProgressPoint(epoch=2, batch=4, steps=8, progress=1.5, loss=0.5),
+]
 
 
 def names(fig):

@@ -83,7 +83,7 @@ def test_bad_arguments_exit_non_zero_with_one_line(tmp_path):
     for args, expected in [
         (("train", "--epochs", "many"), "invalid int value"),
         (("train", "--dropout", "1.5", "--runs-dir", str(tmp_path)), "dropout"),
-        (("train", "--preset", "sead", "--runs-dir", str(tmp_path)), "No preset 'sead'"),
+        (("train", "--preset", "sead", "--runs-dir", str(tmp_path)), "no preset 'sead'"),
         (("train", "--filters", "8", "8", "8", "8", "8", "--runs-dir", str(tmp_path)), "filters"),
         (("evaluate", "nope", "--runs-dir", str(tmp_path)), "No run 'nope'"),
         (("frobnicate",), "invalid choice"),
@@ -140,7 +140,9 @@ def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, 
 
     target = tmp_path / "bundled" / "default.keras"
     out = json.loads(
-        cli("export", trained_run.id, str(target), "--runs-dir", str(trained_run.path.parent), "--json").stdout
+        cli(
+            "export", trained_run.id, str(target), "--runs-dir", str(trained_run.model_path.parents[1]), "--json"
+        ).stdout
     )
     assert out["path"] == str(target)
     assert target.exists()
@@ -150,7 +152,12 @@ def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, 
     images = mnist.x_test[:50, ..., None].astype("float32") / 255
     assert np.allclose(exported.predict(images, verbose=0), original.predict(images, verbose=0), atol=1e-6)
     bad = cli(
-        "export", trained_run.id, str(tmp_path / "model.h5"), "--runs-dir", str(trained_run.path.parent), check=False
+        "export",
+        trained_run.id,
+        str(tmp_path / "model.h5"),
+        "--runs-dir",
+        str(trained_run.model_path.parents[1]),
+        check=False,
     )
     assert bad.returncode == 2
     assert ".keras" in bad.stderr

@@ -75,5 +75,5 @@ def test_presets_are_the_seed_study_plus_fast_and_best():
 
 
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(KeyError, match="seed-10"):
+    with pytest.raises(ConfigError, match="seed-10"):
         get_preset("sead")

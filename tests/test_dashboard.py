@@ -9,6 +9,7 @@ import pytest
 from mnist_core import dashboard
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.presets import PRESETS
+from mnist_core.store.records import ClassMetrics, EpochMetrics, Progress, ProgressPoint, Results
 
 
 def test_durations_read_like_people_say_them():
@@ -51,7 +52,8 @@ def test_table_rows_list_a_damaged_run_with_its_problem():
 
 
 def test_progress_in_the_first_epoch_extrapolates_the_eta():
-    progress = {"epochs": 4, "steps": 10, "points": [{"epoch": 1, "batch": 5, "elapsed": 2.0}], "updated_at": 100.0}
+    point = ProgressPoint(epoch=1, batch=5, steps=10, progress=0.5, elapsed=2.0)
+    progress = Progress(epochs=4, steps=10, points=(point,), updated_at=100.0)
     live = dashboard.live_progress(progress, [], 4, now=101.0)
     assert live.fraction == pytest.approx(0.125)
     assert live.elapsed == pytest.approx(3.0)
@@ -60,8 +62,9 @@ def test_progress_in_the_first_epoch_extrapolates_the_eta():
 
 
 def test_progress_after_whole_epochs_uses_their_mean_time():
-    history = [{"epoch": 1, "seconds": 10.0}, {"epoch": 2, "seconds": 12.0}]
-    progress = {"epochs": 4, "steps": 10, "points": [{"epoch": 3, "batch": 5, "elapsed": 25.0}], "updated_at": 50.0}
+    history = [EpochMetrics(epoch=1, seconds=10.0), EpochMetrics(epoch=2, seconds=12.0)]
+    point = ProgressPoint(epoch=3, batch=5, steps=10, progress=2.5, elapsed=25.0)
+    progress = Progress(epochs=4, steps=10, points=(point,), updated_at=50.0)
     live = dashboard.live_progress(progress, history, 4, now=50.0)
     assert live.epoch == 3
     assert live.fraction == pytest.approx(2.5 / 4)
@@ -69,12 +72,11 @@ def test_progress_after_whole_epochs_uses_their_mean_time():
 
 
 def test_progress_between_epochs_and_before_the_first_point():
-    history = [{"epoch": 1, "seconds": 10.0}]
-    live = dashboard.live_progress(
-        {"epochs": 2, "steps": 10, "points": [{"epoch": 1, "batch": 9, "elapsed": 9}]}, history, 2, now=0
-    )
+    history = [EpochMetrics(epoch=1, seconds=10.0)]
+    point = ProgressPoint(epoch=1, batch=9, steps=10, progress=0.9, elapsed=9)
+    live = dashboard.live_progress(Progress(epochs=2, steps=10, points=(point,)), history, 2, now=0)
     assert (live.epoch, live.batch, live.fraction, live.eta) == (1, 10, 0.5, 10.0)
-    empty = dashboard.live_progress({}, [], 5)
+    empty = dashboard.live_progress(Progress(), [], 5)
     assert (empty.fraction, empty.elapsed, empty.eta, empty.epochs) == (0.0, None, None, 5)
 
 
@@ -110,45 +112,19 @@ def test_an_invalid_combination_names_the_control_to_fix():
 
 
 def test_metrics_csv_holds_epochs_then_test_and_per_class_metrics():
-    history = [{"epoch": 1, "loss": 0.5, "accuracy": 0.9, "val_loss": None, "seconds": 3.0}]
-    results = {
-        "test_accuracy": 0.97,
-        "test_loss": 0.1,
-        "parameters": 10,
-        "best_epoch": 1,
-        "per_class": [{"digit": 0, "precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 2}],
-    }
+    history = [EpochMetrics(epoch=1, loss=0.5, accuracy=0.9, val_loss=None, seconds=3.0)]
+    results = Results(
+        test_accuracy=0.97,
+        test_loss=0.1,
+        test_images=2,
+        confusion_matrix=[[0] * 10] * 10,
+        per_class=(ClassMetrics(digit=0, precision=1.0, recall=0.5, f1=0.67, support=2),),
+        parameters=10,
+        best_epoch=1,
+    )
     rows = list(csv.reader(io.StringIO(dashboard.metrics_csv(history, results))))
     assert rows[0] == list(dashboard.HISTORY_COLUMNS)
     assert rows[1] == ["1", "0.5", "0.9", "", "", "", "3.0"]
     assert rows[4] == ["0.97", "0.1", "10", "1"]
     assert rows[7] == ["0", "1.0", "0.5", "0.67", "2"]
     assert len(list(csv.reader(io.StringIO(dashboard.metrics_csv([]))))) == 1
-
-
-def test_the_busy_run_is_the_one_training_else_the_oldest_queued(tmp_path):
-    import os
-
-    from mnist_core.runs import RUNNING, STOPPED, RunStore
-
-    store = RunStore(tmp_path)
-    assert dashboard.busy_run(store.runs()) is None
-    first, second = store.create(RunConfig(), name="first"), store.create(RunConfig(), name="second")
-    assert dashboard.busy_run(store.runs()).id == min(first.id, second.id)
-    second.write_status(RUNNING, pid=os.getpid(), host=None)
-    assert dashboard.busy_run(store.runs()).id == second.id
-    second.write_status(RUNNING, pid=2**22 + 12345, host=None)  # its trainer is gone: interrupted, not busy
-    first.write_status(STOPPED)
-    assert dashboard.busy_run(store.runs()) is None
-
-
-def test_augmentation_sliders_and_convolutions_per_block_reach_the_config():
-    values = {
-        **dashboard.controls_from_config(RunConfig()),
-        "augmentation": True,
-        "augment_rotation": 15.0,
-        "convs_per_block": 2,
-    }
-    config = dashboard.config_from_controls(values)
-    assert (config.augment_rotation, config.augment_shift, config.convs_per_block) == (15.0, 0.1, 2)
-    assert not dashboard.config_from_controls({**values, "augmentation": False}).augments

@@ -19,7 +19,8 @@ from PIL import Image
 from mnist_core.drawn import Drawing, render
 from mnist_core.predict import BUNDLED_MODEL
 from mnist_core.presets import PRESETS
-from mnist_core.runs import RunStore
+from mnist_core.store import OWNER, RunStore
+from tests.pages_support import texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
@@ -30,10 +31,10 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     """A run store the page can draw with: empty if the bundled model exists, else holding one trained run."""
     runs_dir = tmp_path_factory.mktemp("draw") / "runs"
     if not BUNDLED_MODEL.exists():
-        from mnist_core.runner import execute_run
+        from mnist_core.store.runner import execute_run
 
-        store = RunStore(runs_dir)
-        execute_run(store.create(TEST_MODEL, name="draw-test", preset="seed"), mnist)
+        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=OWNER) as writer:
+            execute_run(writer, mnist)
     return runs_dir
 
 
@@ -121,7 +122,7 @@ def test_uploads_get_a_row_each_and_bad_files_a_clear_message(page):
     assert table["file"].tolist() == ["two.jpg", "notes.png", "half.png", "blank.png", "giant.png"]
     assert table["answer"].iloc[0] == 2
     assert table["input"].iloc[0].startswith("data:image/png")
-    errors = [e.value for e in page.error]
+    errors = texts(page.error)
     assert any("notes.png" in e and "not an image" in e for e in errors)
     assert any("half.png" in e and "truncated" in e for e in errors)
     assert any("blank.png" in e and "blank" in e for e in errors)
@@ -175,7 +176,7 @@ def test_a_low_top_probability_is_shown_as_not_sure(page, monkeypatch):
 
 
 def test_the_model_picker_offers_the_bundled_model_first_then_every_finished_run(trained_run, monkeypatch):
-    at = draw_page(trained_run.path.parent, monkeypatch)
+    at = draw_page(trained_run.model_path.parents[1], monkeypatch)
     options = at.selectbox(key="draw_model").options
     assert any(option.startswith("Run small") and trained_run.id in option for option in options)
     if BUNDLED_MODEL.exists():

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from mnist_core.runs import RunStore
+from mnist_core.store import RunStore
 from tests.pages_support import completed_run, figure, open_page, texts
 
 
@@ -26,7 +26,7 @@ def test_the_table_lists_every_run_and_damaged_ones_without_crashing(runs):
     (runs.root / "20990101-000000-broken-0000").mkdir(parents=True)
     (runs.root / "20990101-000000-broken-0000" / "meta.json").write_text("{not json")
     half_written = completed_run(runs, "newest, with a damaged history")
-    (half_written.path / "history.json").write_text('[{"epoch": 1, "lo')
+    (runs.root / half_written.id / "history.json").write_text('[{"epoch": 1, "lo')
     at = open_page("pages/runs.py")
     table = at.dataframe[0].value
     assert sorted(table["status"]) == ["completed", "damaged", "damaged"]
@@ -68,7 +68,7 @@ def test_rename_and_delete_after_confirmation(runs):
     at = open_page("pages/runs.py")
     at.text_input(key=f"runs.new_name.{run.id}").input("new name").run()
     at.button(key="runs.rename").click().run()
-    assert runs.get(run.id).meta()["name"] == "new name"
+    assert runs.get(run.id).name == "new name"
     at.button(key="runs.delete").click().run()
     assert runs.runs()
     assert "for good" in at.warning[0].value
@@ -89,7 +89,7 @@ def test_downloads_offer_the_model_and_a_metrics_csv(runs):
 
 
 def test_predict_test_image_n_with_the_runs_model(runs, trained_run):
-    shutil.copytree(trained_run.path, runs.root / trained_run.id)
+    shutil.copytree(trained_run.model_path.parent, runs.root / trained_run.id)
     at = open_page("pages/runs.py")
     at.number_input(key="runs.predict_index").set_value(0)
     at.button[[b.label for b in at.button].index("Predict")].click().run(timeout=90)

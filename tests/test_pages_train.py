@@ -3,8 +3,7 @@ explained, Start queues (the worker is not started here), and the live panel sho
 
 import pytest
 
-from mnist_core import jobs
-from mnist_core.runs import QUEUED, STOPPED, RunStore
+from mnist_core.store import QUEUED, STOPPED, RunStore
 from tests.pages_support import completed_run, figure, open_page, running_run, texts
 
 
@@ -16,8 +15,10 @@ def runs(tmp_path, monkeypatch):
 
 @pytest.fixture
 def no_worker(monkeypatch):
-    """Queue runs without training them: these tests check the page, test_jobs checks the worker."""
-    monkeypatch.setattr(jobs, "ensure_worker", lambda store: None)
+    """Queue runs without training them: these tests check the page, test_queue checks the worker."""
+    from mnist_core.store import worker
+
+    monkeypatch.setattr(worker, "spawn_detached", lambda args, log: None)
 
 
 def parameters(at) -> str:
@@ -62,13 +63,13 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     at.text_input(key="train.name").input("quick").run()
     at.button(key="train.start").click().run()
     [run] = runs.runs()
-    assert run.meta()["name"] == "quick"
-    assert run.meta()["preset"] is None
-    assert run.config().train_limit == 2000
-    assert run.config().epochs == 2
+    assert run.meta.name == "quick"
+    assert run.meta.preset is None
+    assert run.config.train_limit == 2000
+    assert run.config.epochs == 2
     assert run.state == QUEUED
     assert at.session_state["train.run_id"] == run.id
-    assert "quick is queued now" in at.warning[0].value.replace("*", "")
+    assert not at.warning, "the tab's own run is not announced as another one holding the trainer"
     at.run()
     assert at.button(key="train.start").label == "Queue behind it"
     at.button(key="train.stop").click().run()  # "Cancel" a queued run
@@ -87,7 +88,7 @@ def test_a_run_in_progress_shows_progress_eta_live_curves_and_stop(runs):
     assert "running now" in at.warning[0].value.replace("*", "")
     assert "is running" in at.warning[0].value
     at.button(key="train.stop").click().run()
-    assert runs.get(run.id).stop_requested()
+    assert runs.get(run.id).stop_requested
 
 
 def test_a_finished_run_shows_its_test_accuracy_and_leads_to_the_runs_page(runs):
@@ -112,7 +113,7 @@ def test_the_controls_are_kept_when_the_user_visits_another_page_and_comes_back(
 
 def test_a_damaged_latest_run_is_reported_not_raised(runs):
     run = completed_run(runs, "damaged")
-    (run.path / "progress.json").write_text("{half")
+    (runs.layout.run_file(run.id, "progress.json")).write_text("{half")
     at = open_page("pages/train.py")
     assert "cannot be read" in at.warning[0].value
     assert not at.exception

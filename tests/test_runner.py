@@ -1,27 +1,28 @@
-import signal
-import subprocess
-import sys
+"""Carrying out a run: what a finished run holds, that plain Keras reloads it, and how failures are recorded."""
 
 import keras
 import numpy as np
+import pytest
 
-from conftest import ROOT, SMALL, cli_env, wait_until
-from mnist_core.runner import execute_run
+from conftest import SMALL
+from mnist_core.config import ConfigError
+from mnist_core.store import OWNER, RunStore
+from mnist_core.store.runner import execute_run
 from mnist_core.training import to_model_input
 
 
 def test_a_finished_run_has_everything_on_disk(trained_run):
-    status = trained_run.status()
-    assert status["state"] == "completed"
-    assert status["epochs_completed"] == 2
-    assert status["started_at"] <= status["finished_at"]
-    assert len(trained_run.history()) == 2
-    results = trained_run.results()
-    assert results["test_accuracy"] > 0.85
-    assert results["test_images"] == 10_000
-    assert results["parameters"] == 232_590
-    assert np.array(results["confusion_matrix"]).sum() == 10_000
-    assert trained_run.progress()["points"], "within-epoch points were recorded"
+    status = trained_run.status
+    assert status.state == "completed"
+    assert status.epochs_completed == 2
+    assert status.started_at <= status.finished_at
+    assert len(trained_run.history) == 2
+    results = trained_run.results
+    assert results.test_accuracy > 0.85
+    assert results.test_images == 10_000
+    assert results.parameters == 232_590
+    assert np.array(results.confusion_matrix).sum() == 10_000
+    assert RunStore(trained_run.model_path.parents[1]).progress(trained_run.id).points, "within-epoch points"
     row = trained_run.summary()
     assert row["status"] == "completed"
     assert row["best_epoch"] in (1, 2)
@@ -34,69 +35,20 @@ def test_saved_model_reloads_in_plain_keras_with_the_same_accuracy(trained_run, 
     loss, accuracy = model.evaluate(
         to_model_input(mnist.x_test), keras.utils.to_categorical(mnist.y_test, 10), verbose=0, batch_size=1000
     )
-    results = trained_run.results()
-    assert abs(accuracy - results["test_accuracy"]) < 1e-6
-    assert abs(loss - results["test_loss"]) < 1e-3
+    assert abs(accuracy - trained_run.results.test_accuracy) < 1e-6
+    assert abs(loss - trained_run.results.test_loss) < 1e-3
 
 
-def test_a_failing_run_is_recorded_as_failed(store, mnist):
-    run = store.create(SMALL)
-    (run.path / "config.json").write_text('{"epochs": 0}')  # made invalid after creation
-    try:
-        execute_run(run, mnist)
-    except Exception:  # noqa: BLE001
-        pass
-    status = run.status()
-    assert status["state"] == "failed"
-    assert "epochs" in status["error"]
+def test_a_failing_run_is_recorded_as_failed_with_the_reason(store, mnist, monkeypatch):
+    from mnist_core.store import runner
 
+    def broken_training(*args, **kwargs):
+        raise ConfigError("epochs", "must be between 1 and 500 (got 0)")
 
-def test_killing_a_training_process_leaves_earlier_runs_intact(store, trained_run, tmp_path):
-    # An earlier, finished run in the same store, copied byte for byte.
-    import shutil
-
-    earlier = store.root / trained_run.id
-    shutil.copytree(trained_run.path, earlier)
-    before = {p.name: p.read_bytes() for p in earlier.iterdir()}
-
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mnist_core",
-            "train",
-            "--runs-dir",
-            str(store.root),
-            "--epochs",
-            "50",
-            "--limit",
-            "20000",
-            "--batch-size",
-            "64",
-            "--name",
-            "doomed",
-            "--json",
-        ],
-        cwd=ROOT,
-        env=cli_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(
-            lambda: any(r.progress().get("points") for r in store.runs() if r.id != trained_run.id),
-            60,
-            "training to start",
-        )
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        process.kill()
-
-    runs = {r.id: r for r in store.runs()}
-    doomed = next(r for r in runs.values() if r.meta()["name"] == "doomed")
-    assert doomed.state == "interrupted"
-    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == before
-    assert runs[trained_run.id].summary()["test_accuracy"] == trained_run.summary()["test_accuracy"]
-    rows = {row["run_id"]: row for row in store.summaries()}
-    assert rows[doomed.id]["status"] == "interrupted"
+    monkeypatch.setattr(runner, "train", broken_training)
+    with store.create(SMALL, trainer=OWNER) as writer, pytest.raises(ConfigError):
+        execute_run(writer, mnist)
+    status = store.get(writer.id).status
+    assert status.state == "failed"
+    assert "epochs" in status.error
+    assert "broken_training" in status.traceback

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.presets import PRESETS, STUDY
-from mnist_core.runs import RunStore
+from mnist_core.store import RunStore
 from mnist_core.study import Studies, StudyError, StudySpec
 
 TINY = {"epochs": 1, "train_limit": 1000}
@@ -135,15 +135,13 @@ def test_a_tiny_grid_runs_from_the_command_line_and_every_trial_is_a_run(tmp_pat
     assert len({row["parameters"] for row in rows}) == 2, "narrower filters, fewer parameters"
     assert all(row["epochs_run"] == 1 and row["best_epoch"] == 1 and row["seconds"] > 0 for row in rows)
 
-    from mnist_core.runs import RunStore
-
     store = RunStore(runs_dir)
     runs = {run.id: run for run in store.runs()}
     assert set(runs) == {row["run_id"] for row in rows}, "every trial is an ordinary run"
     for row in rows:
-        meta = runs[row["run_id"]].meta()
-        assert meta["study"] == "tiny"
-        assert meta["trial"] == row["trial"]
+        meta = runs[row["run_id"]].meta
+        assert meta.study == "tiny"
+        assert meta.trial == row["trial"]
         assert runs[row["run_id"]].summary()["test_accuracy"] == row["test_accuracy"]
 
     shown = _cli("show", "tiny", "--csv", runs_dir=runs_dir)
@@ -215,7 +213,7 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
             return (
                 any(t.state.name == "COMPLETE" for t in trials)
                 and running
-                and store.get(running[0].user_attrs["run_id"]).history()
+                and store.get(running[0].user_attrs["run_id"]).history
             )
 
         wait_until(second_trial_training, 240, "the second trial to finish an epoch")
@@ -227,7 +225,7 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
     finished = {r["run_id"]: r for r in lab.rows("killed") if r["state"] == "completed"}
     assert len(finished) == 1
     done_run = store.get(next(iter(finished)))
-    before = {p.name: p.read_bytes() for p in done_run.path.iterdir()}
+    before = {p.name: p.read_bytes() for p in done_run.model_path.parent.iterdir()}
     assert lab.progress("killed")["state"] in ("incomplete", "running")
 
     requeued = lab.prepare_resume("killed")
@@ -240,7 +238,9 @@ def test_a_study_killed_mid_trial_resumes_without_repeating_finished_trials(tmp_
     states = sorted(r["state"] for r in rows)
     assert states == ["completed", "completed", "completed", "interrupted"]
     assert sorted(r["dropout"] for r in rows if r["state"] == "completed") == [0.1, 0.2, 0.3]
-    assert {p.name: p.read_bytes() for p in done_run.path.iterdir()} == before, "the finished trial's run untouched"
+    assert {p.name: p.read_bytes() for p in done_run.model_path.parent.iterdir()} == before, (
+        "the finished trial's run untouched"
+    )
     killed = next(r for r in rows if r["state"] == "interrupted")
     assert store.get(killed["run_id"]).state == "interrupted", "the killed trial stays in the store as a run"
     assert lab.progress("killed")["state"] == "finished"
@@ -266,7 +266,7 @@ def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, 
     assert progress["interrupted"] == 1
     run = store.get(stopping[0])
     assert run.state == "stopped", "the stopped trial keeps its run"
-    assert run.has_model(), "the stopped trial keeps its model"
+    assert run.has_model, "the stopped trial keeps its model"
     with pytest.raises(StudyError, match="resume"):
         lab.run_worker("stopped", data=mnist)
 
@@ -286,27 +286,27 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
     assert rows[0.001]["state"] == rows[0.003]["state"] == "completed"
     run = store.get(rows[1e-6]["run_id"])
     assert run.state == "stopped"
-    assert "pruned" in run.status()["error"]
-    assert run.meta()["pruned"] is True
+    assert "pruned" in run.status.error
+    assert run.meta.pruned is True
     assert lab.progress("pruned")["state"] == "finished"
     curves = lab.curves("pruned")
     assert len(curves) == 3
-    assert all(h[0].get("val_loss") for h in curves.values())
+    assert all(h[0].val_loss for h in curves.values())
     assert "completed" in studies.format_table(lab.rows("pruned"))
 
 
 def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(tmp_path, mnist):
     from conftest import SMALL
-    from mnist_core import jobs
+    from mnist_core.store.worker import submit
 
     store = RunStore(tmp_path / "runs")
-    queued = jobs.submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
+    queued = submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
     lab = Studies(store)
     lab.create("together", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
     assert lab.run_worker("together", data=mnist) == 2
-    assert queued.state == "completed"
-    spans = sorted((r.status()["started_at"], r.status()["finished_at"], r.id) for r in store.runs())
-    assert spans[0][2] == queued.id, "the run queued first trained first"
+    assert store.get(queued).state == "completed"
+    spans = sorted((r.status.started_at, r.status.finished_at, r.id) for r in store.runs())
+    assert spans[0][2] == queued, "the run queued first trained first"
     assert all(a[1] <= b[0] for a, b in zip(spans[:-1], spans[1:], strict=True)), f"two trainings overlapped: {spans}"
 
 

@@ -22,14 +22,15 @@ def test_real_training_on_a_small_subset_learns(mnist):
     sink = Recorder()
     result = train(SMALL.replace(epochs=3), mnist, sink, progress_every_seconds=0.0)
     assert sink.begin == (3, 19)  # 2,400 fit images / batch 128
-    assert [m["epoch"] for m in result.history] == [1, 2, 3]
+    assert [m.epoch for m in result.history] == [1, 2, 3]
     for metrics in result.history:
-        assert set(metrics) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"}
-    assert result.history[-1]["val_accuracy"] > 0.85
-    assert result.history[-1]["loss"] < result.history[0]["loss"]
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"):
+            assert getattr(metrics, name) is not None, name
+    assert result.history[-1].val_accuracy > 0.85
+    assert result.history[-1].loss < result.history[0].loss
     # Within-epoch points exist for every epoch, so a live chart of epoch 1 is not blank.
-    assert {p["epoch"] for p in sink.points} == {1, 2, 3}
-    assert all(0 < p["progress"] <= 3 for p in sink.points)
+    assert {p.epoch for p in sink.points} == {1, 2, 3}
+    assert all(0 < p.progress <= 3 for p in sink.points)
 
 
 def test_stop_request_ends_after_the_current_batch_and_keeps_the_model(mnist):
@@ -50,9 +51,9 @@ def test_stop_request_ends_after_the_current_batch_and_keeps_the_model(mnist):
 def test_same_seed_gives_the_same_training(mnist):
     config = SMALL.replace(epochs=1, train_limit=1000)
     first, second = train(config, mnist), train(config, mnist)
-    assert np.isclose(first.history[0]["loss"], second.history[0]["loss"], rtol=1e-5)
+    assert np.isclose(first.history[0].loss, second.history[0].loss, rtol=1e-5)
     other = train(config.replace(seed=7), mnist)
-    assert not np.isclose(first.history[0]["loss"], other.history[0]["loss"], rtol=1e-5)
+    assert not np.isclose(first.history[0].loss, other.history[0].loss, rtol=1e-5)
 
 
 def test_the_best_weights_by_val_loss_are_put_back():

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from mnist_core.runs import RunStore
+from mnist_core.store import RunStore
 from mnist_core.study import Studies
 from tests.browser.conftest import screenshot, wait_for_app
 

@@ -1,7 +1,7 @@
 """The Runs page in a real browser, on a store with two finished runs and a damaged folder: the table, overlay,
 one run's details and tabs, delete with confirmation."""
 
-from mnist_core.runs import RunStore
+from mnist_core.store import RunStore
 from tests.browser.conftest import screenshot, wait_for_app
 from tests.pages_support import completed_run
 

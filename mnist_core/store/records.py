@@ -1,0 +1,202 @@
+"""The typed records of a run, and the one place that turns them into JSON and back.
+
+Every file of a run directory holds one record. Reading checks type and shape (msgspec decodes straight into these
+dataclasses and names the first field that is wrong), so a hand-edited, truncated or foreign file becomes a
+`RecordError` that says which file and what is wrong, never a half-read dict that fails three calls later on a page.
+Unknown keys are ignored, so a newer MNIST Lab can add fields without making older runs unreadable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
+
+import msgspec
+
+from mnist_core.config import ConfigError, RunConfig
+
+QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
+    "queued",
+    "running",
+    "completed",
+    "stopped",
+    "failed",
+    "interrupted",
+)
+State = Literal["queued", "running", "completed", "stopped", "failed", "interrupted"]
+ACTIVE_STATES = (QUEUED, RUNNING)
+FINISHED_WITH_MODEL = (COMPLETED, STOPPED)
+
+# Who carries out a queued run: the store's background worker (the dashboard's Start), or the process that created
+# it and holds its lock (the command line's `train`, a study worker). A worker never trains another owner's run.
+WORKER, OWNER = "worker", "owner"
+Trainer = Literal["worker", "owner"]
+# How a run came to be: trained here, or a model file someone brought (`import`).
+TRAINED, IMPORTED = "trained", "imported"
+Kind = Literal["trained", "imported"]
+
+NUM_CLASSES = 10
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Epoch = Annotated[int, msgspec.Meta(ge=1)]
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Digit = Annotated[int, msgspec.Meta(ge=0, le=NUM_CLASSES - 1)]
+Text = Annotated[str, msgspec.Meta(max_length=10_000)]
+ConfusionRow = Annotated[list[Count], msgspec.Meta(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
+
+
+class RecordError(ValueError):
+    """A run file that cannot be read as its record: `file` names it, the message says what is wrong."""
+
+    def __init__(self, file: str, problem: str):
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """meta.json: what the run is called and where it came from (rewritten on rename)."""
+
+    name: Text
+    created_at: str
+    preset: str | None = None
+    kind: Kind = TRAINED
+    source_file: str | None = None  # an imported model: the file's name as it was given
+    study: str | None = None  # a study's trial: the study and trial number
+    trial: Count | None = None
+    pruned: bool = False
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """status.json: where the run stands, written by whoever carries it out.
+
+    A recorded "queued" or "running" is only believed while its owner holds the run's lock (or, for a queued run the
+    worker trains, until the worker takes it); the store reports such a run as interrupted otherwise.
+    """
+
+    state: State
+    updated_at: str
+    trainer: Trainer = WORKER
+    queued_at: float | None = None  # time.time() when queued: the queue's order
+    started_at: str | None = None
+    finished_at: str | None = None
+    host: str | None = None
+    pid: int | None = None  # shown to people only; liveness is decided by the lock, since pids are reused
+    error: Text | None = None
+    traceback: Text | None = None
+    train_seconds: float | None = None
+    wall_seconds: float | None = None
+    epochs_completed: Count | None = None
+    test_accuracy: Fraction | None = None
+    test_loss: float | None = None
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One row of history.json: the seed's `history.history`, one epoch at a time."""
+
+    epoch: Epoch
+    loss: float | None = None
+    accuracy: Fraction | None = None
+    val_loss: float | None = None
+    val_accuracy: Fraction | None = None
+    learning_rate: float | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """A within-epoch point for a live curve: the running loss and accuracy after `batch` of `steps`."""
+
+    epoch: Epoch
+    batch: Count
+    steps: Count
+    progress: float  # fractional epochs done, the x axis of a live curve
+    loss: float | None = None
+    accuracy: Fraction | None = None
+    elapsed: float | None = None  # seconds since training began
+
+
+@dataclass(frozen=True)
+class Progress:
+    """progress.json: where a training stands within its epochs (rewritten at most twice a second)."""
+
+    epochs: Count = 0
+    steps: Count = 0
+    epoch: Count = 0
+    batch: Count = 0
+    points: tuple[ProgressPoint, ...] = ()
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    digit: Digit
+    precision: Fraction
+    recall: Fraction
+    f1: Fraction
+    support: Count
+
+
+@dataclass(frozen=True)
+class Misclassified:
+    index: Count
+    true: Digit
+    predicted: Digit
+    confidence: Fraction
+
+
+@dataclass(frozen=True)
+class Results:
+    """results.json: the evaluation on the MNIST test set, written once when training (or an import) ends."""
+
+    test_accuracy: Fraction
+    test_loss: float
+    test_images: Count
+    confusion_matrix: Annotated[list[ConfusionRow], msgspec.Meta(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
+    per_class: Annotated[tuple[ClassMetrics, ...], msgspec.Meta(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
+    misclassified: tuple[Misclassified, ...] = ()  # most confident mistakes first
+    parameters: Count | None = None
+    best_epoch: Epoch | None = None
+    data_source: str | None = None
+
+
+R = TypeVar("R")
+_DECODERS: dict[object, msgspec.json.Decoder] = {}
+
+
+def decode(data: bytes, record_type: type[R] | object, file: str) -> R:
+    """Bytes of a run file -> its record; RecordError naming the file and the first wrong field."""
+    decoder = _DECODERS.get(record_type)
+    if decoder is None:
+        decoder = _DECODERS[record_type] = msgspec.json.Decoder(record_type)
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as error:  # valid JSON of the wrong shape: says what and where ("at `$.state`")
+        raise RecordError(file, str(error)) from None
+    except msgspec.DecodeError as error:
+        raise RecordError(file, f"not valid JSON ({error})" if data.strip() else "the file is empty") from None
+
+
+def encode(record) -> bytes:
+    """A record (or a list of them) as indented JSON, readable in any editor."""
+    return msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"
+
+
+def decode_config(data: bytes, file: str = "config.json") -> RunConfig:
+    """config.json -> a validated RunConfig (its own checks name the field and the allowed range)."""
+    raw = decode(data, dict, file)
+    try:
+        return RunConfig.from_dict(raw)
+    except ConfigError as error:
+        raise RecordError(file, str(error)) from None
+
+
+def encode_config(config: RunConfig) -> bytes:
+    return encode(config.to_dict())
+
+
+def replace(record: R, **changes) -> R:
+    return dataclasses.replace(record, **changes)

@@ -1,0 +1,513 @@
+"""The run store: one directory per run, typed records in and out, and the one owner of every file under its root.
+
+Callers never open a run's files: they get `Run` snapshots (meta, config, status, history, results, all checked)
+or a `DamagedRun` with the reason when any record fails its check, and they write through a `RunWriter`, which
+holds the run's lock for as long as its owner carries the run out. Every write is atomic, so a process killed at
+any instant leaves earlier files whole; its lock vanishes with it, so its run is reported interrupted, not running.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mnist_core.config import RunConfig
+from mnist_core.store import records
+from mnist_core.store.atomic import atomic_write_bytes
+from mnist_core.store.layout import Layout, slug, valid_run_id
+from mnist_core.store.locks import Lock, is_held
+from mnist_core.store.records import (
+    ACTIVE_STATES,
+    INTERRUPTED,
+    OWNER,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    TRAINED,
+    WORKER,
+    EpochMetrics,
+    Progress,
+    RecordError,
+    Results,
+    RunMeta,
+    RunStatus,
+)
+
+RUNS_DIR_ENV = "MNIST_LAB_RUNS"
+DEFAULT_RUNS_DIR = "runs"
+MAX_NAME_LENGTH = 80
+CANCELLED = "cancelled before it started"
+
+
+class RunStoreError(RuntimeError):
+    """A request on the run store cannot be done; the message says why and what to do."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
+
+
+def check_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise RunStoreError("A run name cannot be empty.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise RunStoreError(f"A run name has at most {MAX_NAME_LENGTH} characters (got {len(name)}).")
+    if any(not ch.isprintable() for ch in name):
+        raise RunStoreError("A run name cannot hold control characters such as new lines.")
+    return name
+
+
+# --- what readers get ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as it stood when it was read: every record checked. Read it again to see it move."""
+
+    id: str
+    meta: RunMeta
+    config: RunConfig
+    status: RunStatus  # as believed: a recorded "running" whose owner is gone reads "interrupted"
+    history: tuple[EpochMetrics, ...]
+    results: Results | None
+    model_path: Path  # for Keras to load; exists only when `has_model`
+    has_model: bool
+    stop_requested: bool
+
+    @property
+    def state(self) -> str:
+        return self.status.state
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    def best_epoch(self) -> EpochMetrics | None:
+        """The epoch with the lowest val_loss (whose weights training kept), if there was a validation split."""
+        scored = [h for h in self.history if h.val_loss is not None]
+        return min(scored, key=lambda h: h.val_loss) if scored else None
+
+    def summary(self) -> dict:
+        """One row of the runs table: plain data for the CLI's JSON and the Runs page."""
+        best = self.best_epoch()
+        last = self.history[-1] if self.history else None
+        gap = None
+        if last and last.accuracy is not None and last.val_accuracy is not None:
+            gap = last.accuracy - last.val_accuracy
+        results = self.results
+        return {
+            "run_id": self.id,
+            "name": self.meta.name,
+            "kind": self.meta.kind,
+            "preset": self.meta.preset,
+            "study": self.meta.study,
+            "created_at": self.meta.created_at,
+            "status": self.state,
+            "error": self.status.error,
+            "parameters": results.parameters if results else None,
+            "epochs": self.config.epochs,
+            "epochs_completed": len(self.history),
+            "best_epoch": best.epoch if best else None,
+            "best_val_accuracy": max(
+                (h.val_accuracy for h in self.history if h.val_accuracy is not None), default=None
+            ),
+            "train_accuracy": last.accuracy if last else None,
+            "val_accuracy": last.val_accuracy if last else None,
+            "train_val_gap": gap,
+            "test_accuracy": results.test_accuracy if results else None,
+            "test_loss": results.test_loss if results else None,
+            "train_seconds": self.status.train_seconds,
+            "model_path": str(self.model_path) if self.has_model else None,
+        }
+
+
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run directory with a record that fails its check: listed with the reason so it can be seen and deleted."""
+
+    id: str
+    reason: str
+    state = "damaged"
+
+    def summary(self) -> dict:
+        return {"run_id": self.id, "name": self.id, "status": self.state, "error": self.reason}
+
+
+# --- the store -----------------------------------------------------------------------------------------------------
+
+
+class RunStore:
+    """The runs under one root directory."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.layout = Layout(Path(root) if root is not None else default_runs_dir())
+        self.root = self.layout.root
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    # --- creating ------------------------------------------------------------------------------------------------
+    def create(
+        self,
+        config: RunConfig,
+        name: str | None = None,
+        preset: str | None = None,
+        *,
+        trainer: str = WORKER,
+        kind: str = TRAINED,
+        study: str | None = None,
+        trial: int | None = None,
+        source_file: str | None = None,
+    ) -> RunWriter:
+        """A new queued run, locked by the caller from before it is visible: a caller killed at any later instant
+        leaves it interrupted, never queued for someone else to train. Close the writer (or leave the `with`) to
+        hand a WORKER run to the store's worker."""
+        config.validate()
+        name = check_name(name or preset or "run")
+        self._check_writable()
+        run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{slug(name)}-{secrets.token_hex(2)}"
+        staging = self.layout.staging_dir(run_id)
+        staging.mkdir()
+        lock = Lock(staging / self.layout.owner_lock(run_id).name)
+        lock.acquire()
+        meta = RunMeta(
+            name=name,
+            created_at=now_iso(),
+            preset=preset,
+            kind=kind,
+            source_file=source_file,
+            study=study,
+            trial=trial,
+        )
+        status = RunStatus(state=QUEUED, updated_at=now_iso(), trainer=trainer, queued_at=time.time())
+        for file, data in (
+            ("config.json", records.encode_config(config)),
+            ("meta.json", records.encode(meta)),
+            ("status.json", records.encode(status)),
+        ):
+            atomic_write_bytes(staging / file, data)
+        # Renamed into place whole: a listing never sees half a run. The lock is on the file, so it moves along.
+        os.replace(staging, self.layout.run_dir(run_id))
+        return RunWriter(self, run_id, lock)
+
+    def _check_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise RunStoreError(f"{self.root} is a file, not a run store folder: give another --runs-dir.") from None
+        except OSError as error:
+            raise RunStoreError(f"{self.root}: cannot create the run store ({error.strerror}).") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise RunStoreError(f"{self.root}: no permission to write here; give a --runs-dir you can write to.")
+
+    # --- reading -------------------------------------------------------------------------------------------------
+    def check_readable(self) -> None:
+        """Raise a clear RunStoreError if the root exists but cannot be listed as a run store."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RunStoreError(f"{self.root} is a file, not a run store folder: give another --runs-dir.")
+        try:
+            self.layout.run_ids()
+        except PermissionError:
+            raise RunStoreError(f"{self.root}: no permission to read this folder.") from None
+        except OSError as error:
+            raise RunStoreError(f"{self.root}: cannot list it as a run store ({error.strerror}).") from None
+
+    def read(self, run_id: str) -> Run | DamagedRun:
+        """The run as it stands, or a DamagedRun naming the first record that fails its check."""
+        try:
+            return self._read(run_id)
+        except RecordError as error:
+            return DamagedRun(run_id, str(error))
+        except OSError as error:
+            return DamagedRun(run_id, f"cannot be read ({error.strerror or type(error).__name__})")
+
+    def _read(self, run_id: str) -> Run:
+        layout = self.layout
+        meta = _read_record(layout.run_file(run_id, "meta.json"), RunMeta)
+        config = _read_record(layout.run_file(run_id, "config.json"), RunConfig)
+        status = self._believed(run_id, _read_record(layout.run_file(run_id, "status.json"), RunStatus))
+        history = _read_record(layout.run_file(run_id, "history.json"), tuple[EpochMetrics, ...], missing=())
+        results = _read_record(layout.run_file(run_id, "results.json"), Results, missing=None)
+        return Run(
+            id=run_id,
+            meta=meta,
+            config=config,
+            status=status,
+            history=history,
+            results=results,
+            model_path=layout.model(run_id),
+            has_model=layout.model(run_id).is_file(),
+            stop_requested=layout.stop_request(run_id).exists(),
+        )
+
+    def _believed(self, run_id: str, status: RunStatus) -> RunStatus:
+        """A recorded queued or running state, checked against the lock of whoever claims the run."""
+        if status.state not in ACTIVE_STATES or is_held(self.layout.owner_lock(run_id)):
+            return status
+        if status.state == QUEUED and status.trainer == WORKER:
+            return status  # waiting for the store's worker, which takes the lock when it starts it
+        # The owner may have finished between our two reads: believe the file once more before saying it died.
+        again = _read_record(self.layout.run_file(run_id, "status.json"), RunStatus)
+        if again.state not in ACTIVE_STATES or is_held(self.layout.owner_lock(run_id)):
+            return again
+        return _orphaned(again)
+
+    def entries(self) -> list[Run | DamagedRun]:
+        """Every run directory, newest first; damaged ones as DamagedRun. Never raises for a bad run."""
+        return [self.read(run_id) for run_id in self.layout.run_ids()]
+
+    def runs(self) -> list[Run]:
+        return [entry for entry in self.entries() if isinstance(entry, Run)]
+
+    def summaries(self) -> list[dict]:
+        return [entry.summary() for entry in self.entries()]
+
+    def get(self, run_id: str) -> Run:
+        """The run with exactly this id; RunStoreError if there is none or it is damaged."""
+        if not valid_run_id(run_id) or not self.layout.run_dir(run_id).is_dir():
+            known = ", ".join(self.layout.run_ids()[:5]) or "none yet"
+            raise RunStoreError(f"No run {run_id!r} in {self.root} (runs: {known}). List them with `runs`.")
+        entry = self.read(run_id)
+        if isinstance(entry, DamagedRun):
+            raise RunStoreError(f"Run {run_id} is damaged ({entry.reason}); delete it with `delete {run_id}`.")
+        return entry
+
+    def find(self, key: str) -> Run:
+        """A run by its id, a unique id prefix, or its exact name. An empty or ambiguous key matches nothing."""
+        key = (key or "").strip()
+        if not key:
+            raise RunStoreError("Give a run id, a unique id prefix or a run name (an empty one matches no run).")
+        ids = self.layout.run_ids()
+        if key in ids:
+            return self.get(key)
+        by_prefix = [run_id for run_id in ids if run_id.startswith(key)]
+        if len(by_prefix) == 1:
+            return self.get(by_prefix[0])
+        by_name = [run.id for run in self.runs() if run.name == key]
+        if len(by_name) == 1:
+            return self.get(by_name[0])
+        matches = len(by_prefix) or len(by_name)
+        if matches > 1:
+            raise RunStoreError(f"{key!r} matches {matches} runs; give the full run id (list them with `runs`).")
+        return self.get(key)
+
+    def progress(self, run_id: str) -> Progress:
+        """Within-epoch progress of a run; an empty Progress before training starts. RecordError if damaged."""
+        return _read_record(self.layout.run_file(run_id, "progress.json"), Progress, missing=Progress())
+
+    def model_path(self, run_id: str) -> Path:
+        return self.layout.model(run_id)
+
+    # --- changing ------------------------------------------------------------------------------------------------
+    def rename(self, run_id: str, new_name: str) -> Run:
+        run = self.get(run_id)
+        self._check_writable()
+        meta = records.replace(run.meta, name=check_name(new_name))
+        _write_record(self.layout.run_file(run_id, "meta.json"), records.encode(meta))
+        return self.get(run_id)
+
+    def delete(self, run_id: str) -> None:
+        """Delete a run (damaged ones too) and its model. A run being trained must be stopped first."""
+        if not valid_run_id(run_id) or not self.layout.run_dir(run_id).is_dir():
+            raise RunStoreError(f"No run {run_id!r} in {self.root}.")
+        self._check_writable()
+        entry = self.read(run_id)
+        if entry.state in ACTIVE_STATES:
+            raise RunStoreError(f"Run {run_id} is {entry.state}: stop it first, then delete it.")
+        # Renamed first so the run vanishes from listings at once, even if removing the files takes a while.
+        trash = self.layout.trash_dir(run_id)
+        os.replace(self.layout.run_dir(run_id), trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def stop(self, run_id: str) -> str:
+        """Stop a running run after its current batch (it keeps what it learned), or cancel a queued one.
+        Returns what was done: "stopping" or "cancelled"."""
+        run = self.get(run_id)
+        if run.state not in ACTIVE_STATES:
+            raise RunStoreError(f"Run {run_id} is {run.state}; only queued or running runs can be stopped.")
+        self._check_writable()
+        self.layout.stop_request(run_id).touch()
+        if run.state == QUEUED and run.status.trainer == WORKER:
+            # Not taken by the worker yet: cancel it here. If the worker takes it this instant, it sees the request.
+            writer = self.claim(run_id)
+            if writer is not None:
+                with writer:
+                    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+                return "cancelled"
+        return "stopping"
+
+    def claim(self, run_id: str) -> RunWriter | None:
+        """Take a queued WORKER run to carry it out (the worker does this); None if someone else has it."""
+        lock = Lock(self.layout.owner_lock(run_id))
+        if not lock.acquire():
+            return None
+        try:
+            status = _read_record(self.layout.run_file(run_id, "status.json"), RunStatus)
+        except (RecordError, OSError):
+            lock.release()
+            return None
+        if status.state != QUEUED or status.trainer != WORKER:
+            lock.release()
+            return None
+        return RunWriter(self, run_id, lock)
+
+    def sweep(self) -> list[str]:
+        """Tidy up after killed processes: unfinished creations and deletions, temporary files of saves whose
+        writer is gone, and runs whose owner died recorded as interrupted. Returns what was done, for the log."""
+        done = []
+        for leftover in self.layout.leftovers():
+            if leftover.name.startswith(".new-") and is_held(leftover / ".owner.lock"):
+                continue  # being created right now
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"removed {leftover.name}")
+        for run_id in self.layout.run_ids():
+            lock = Lock(self.layout.owner_lock(run_id))
+            try:
+                if not lock.acquire():
+                    continue  # its owner is alive and may be saving
+            except OSError:
+                continue  # a folder we cannot write to: nothing of ours to tidy there
+            with lock:
+                for tmp in self.layout.temporary_files(self.layout.run_dir(run_id)):
+                    tmp.unlink(missing_ok=True)
+                    done.append(f"removed {run_id}/{tmp.name}")
+                # We hold the lock, so nobody carries this run out: a recorded active state is a dead owner's.
+                try:
+                    status = _read_record(self.layout.run_file(run_id, "status.json"), RunStatus)
+                except (RecordError, OSError):
+                    continue
+                if status.state == RUNNING or (status.state == QUEUED and status.trainer == OWNER):
+                    status = records.replace(_orphaned(status), updated_at=now_iso(), finished_at=now_iso())
+                    _write_record(self.layout.run_file(run_id, "status.json"), records.encode(status))
+                    done.append(f"recorded {run_id} as interrupted")
+        return done
+
+
+# --- what the owner of a run writes with ---------------------------------------------------------------------------
+
+
+class RunWriter:
+    """The owner's handle on one run: writes its records while holding its lock. Close it when done."""
+
+    def __init__(self, store: RunStore, run_id: str, lock: Lock):
+        self.store = store
+        self.id = run_id
+        self._lock = lock
+        self._layout = store.layout
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the run: from now on a recorded queued or running state is no longer believed (WORKER queued
+        runs aside, which wait for the worker)."""
+        self._lock.release()
+
+    def read(self) -> Run:
+        return self.store.get(self.id)
+
+    @property
+    def config(self) -> RunConfig:
+        return _read_record(self._layout.run_file(self.id, "config.json"), RunConfig)
+
+    def stop_requested(self) -> bool:
+        return self._layout.stop_request(self.id).exists()
+
+    def write_status(self, state: str, **changes) -> RunStatus:
+        recorded = _read_record(self._layout.run_file(self.id, "status.json"), RunStatus)
+        status = records.replace(recorded, state=state, updated_at=now_iso(), **changes)
+        _write_record(self._layout.run_file(self.id, "status.json"), records.encode(status))
+        return status
+
+    def start(self) -> RunStatus:
+        return self.write_status(
+            RUNNING, started_at=now_iso(), host=socket.gethostname(), pid=os.getpid(), error=None, traceback=None
+        )
+
+    def update_meta(self, **changes) -> RunMeta:
+        meta = records.replace(_read_record(self._layout.run_file(self.id, "meta.json"), RunMeta), **changes)
+        _write_record(self._layout.run_file(self.id, "meta.json"), records.encode(meta))
+        return meta
+
+    def write_history(self, history: list[EpochMetrics]) -> None:
+        _write_record(self._layout.run_file(self.id, "history.json"), records.encode(history))
+
+    def write_progress(self, progress: Progress) -> None:
+        _write_record(self._layout.run_file(self.id, "progress.json"), records.encode(progress))
+
+    def write_results(self, results: Results) -> None:
+        _write_record(self._layout.run_file(self.id, "results.json"), records.encode(results))
+
+    def save_model(self, model) -> Path:
+        """Save to a temporary .keras file, then rename: a crash mid-save never leaves a half-written model (and
+        `RunStore.sweep` removes the temporary file a killed save left)."""
+        tmp = self._layout.model_tmp(self.id)
+        model.save(tmp)
+        os.replace(tmp, self._layout.model(self.id))
+        return self._layout.model(self.id)
+
+    def copy_model_file(self, source: Path) -> Path:
+        """Place an existing .keras file as this run's model, atomically."""
+        atomic_write_bytes(self._layout.model(self.id), Path(source).read_bytes())
+        return self._layout.model(self.id)
+
+
+def _orphaned(status: RunStatus) -> RunStatus:
+    """A queued or running status whose owner is gone, as it is reported: interrupted, saying when it died."""
+    started = status.state == RUNNING
+    why = "its training process ended before it finished" if started else "its process ended before it started"
+    return records.replace(status, state=INTERRUPTED, error=status.error or why)
+
+
+# --- reading and writing one record --------------------------------------------------------------------------------
+
+_MISSING = object()
+# Decoded records by path, reused while the file is the same (inode, size and mtime unchanged): pages poll the store
+# every second, and most files of most runs never change after training.
+_cache: dict[Path, tuple[tuple, object]] = {}
+_cache_lock = threading.Lock()
+_CACHE_LIMIT = 4096
+
+
+def _read_record(path: Path, record_type, missing=_MISSING):
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if missing is _MISSING:
+            raise RecordError(path.name, "the file is missing") from None
+        return missing
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _cache.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if not path.is_file():
+        raise RecordError(path.name, "is not a file")
+    data = path.read_bytes()
+    if record_type is RunConfig:
+        record = records.decode_config(data, path.name)
+    else:
+        record = records.decode(data, record_type, path.name)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[path] = (key, record)
+    return record
+
+
+def _write_record(path: Path, data: bytes) -> None:
+    atomic_write_bytes(path, data)
