@@ -15,6 +15,11 @@ the project's virtualenv (TensorFlow 2.21) and tf_keras installed beside it in a
     PYTHONPATH=/tmp/tfk TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python tests/data/models/make_post_keras2.py
 
 MNIST comes from the project's cache (Keras' mnist.npz layout): ~/.cache/mnist-lab/mnist.npz, or $MNIST_LAB_CACHE.
+Rerunning it here wrote byte-identical files.
+
+Measured: post-keras2.h5 is 2,836,136 bytes (232,590 weights, 0.93 MB, plus Adam's two moments for each). Keras 2
+gives 96.68% on the MNIST test set; Keras 3.15.1 opening it through `mnist_core.model_files` gives 96.68% too, with
+the same answer for all 10,000 test images.
 """
 
 import json
