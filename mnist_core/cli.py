@@ -26,13 +26,14 @@ import msgspec
 from mnist_core import quiet
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
+from mnist_core.model_files import ModelFileError
 from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
 from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
-USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError)
+USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError, ModelFileError)
 # What to do about a filesystem fault, by its errno; anything else gets the system's own words.
 OS_ERROR_HINTS = {
     errno.EACCES: "check its permissions, or use another path",
@@ -349,14 +350,12 @@ def cmd_evaluate(args, store) -> int:
 
 
 def cmd_predict(args, store) -> int:
-    from mnist_core.predict import BUNDLED_MODEL
+    from mnist_core.predict import BUNDLED_MODEL, Predictor
     from mnist_core.preprocess import open_image
 
     model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
-    with quiet.tensorflow_logs():
-        from mnist_core.predict import Predictor
-
-        predictor = Predictor.from_path(model_path)
+    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error
+    predictor = Predictor.from_path(model_path)
     rows, failures = [], 0
     for path in args.images:
         try:
@@ -374,8 +373,8 @@ def cmd_predict(args, store) -> int:
         _print_json(rows)
     else:
         for row in rows:
-            if "error" in row:
-                print(f"{row['file']}: error: {row['error']}")
+            if "error" in row:  # on stderr, so `predict *.png > answers.txt` still shows what failed
+                print(f"{row['file']}: error: {row['error']}", file=sys.stderr)
             else:
                 print(f"{row['file']}: {row['digit']} ({row['confidence']:.1%})")
     return 1 if failures else 0
@@ -402,23 +401,26 @@ def cmd_export(args, store) -> int:
     """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
     from pathlib import Path
 
+    from mnist_core.model_files import load_model_file
     from mnist_core.store.atomic import atomic_write_bytes
 
     run = store.find(args.run)
     if not run.has_model:
         raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
     target = Path(args.path)
+    if target.is_dir():
+        raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
     if target.suffix != ".keras":
         raise RunStoreError(f"{target}: the file name must end in .keras")
-    with quiet.tensorflow_logs():
-        import keras
-
-    model = keras.saving.load_model(run.model_path, compile=False)
+    quiet.import_keras()
+    model = load_model_file(run.model_path)
     tmp = target.with_name(f".{target.name}.tmp.keras")
     target.parent.mkdir(parents=True, exist_ok=True)
-    model.save(tmp)
-    atomic_write_bytes(target, tmp.read_bytes())
-    tmp.unlink()
+    try:
+        model.save(tmp)
+        atomic_write_bytes(target, tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
     output = {
         "run_id": run.id,
         "path": str(target),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.preprocess import FIELD, prepare
 
 # Below this top probability the answer is shown as "not sure".
@@ -40,12 +41,14 @@ class Predictor:
 
     @classmethod
     def from_path(cls, path: str | os.PathLike) -> Predictor:
-        import keras
+        """Open a .keras or Keras 2 .h5 model and adapt it to 28x28x1 input and probabilities.
 
+        Raises ModelFileError, with a one-line message, for a file that is missing, damaged or not a digit classifier.
+        """
         path = Path(path)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such model file. Train a run first, or pick another model.")
-        return cls(keras.saving.load_model(path, compile=False))
+            raise ModelFileError(f"{path}: no such model file. Train a run first, or pick another model.")
+        return cls(as_digit_classifier(load_model_file(path), str(path)))
 
     def probabilities(self, images01: np.ndarray) -> np.ndarray:
         """(N, 28, 28) or (N, 28, 28, 1) float images in [0, 1] -> (N, 10) probabilities."""

@@ -60,14 +60,18 @@ def open_image(source, name: str = "image") -> Image.Image:
     """Open a file path, bytes or file-like as a PIL image, refusing empty, huge, truncated or non-image files."""
     if isinstance(source, (str, os.PathLike)):
         name = str(source)
+        if os.path.isdir(source):
+            raise ImageError(f"{name}: is a directory, not an image file; give the image files inside it.")
         try:
             size = os.path.getsize(source)
+            if size > MAX_FILE_BYTES:
+                raise ImageError(
+                    f"{name}: {size / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB."
+                )
+            with open(source, "rb") as handle:
+                data = handle.read()
         except OSError as error:
             raise ImageError(f"{name}: cannot read the file ({error.strerror or error}).") from None
-        if size > MAX_FILE_BYTES:
-            raise ImageError(f"{name}: {size / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB.")
-        with open(source, "rb") as handle:
-            data = handle.read()
     elif isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:

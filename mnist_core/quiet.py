@@ -33,3 +33,14 @@ def tensorflow_logs():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def import_keras():
+    """Import Keras (which starts TensorFlow) with the chatter hidden, and return it.
+
+    Import it this way before work that may fail with a user's error, so that the error is not followed by the
+    replayed start-up log.
+    """
+    with tensorflow_logs():
+        import keras
+    return keras

@@ -19,7 +19,9 @@ def test_fast_single_image_path_agrees_with_model_predict(trained_run, mnist):
 def test_missing_model_file_says_what_to_do(tmp_path):
     import pytest
 
-    with pytest.raises(FileNotFoundError, match="Train a run first"):
+    from mnist_core.model_files import ModelFileError
+
+    with pytest.raises(ModelFileError, match="Train a run first"):
         Predictor.from_path(tmp_path / "model.keras")
 
 

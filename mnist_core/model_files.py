@@ -1,0 +1,288 @@
+"""Open model files people bring, and turn each bad one into one clear line.
+
+Three kinds of file reach this project: a run's own `model.keras` (Keras 3), `.keras` files from Keras' examples,
+and `.h5` files saved by Keras 2 (tf.keras), as the seed post's readers have. Plain `keras.saving.load_model` is
+unhelpful on the bad ones: a zero-byte or garbage `model.keras` is "File not found", a directory is "File not found"
+too, a truncated HDF5 file is an `OSError` from h5py, a custom layer is a `TypeError` of several hundred characters.
+
+`load_model_file` looks at the file first (does it exist, is it a file, does its name end in .keras or .h5, is it
+empty, do its first bytes say zip or HDF5, can its archive or HDF5 structure be read, does it hold a model or only
+weights) and only then hands it to Keras, always with `safe_mode=True`. Every problem becomes a `ModelFileError` whose
+message names the file, says what is wrong and what to do; only genuine bugs escape as other exceptions.
+
+`as_digit_classifier` then checks that the model reads one 28x28 digit and answers ten classes, and wraps it so it
+takes this project's input, (N, 28, 28, 1) floats in [0, 1], and returns probabilities.
+
+Plain Keras and h5py only (Keras itself depends on h5py), imported when first needed: importing this module stays
+cheap, so the command line can name `ModelFileError` without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+# The first bytes of each format: a .keras file is a zip archive, a Keras 2 .h5 file is HDF5. (HDF5 allows the
+# signature at offsets 512, 1024, ... after a "user block"; Keras and h5py never write one, so offset 0 is checked.)
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty archive
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# Keras' own model classes: the layer names a config may hold besides those in `keras.layers`.
+MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+DIGIT_INPUT = (28, 28, 1)  # what the project feeds a model: see training.to_model_input and predict.Predictor
+ACCEPTED_INPUTS = ((28, 28, 1), (28, 28), (784,))
+NUM_CLASSES = 10
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used. Its message is one line: the path, what is wrong, what to do."""
+
+
+def _error(path, problem: str, remedy: str) -> ModelFileError:
+    message = f"{path}: {problem}. {remedy}."
+    return ModelFileError(" ".join(message.splitlines()))  # one line, whatever a quoted reason held
+
+
+def _short(error: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message, cut to `limit` characters: Keras' messages run to pages."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+def load_model_file(path: str | os.PathLike) -> keras.Model:
+    """Load a `.keras` (Keras 3) or `.h5` (Keras 2 / tf.keras or Keras 3 legacy) model without its optimizer.
+
+    `safe_mode=True` always: a file that needs arbitrary Python code to load (a Lambda layer) is refused.
+    Raises `ModelFileError` for every file that cannot be loaded.
+    """
+    path = Path(path)
+    config = _model_config(path)  # refuses what Keras would misreport, before Keras sees the file
+
+    import keras
+
+    try:
+        with warnings.catch_warnings():
+            # Keras 2 files pass `input_shape` to their first layer; Keras 3 warns about it on every load. Harmless.
+            warnings.filterwarnings("ignore", message="Do not pass an `input_shape`", category=UserWarning)
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
+        # What Keras 3.15 raises for a file it cannot rebuild: ValueError (unknown layer in an .h5, the safe-mode
+        # refusal, missing weights, mismatched shapes), TypeError (unknown layer in a .keras), KeyError and OSError
+        # (archive members or HDF5 groups missing or unreadable).
+        raise _load_failure(path, config, error) from error
+
+
+def _model_config(path: Path) -> dict:
+    """Check the file on disk and return its model config (the architecture, as JSON), or raise ModelFileError."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise _error(path, "no such file", "Check the path, or pick another model") from None
+    except OSError as error:
+        raise _error(path, f"cannot read the file ({error.strerror or error})", "Check its permissions") from None
+    if path.is_dir():
+        raise _error(path, "is a directory, not a model file", "Give the .keras or .h5 file itself") from None
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise _error(
+            path,
+            f"{path.suffix or 'a name without a suffix'} is not a model file name",
+            "Keras models end in .keras (Keras 3) or .h5 (Keras 2); rename the file if it is one",
+        )
+    if stat.st_size == 0:
+        raise _error(
+            path,
+            "the file is empty (0 bytes), probably an interrupted save or a disk fault",
+            "Save or train the model again",
+        )
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(HDF5_MAGIC))
+    except OSError as error:
+        raise _error(path, f"cannot read the file ({error.strerror or error})", "Check its permissions") from None
+
+    is_zip, is_hdf5 = head.startswith(ZIP_MAGIC), head.startswith(HDF5_MAGIC)
+    is_keras_name = path.suffix.lower() == ".keras"
+    if not (is_zip or is_hdf5):
+        raise _error(
+            path,
+            "is not a Keras model: its first bytes are neither a .keras archive (zip) nor an HDF5 (.h5) file, "
+            "so it is damaged or another kind of file",
+            "Save or train the model again, or pick another model",
+        )
+    if is_zip and not is_keras_name:
+        raise _error(path, "is a .keras archive (zip) named as an .h5 file", "Rename it to end in .keras")
+    if is_hdf5 and is_keras_name:
+        raise _error(path, "is an HDF5 file (Keras 2's .h5 format) named .keras", "Rename it to end in .h5")
+    return _zip_config(path) if is_zip else _hdf5_config(path)
+
+
+def _zip_config(path: Path) -> dict:
+    """A .keras file: a zip archive holding config.json, metadata.json and the weights."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every member and checks its CRC: catches a file cut or corrupted
+            if damaged:
+                raise zipfile.BadZipFile(f"member {damaged} fails its checksum")
+            if "config.json" not in archive.namelist():
+                raise _error(
+                    path,
+                    "is a zip archive but not a Keras model (no config.json inside)",
+                    "Pick a file saved by Keras' model.save()",
+                )
+            text = archive.read("config.json")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise _error(
+            path,
+            f"the .keras archive is truncated or damaged ({_short(error)})",
+            "Save or train the model again",
+        ) from None
+    return _parse_config(path, text, "its config.json")
+
+
+def _hdf5_config(path: Path) -> dict:
+    """An .h5 file: HDF5 with the architecture as JSON in the `model_config` attribute (absent from weights files)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            text = h5.attrs.get("model_config")
+    except OSError as error:
+        raise _error(
+            path,
+            f"the HDF5 file is truncated or damaged ({_short(error)})",
+            "Save or train the model again",
+        ) from None
+    if text is None:
+        raise _error(
+            path,
+            "holds weights only, with no model architecture (a save_weights() file)",
+            "Save the whole model with model.save('model.keras') (or .h5 in Keras 2) and open that",
+        )
+    return _parse_config(path, text, "its model_config")
+
+
+def _parse_config(path: Path, text: str | bytes, where: str) -> dict:
+    try:
+        config = json.loads(text)
+    except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _error(path, f"{where} is damaged ({_short(error)})", "Save or train the model again") from None
+    if not isinstance(config, dict):
+        raise _error(path, f"{where} does not describe a model", "Pick a file saved by Keras' model.save()")
+    return config
+
+
+def _layer_classes(config: dict) -> list[str]:
+    """The class names of a model's layers, nested models included, as its saved config lists them.
+
+    Keras 3 and Keras 2 configs share this shape: {"class_name": ..., "config": {"layers": [<layer config>, ...]}}.
+    """
+    names = [config.get("class_name")]
+    inner = config.get("config")
+    if isinstance(inner, dict):
+        for layer in inner.get("layers") or ():
+            if isinstance(layer, dict):
+                names += _layer_classes(layer)
+    return [name for name in names if isinstance(name, str)]
+
+
+def _load_failure(path: Path, config: dict, error: Exception) -> ModelFileError:
+    """Say why Keras could not rebuild the model, naming the layer at fault when the config shows it."""
+    import keras
+
+    classes = _layer_classes(config)
+    if "Lambda" in classes or "safe_mode" in str(error):
+        return _error(
+            path,
+            "refused: it holds a Lambda layer (Python code saved in the file), and loading one could run "
+            "arbitrary code, so this project never loads it",
+            "Rebuild the model without Lambda layers (Keras has Rescaling, Reshape and Activation layers) and "
+            "save it again",
+        )
+    unknown = sorted({name for name in classes if name not in MODEL_CLASSES and not hasattr(keras.layers, name)})
+    if unknown:
+        return _error(
+            path,
+            f"uses layers Keras {keras.__version__} does not know: {', '.join(unknown)} (custom code, "
+            "which this project does not load)",
+            "Rebuild the model from Keras' built-in layers and save it again",
+        )
+    return _error(
+        path,
+        f"Keras {keras.__version__} cannot rebuild the model from it ({type(error).__name__}: {_short(error)})",
+        "Save it again with model.save('model.keras'), or pick another model",
+    )
+
+
+# --- adapting --------------------------------------------------------------------------------------------------
+
+
+def as_digit_classifier(model: keras.Model, source: str) -> keras.Model:
+    """Check that `model` reads one 28x28 digit and answers 10 classes; return a model for this project's input.
+
+    Accepted inputs (batch axis aside): 28x28x1, 28x28 or a flat 784. The returned model takes (N, 28, 28, 1)
+    floats in [0, 1] and returns (N, 10) probabilities: the model itself when it already does, otherwise the model
+    wrapped with a Reshape in front and, when its last layer gives logits rather than a softmax, a Softmax after.
+    `source` (a path or a name) starts every error message.
+    """
+    import keras
+
+    input_shapes = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+    output_shapes = [tuple(tensor.shape[1:]) for tensor in model.outputs]
+    if len(input_shapes) != 1 or input_shapes[0] not in ACCEPTED_INPUTS:
+        raise _error(
+            source,
+            f"the model takes {_shapes(input_shapes)} (batch axis aside), "
+            "but a digit classifier here reads one 28x28, 28x28x1 or 784 image",
+            "Pick a model trained on MNIST-sized images",
+        )
+    if len(output_shapes) != 1 or output_shapes[0] != (NUM_CLASSES,):
+        raise _error(
+            source,
+            f"the model outputs {_shapes(output_shapes)} (batch axis aside), "
+            f"but a digit classifier needs {NUM_CLASSES} classes",
+            "Pick a model trained to tell the ten digits apart",
+        )
+
+    needs_reshape = input_shapes[0] != DIGIT_INPUT
+    needs_softmax = not _ends_in_softmax(model)
+    if not (needs_reshape or needs_softmax):
+        return model  # this project's own models: used as they are
+
+    images = keras.Input(shape=DIGIT_INPUT, name="digit_image")
+    x = keras.layers.Reshape(input_shapes[0])(images) if needs_reshape else images  # same pixels, the model's layout
+    x = model(x)
+    if needs_softmax:
+        x = keras.layers.Softmax()(x)  # logits -> probabilities (softmax of a log-softmax is the softmax too)
+    return keras.Model(images, x, name=f"{model.name}_for_digits")
+
+
+def _ends_in_softmax(model: keras.Model) -> bool:
+    """Whether the model's last layer already gives probabilities: a Softmax layer, or any layer with softmax
+    activation (Dense(10, activation="softmax") in the seed post). A nested model is looked into."""
+    import keras
+
+    last = model.layers[-1] if model.layers else None
+    if isinstance(last, keras.Model):
+        return _ends_in_softmax(last)
+    if isinstance(last, keras.layers.Softmax):
+        return True
+    return getattr(getattr(last, "activation", None), "__name__", None) == "softmax"
+
+
+def _shapes(shapes: list[tuple]) -> str:
+    text = ["x".join("?" if size is None else str(size) for size in shape) or "a scalar" for shape in shapes]
+    if len(text) == 1:
+        return f"shape {text[0]}"
+    return f"{len(text)} tensors ({', '.join(text)})"
