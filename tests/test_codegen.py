@@ -1,19 +1,23 @@
 """The code behind the sliders: the exported script is ruff-clean, builds the project's model layer for layer, and
-trains in a plain Python process of its own exactly as the project trains the same config."""
+trains in a plain Python process of its own exactly as the project trains the same config; the `code` command
+hands it out."""
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, cli_env
 from mnist_core.codegen import DEFAULT_CACHE, script_for
 from mnist_core.config import RunConfig
 from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
 from mnist_core.presets import PRESETS, SEED
+from mnist_core.runs import RunStore
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
 QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
@@ -210,3 +214,58 @@ def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert Path(DEFAULT_CACHE).expanduser() == default_cache_path()
     assert f'os.environ.get("{CACHE_ENV}")' in script_for(SEED)
+
+
+# --- the command line ---------------------------------------------------------------------------------------------
+
+
+def code(*args, runs: Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_core", "code", *args, "--runs-dir", str(runs)],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def without_title(script: str) -> str:
+    return script.split("\n", 1)[1]
+
+
+def test_code_for_a_preset_takes_the_same_flags_as_train(tmp_path):
+    out = json.loads(
+        code(
+            *shlex.split("--preset fast --epochs 1 --limit 1000 --filters 8 16 --augment --json"), runs=tmp_path
+        ).stdout
+    )
+    expected = PRESETS["fast"].config.replace(
+        epochs=1, train_limit=1000, filters=(8, 16), augment_shift=0.1, augment_rotation=10.0, augment_zoom=0.1
+    )
+    assert RunConfig.from_dict(out["config"]) == expected
+    assert without_title(out["script"]) == without_title(script_for(expected))
+    assert out["script"].startswith('"""The fast preset, with ')
+    printed = code("--epochs", "3", runs=tmp_path).stdout
+    assert printed == script_for(SEED.replace(epochs=3), title="The seed preset, with epochs changed")
+
+
+def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    config = SEED.replace(filters=(32, 64), epochs=3, train_limit=5000)
+    store.create(config, name="my wide run", preset=None)
+    target = tmp_path / "scripts" / "wide.py"
+    result = code("my wide run", "-o", str(target), runs=store.root)
+    assert str(target) in result.stdout
+    assert target.read_text() == script_for(config, title="my wide run")
+
+    out = json.loads(code("my wide run", "--epochs", "5", "--json", runs=store.root).stdout)
+    assert RunConfig.from_dict(out["config"]) == config.replace(epochs=5)
+    assert "EPOCHS = 5" in out["script"]
+
+    refused = code("my wide run", "--preset", "seed", runs=store.root, check=False)
+    assert refused.returncode == 2
+    assert "not both" in refused.stderr
