@@ -1,6 +1,6 @@
 """The code behind the sliders: the exported script is ruff-clean, builds the project's model layer for layer, and
-trains in a plain Python process of its own exactly as the project trains the same config; the `code` command
-hands it out."""
+trains in a plain Python process of its own exactly as the project trains the same config; the `code` command and
+the Train and Runs pages hand it out."""
 
 import json
 import os
@@ -18,6 +18,7 @@ from mnist_core.config import RunConfig
 from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
 from mnist_core.presets import PRESETS, SEED
 from mnist_core.runs import RunStore
+from tests.pages_support import completed_run, open_page
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
 QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
@@ -269,3 +270,33 @@ def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
     refused = code("my wide run", "--preset", "seed", runs=store.root, check=False)
     assert refused.returncode == 2
     assert "not both" in refused.stderr
+
+
+# --- the pages ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
+def test_the_train_page_shows_the_code_behind_its_settings_and_follows_the_sliders(runs):
+    at = open_page("pages/train.py")
+    assert "The code behind these settings" in [expander.label for expander in at.expander]
+    [shown] = at.code
+    assert shown.language == "python"
+    # st.code drops the final newline; the download keeps it.
+    assert shown.value == script_for(PRESETS["seed"].config, title="The seed preset").rstrip()
+    at.slider(key="train.epochs").set_value(7).run()
+    assert "EPOCHS = 7" in at.code[0].value
+    assert any(button.proto.id.endswith("-train.download_code") for button in at.get("download_button"))
+    assert not at.exception
+
+
+def test_the_runs_page_shows_the_code_of_the_selected_run(runs):
+    run = completed_run(runs, "tiny")
+    at = open_page("pages/runs.py")
+    [shown] = at.code
+    assert shown.value == script_for(run.config(), title="tiny").rstrip()
+    assert not at.exception
