@@ -7,6 +7,7 @@ evaluate   test metrics, confusion matrix and per-class metrics of a run
 predict    classify image files with a run's model (or the bundled one)
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
+code       the standalone Keras script that trains a preset's, a run's or your settings
 worker     train the dashboard's queued runs in the background (the dashboard starts it)
 study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
@@ -62,48 +63,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("data", parents=[common], help="show where MNIST came from, shapes and class counts")
 
-    train = commands.add_parser("train", parents=[common], help="train a model and save it as a run")
-    train.add_argument("--preset", default="seed", help=f"start from a preset: {', '.join(PRESETS)} (default: seed)")
-    train.add_argument("--name", help="a name for the run (default: the preset's)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument(
+    # The settings of a run, shared by `train` and `code`: both read them the same way (config_from_args).
+    config_flags = _Parser(add_help=False)
+    # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to the seed).
+    config_flags.add_argument("--preset", help=f"start from a preset: {', '.join(PRESETS)} (default: seed)")
+    config_flags.add_argument("--epochs", type=int)
+    config_flags.add_argument(
         "--filters", type=int, nargs="+", metavar="N", help="filters per convolution block, 1 to 4 blocks"
     )
-    train.add_argument("--kernel-size", type=int)
-    train.add_argument("--dense-units", type=int)
-    train.add_argument("--dropout", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--validation-split", type=float)
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
-    train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument(
+    config_flags.add_argument("--kernel-size", type=int)
+    config_flags.add_argument("--dense-units", type=int)
+    config_flags.add_argument("--dropout", type=float)
+    config_flags.add_argument("--batch-size", type=int)
+    config_flags.add_argument("--validation-split", type=float)
+    config_flags.add_argument("--optimizer", choices=OPTIMIZERS)
+    config_flags.add_argument("--learning-rate", type=float)
+    config_flags.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    config_flags.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    config_flags.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images",
     )
-    train.add_argument(
+    config_flags.add_argument(
         "--early-stopping",
         type=int,
         metavar="PATIENCE",
         dest="early_stopping_patience",
         help="stop after PATIENCE epochs without a lower val_loss (0 = off)",
     )
-    train.add_argument("--seed", type=int)
-    train.add_argument(
+    config_flags.add_argument("--seed", type=int)
+    config_flags.add_argument(
         "--limit",
         type=int,
         metavar="N",
         dest="train_limit",
         help="train on the first N training images only, for quick runs",
     )
+
+    train = commands.add_parser("train", parents=[common, config_flags], help="train a model and save it as a run")
+    train.add_argument("--name", help="a name for the run (default: the preset's)")
     train.add_argument(
         "--no-wait",
         action="store_true",
         help="fail at once if another training runs in this run store (default: wait in the queue)",
     )
+    add_code_parser(commands, parents=[common, config_flags])
 
     commands.add_parser("runs", parents=[common], help="list the runs")
 
@@ -197,12 +203,17 @@ CONFIG_FLAGS = (
 
 
 def config_from_args(args) -> tuple[RunConfig, str]:
-    preset = get_preset(args.preset)
+    preset = get_preset(args.preset or "seed")
+    return preset.config.replace(**config_changes(args)), preset.name
+
+
+def config_changes(args) -> dict:
+    """The config fields the flags set; a flag left out keeps the preset's (or the run's) value."""
     changes = {flag: getattr(args, flag) for flag in CONFIG_FLAGS if getattr(args, flag) is not None}
     if args.augment is not None:
         on = args.augment
         changes.update(augment_shift=0.1 * on, augment_rotation=10.0 * on, augment_zoom=0.1 * on)
-    return preset.config.replace(**changes), preset.name
+    return changes
 
 
 @contextlib.contextmanager
@@ -435,6 +446,52 @@ def cmd_export(args, store) -> int:
     return 0
 
 
+# --- code ---------------------------------------------------------------------------------------------------
+
+
+def add_code_parser(commands, parents) -> None:
+    code = commands.add_parser(
+        "code",
+        parents=parents,
+        help="print the standalone Keras script that trains a preset, a run or these settings",
+        description="Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
+        "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    code.add_argument("run", nargs="?", metavar="RUN", help="take the settings of this run (id, id prefix or name)")
+    code.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE instead of printing it")
+
+
+def cmd_code(args, store) -> int:
+    from mnist_core.codegen import script_for
+    from mnist_core.store.atomic import atomic_write_text
+
+    if args.run:
+        if args.preset:
+            raise ConfigError("preset", "give a RUN or --preset, not both: the script starts from one of them")
+        run = store.find(args.run)
+        config = run.config.replace(**config_changes(args))
+        title = run.name
+    else:
+        config, preset = config_from_args(args)
+        title = f"The {preset} preset"
+    changed = sorted(config_changes(args))
+    if changed:
+        title += f", with {', '.join(changed)} changed"
+    script = script_for(config, title=title)
+    if args.output:
+        atomic_write_text(args.output, script)
+    if args.json:
+        return _print_json(
+            {"config": config.to_dict(), "script": script, **({"path": args.output} if args.output else {})}
+        )
+    if args.output:
+        print(f"wrote {args.output}: run it with `python {args.output}`")
+    else:
+        print(script, end="")
+    return 0
+
+
 def cmd_worker(args, store) -> int:
     from mnist_core.store.worker import run_worker
 
@@ -622,6 +679,7 @@ COMMANDS = {
     "rename": cmd_rename,
     "delete": cmd_delete,
     "export": cmd_export,
+    "code": cmd_code,
     "worker": cmd_worker,
     "study": cmd_study,
 }

@@ -15,6 +15,14 @@ from dataclasses import dataclass
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "exponential", "plateau")
 
+# What the optimizer and schedule names stand for beyond the config's numbers. Here, not in training.py, so that
+# codegen.py can write them into a script without importing Keras (the Train page shows that script on every move).
+SGD_MOMENTUM = 0.9  # with Nesterov momentum
+EXPONENTIAL_DECAY_PER_EPOCH = 0.85  # the exponential schedule: the rate falls to this fraction of itself each epoch
+PLATEAU_FACTOR = 0.5  # the plateau schedule halves the rate...
+PLATEAU_PATIENCE = 2  # ...after this many epochs without a lower val_loss...
+PLATEAU_MIN_LR = 1e-6  # ...but not below this
+
 # Each 2x2 pooling halves the 28x28 image; four blocks leave a 1x1 map, a fifth would leave nothing.
 MAX_CONV_BLOCKS = 4
 MAX_FILTERS = 512

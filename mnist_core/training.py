@@ -15,13 +15,17 @@ from typing import Protocol
 import keras
 import numpy as np
 
-from mnist_core.config import RunConfig
+from mnist_core.config import (
+    EXPONENTIAL_DECAY_PER_EPOCH,
+    PLATEAU_FACTOR,
+    PLATEAU_MIN_LR,
+    PLATEAU_PATIENCE,
+    SGD_MOMENTUM,
+    RunConfig,
+)
 from mnist_core.data import NUM_CLASSES, MnistData
 from mnist_core.model import build_model
 from mnist_core.store.records import EpochMetrics, ProgressPoint
-
-# Exponential schedule: the learning rate falls to this fraction of itself after each epoch.
-EXPONENTIAL_DECAY_PER_EPOCH = 0.85
 
 
 class ProgressSink(Protocol):
@@ -72,7 +76,7 @@ def make_optimizer(config: RunConfig, steps_per_epoch: int) -> keras.optimizers.
     optimizers = {
         "adam": lambda: keras.optimizers.Adam(learning_rate),
         "adamw": lambda: keras.optimizers.AdamW(learning_rate),
-        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=SGD_MOMENTUM, nesterov=True),
         "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate),
     }
     return optimizers[config.optimizer]()
@@ -241,7 +245,11 @@ def train(
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience))
     if config.lr_schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-6))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE, min_lr=PLATEAU_MIN_LR
+            )
+        )
 
     start = time.monotonic()
     model.fit(

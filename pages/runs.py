@@ -9,12 +9,32 @@ import dataclasses
 import streamlit as st
 
 from mnist_core import charts
+from mnist_core.codegen import script_for
 from mnist_core.dashboard import format_duration, metrics_csv, table_rows
 from mnist_core.dashboard import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, Run, RunStoreError
 from pages.shared import KEEP, init_state, load_predictor, mnist, store
 
 GALLERY_SIZE = 40
+
+
+def code_ui(run, name: str) -> None:
+    """The run's settings as a plain numpy + Keras script, to copy or download and train again anywhere."""
+    script = script_for(run.config, title=name)
+    st.caption(
+        "A standalone script that trains this run's settings again: the same layers, optimizer, schedule and seed."
+    )
+    st.code(script, language="python")
+    st.download_button(
+        "Download the script",
+        script,
+        file_name=f"{run.id}.py",
+        mime="text/x-python",
+        key="runs.download_code",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
 
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
 
@@ -124,7 +144,7 @@ cols[4].metric("Training time", format_duration(summary["train_seconds"]))
 if summary.get("error"):
     st.caption(f"Note: {md(summary['error'])}")
 
-tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage"])
+tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage", "Code"])
 if results is None:
     for tab in tabs[:4]:
         tab.info("No test results: the run has not finished (or failed before its evaluation).")
@@ -228,3 +248,6 @@ with tabs[4]:
         if no.button("Cancel", key="runs.delete_no"):
             st.session_state["runs.confirm_delete"] = None
             st.rerun()
+
+with tabs[5]:
+    code_ui(run, summary["name"])

@@ -11,6 +11,7 @@ import json
 import streamlit as st
 
 from mnist_core import charts
+from mnist_core.codegen import script_for
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
@@ -162,6 +163,24 @@ def summary_ui(config: RunConfig) -> None:
     )
 
 
+def code_ui(config: RunConfig) -> None:
+    """The settings as a plain numpy + Keras script, to copy or download: a student leaves with code."""
+    preset = matching_preset(config, PRESETS)
+    script = script_for(config, title=f"The {preset} preset" if preset else None)
+    with st.expander("The code behind these settings", key="train.code"):
+        st.caption("A standalone script that trains exactly these settings: `python mnist_cnn.py` runs it anywhere.")
+        st.code(script, language="python")
+        st.download_button(
+            "Download the script",
+            script,
+            file_name="mnist_cnn.py",
+            mime="text/x-python",
+            key="train.download_code",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
 def start_ui(runs: RunStore, line: list[Run], config: RunConfig | None) -> None:
     notice = st.empty()  # filled last, so a run queued by this very click is counted
     name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
@@ -264,6 +283,8 @@ def settings_panel() -> None:
             summary_ui(config)
         else:
             st.info("Fix the setting marked in red to see the model.")
+    if config is not None:
+        code_ui(config)
 
 
 @st.fragment(run_every=POLL_SECONDS)

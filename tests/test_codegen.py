@@ -1,0 +1,302 @@
+"""The code behind the sliders: the exported script is ruff-clean, builds the project's model layer for layer, and
+trains in a plain Python process of its own exactly as the project trains the same config; the `code` command and
+the Train and Runs pages hand it out."""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, cli_env
+from mnist_core.codegen import DEFAULT_CACHE, script_for
+from mnist_core.config import RunConfig
+from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
+from mnist_core.presets import PRESETS, SEED
+from mnist_core.store import RunStore
+from tests.pages_support import completed_run, open_page
+
+# One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
+QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
+# The options no preset turns on, in two small nets: every one of them must train as the project trains it.
+OPTION_CONFIGS = {
+    # Batch norm, augmentation, early stopping, the plateau schedule and best weights from an earlier epoch.
+    "rmsprop-plateau": SEED.replace(
+        filters=(8, 8, 8),
+        batch_norm=True,
+        dropout=0.0,
+        optimizer="rmsprop",
+        learning_rate=0.01,
+        lr_schedule="plateau",
+        early_stopping_patience=2,
+        augment_rotation=15.0,
+        augment_zoom=0.2,
+        epochs=4,
+        batch_size=32,
+        train_limit=1000,
+        seed=7,
+    ),
+    "sgd-exponential": SEED.replace(
+        filters=(8, 16),
+        kernel_size=5,
+        convs_per_block=2,
+        dense_units=0,
+        optimizer="sgd",
+        learning_rate=0.05,
+        lr_schedule="exponential",
+        validation_split=0.1,
+        augment_shift=0.1,
+        epochs=2,
+        batch_size=32,
+        train_limit=1000,
+    ),
+}
+SUMMARY_ROW = re.compile(r"^│ (\S+) \((\w+)\)\s*│[^│]*│\s*([\d,]+) │$")
+EPOCH_LINE = re.compile(r"^\d+/\d+ - .*/step - ")
+
+
+def mnist_file() -> str:
+    """The MNIST the project loaded (the `mnist` fixture writes the cache), for the script to read too."""
+    return os.environ.get(DATA_ENV) or str(default_cache_path())
+
+
+def run_script(script: str, folder: Path) -> str:
+    """Run the script as a user would: its own process, outside the project (no PYTHONPATH), offline."""
+    path = folder / "mnist_cnn.py"
+    path.write_text(script)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", **{CACHE_ENV: mnist_file()})
+    result = subprocess.run(
+        [sys.executable, str(path)], cwd=folder, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def printed_summary(stdout: str) -> tuple[list[tuple[str, str, int]], int]:
+    """(layer, type, parameters) per row of the printed `model.summary()`, and its total."""
+    rows = [
+        (match[1], match[2], int(match[3].replace(",", "")))
+        for match in map(SUMMARY_ROW.match, stdout.splitlines())
+        if match
+    ]
+    total = re.search(r"Total params: ([\d,]+)", stdout)[1]
+    return rows, int(total.replace(",", ""))
+
+
+def printed_epochs(stdout: str) -> list[dict]:
+    """The metrics of each epoch line `fit(verbose=2)` prints: accuracy, loss, val_accuracy, val_loss..."""
+    return [
+        {name: float(value) for name, value in re.findall(r"(\w+): ([\d.]+)", line)}
+        for line in stdout.splitlines()
+        if EPOCH_LINE.match(line)
+    ]
+
+
+def printed_test_accuracy(stdout: str) -> float:
+    return float(re.search(r"^test accuracy: ([\d.]+)$", stdout, re.MULTILINE)[1])
+
+
+def project_training(config: RunConfig, mnist) -> tuple[list[dict], float]:
+    """What the project's own training path records for `config`: per-epoch metrics and the test accuracy."""
+    from mnist_core.evaluation import evaluate_model
+    from mnist_core.training import to_model_input, train
+
+    result = train(config, mnist)
+    return result.history, evaluate_model(result.model, to_model_input(mnist.x_test), mnist.y_test).test_accuracy
+
+
+def assert_trains_as_the_project_does(config: RunConfig, stdout: str, mnist) -> float:
+    from mnist_core.model import describe
+
+    rows, total = describe(config)
+    assert printed_summary(stdout) == ([(r["layer"], r["type"], r["parameters"]) for r in rows], total)
+
+    history, project_accuracy = project_training(config, mnist)
+    epochs = printed_epochs(stdout)
+    assert len(epochs) == len(history)  # early stopping, if on, stops both at the same epoch
+    for printed, recorded in zip(epochs, history, strict=True):
+        for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            if getattr(recorded, metric) is not None:
+                # Printed with 4 decimals; the same seed gives the same numbers here, within round-off.
+                assert printed[metric] == pytest.approx(getattr(recorded, metric), abs=2e-3), metric
+    accuracy = printed_test_accuracy(stdout)
+    assert accuracy == pytest.approx(project_accuracy, abs=0.003)
+    return accuracy
+
+
+@pytest.mark.parametrize("preset", list(QUICK_PRESETS))
+def test_a_presets_script_builds_the_projects_model_and_trains_as_the_project_does(preset, tmp_path, mnist):
+    config = PRESETS[preset].config.replace(epochs=1, train_limit=QUICK_PRESETS[preset])
+    stdout = run_script(script_for(config, title=preset), tmp_path)
+    accuracy = assert_trains_as_the_project_does(config, stdout, mnist)
+    [epoch] = printed_epochs(stdout)
+    assert epoch["accuracy"] > 0.2  # it learns: ten digits, so chance is 0.1
+    if preset != "best":
+        assert accuracy > 0.5
+    # `best` after 16 steps: its batch normalisation's moving statistics (momentum 0.99) have barely left their
+    # start, so its test accuracy is still at chance, in the project exactly as in the script (checked above).
+
+
+@pytest.mark.parametrize("name", list(OPTION_CONFIGS))
+def test_every_other_option_trains_in_the_script_as_in_the_project(name, tmp_path, mnist):
+    config = OPTION_CONFIGS[name]
+    stdout = run_script(script_for(config), tmp_path)
+    assert printed_test_accuracy(stdout) > 0.5
+    assert_trains_as_the_project_does(config, stdout, mnist)
+
+
+def lint_configs() -> dict[str, RunConfig]:
+    """Every preset, the option configs, and the longest lines the controls can make."""
+    longest = SEED.replace(
+        filters=(512, 512, 512, 512),
+        kernel_size=7,
+        convs_per_block=3,
+        dense_units=4096,
+        dropout=0.05,
+        batch_norm=True,
+        batch_size=8192,
+        validation_split=0.35,
+        optimizer="sgd",
+        learning_rate=0.000123,
+        lr_schedule="exponential",
+        early_stopping_patience=500,
+        augment_shift=0.15,
+        augment_rotation=12.5,
+        augment_zoom=0.45,
+        seed=2**31 - 1,
+        train_limit=59_999,
+    )
+    plateau = longest.replace(lr_schedule="plateau", optimizer="adamw", learning_rate=0.001, batch_norm=False)
+    return {
+        **{name: preset.config for name, preset in PRESETS.items()},
+        **OPTION_CONFIGS,
+        "longest": longest,
+        "plateau": plateau,
+        "no-validation": longest.replace(validation_split=0.0, early_stopping_patience=0, lr_schedule="cosine"),
+    }
+
+
+def test_every_script_is_ruff_clean_and_formatted_under_the_projects_settings(tmp_path):
+    titles = [None, 'a "quoted" name with a \\ and """', "x" * 300, "  spaces\tand\nlines  ", "nul\x00 and \x1b"]
+    for index, (name, config) in enumerate(lint_configs().items()):
+        script = script_for(config, title=titles[index % len(titles)])
+        compile(script, name, "exec")
+        (tmp_path / f"{name.replace('-', '_')}.py").write_text(script)
+    settings = str(ROOT / "pyproject.toml")
+    for command in (["check"], ["format", "--check", "--diff"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--config", settings, "--no-cache", str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_seed_script_reads_like_the_post_with_only_the_options_that_are_on():
+    script = script_for(SEED)
+    assert 'model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])' in script
+    assert "validation_split=VALIDATION_SPLIT" in script
+    assert "EPOCHS = 20" in script
+    assert "BATCH_SIZE = 256" in script
+    assert "keras.utils.set_random_seed(SEED)" in script
+    for absent in ("LEARNING_RATE", "TRAIN_LIMIT", "augmentation", "BatchNorm", "callbacks.EarlyStopping", "math"):
+        assert absent not in script
+    no_split = script_for(SEED.replace(validation_split=0.0))
+    assert "KeepBestWeights" not in no_split
+    assert "validation_split" not in no_split
+
+
+def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert Path(DEFAULT_CACHE).expanduser() == default_cache_path()
+    assert f'os.environ.get("{CACHE_ENV}")' in script_for(SEED)
+
+
+# --- the command line ---------------------------------------------------------------------------------------------
+
+
+def code(*args, runs: Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_core", "code", *args, "--runs-dir", str(runs)],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def without_title(script: str) -> str:
+    return script.split("\n", 1)[1]
+
+
+def test_code_for_a_preset_takes_the_same_flags_as_train(tmp_path):
+    out = json.loads(
+        code(
+            *shlex.split("--preset fast --epochs 1 --limit 1000 --filters 8 16 --augment --json"), runs=tmp_path
+        ).stdout
+    )
+    expected = PRESETS["fast"].config.replace(
+        epochs=1, train_limit=1000, filters=(8, 16), augment_shift=0.1, augment_rotation=10.0, augment_zoom=0.1
+    )
+    assert RunConfig.from_dict(out["config"]) == expected
+    assert without_title(out["script"]) == without_title(script_for(expected))
+    assert out["script"].startswith('"""The fast preset, with ')
+    printed = code("--epochs", "3", runs=tmp_path).stdout
+    assert printed == script_for(SEED.replace(epochs=3), title="The seed preset, with epochs changed")
+
+
+def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    config = SEED.replace(filters=(32, 64), epochs=3, train_limit=5000)
+    store.create(config, name="my wide run", preset=None).close()
+    target = tmp_path / "scripts" / "wide.py"
+    result = code("my wide run", "-o", str(target), runs=store.root)
+    assert str(target) in result.stdout
+    assert target.read_text() == script_for(config, title="my wide run")
+
+    out = json.loads(code("my wide run", "--epochs", "5", "--json", runs=store.root).stdout)
+    assert RunConfig.from_dict(out["config"]) == config.replace(epochs=5)
+    assert "EPOCHS = 5" in out["script"]
+
+    refused = code("my wide run", "--preset", "seed", runs=store.root, check=False)
+    assert refused.returncode == 2
+    assert "not both" in refused.stderr
+
+
+# --- the pages ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
+def test_the_train_page_shows_the_code_behind_its_settings_and_follows_the_sliders(runs):
+    at = open_page("pages/train.py")
+    assert "The code behind these settings" in [expander.label for expander in at.expander]
+    [shown] = at.code
+    assert shown.language == "python"
+    # st.code drops the final newline; the download keeps it.
+    assert shown.value == script_for(PRESETS["seed"].config, title="The seed preset").rstrip()
+    at.slider(key="train.epochs").set_value(7).run()
+    assert "EPOCHS = 7" in at.code[0].value
+    assert any(button.proto.id.endswith("-train.download_code") for button in at.get("download_button"))
+    assert not at.exception
+
+
+def test_the_runs_page_shows_the_code_of_the_selected_run(runs):
+    run = completed_run(runs, "tiny")
+    at = open_page("pages/runs.py")
+    [shown] = at.code
+    assert shown.value == script_for(run.config, title="tiny").rstrip()
+    assert not at.exception
