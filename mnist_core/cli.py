@@ -470,6 +470,8 @@ def cmd_code(args, store) -> int:
         if args.preset:
             raise ConfigError("preset", "give a RUN or --preset, not both: the script starts from one of them")
         run = store.find(args.run)
+        if run.config is None:
+            raise RunStoreError(f"Run {run.id} is an imported model: it has no settings to write as a script.")
         config = run.config.replace(**config_changes(args))
         title = run.name
     else:

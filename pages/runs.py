@@ -20,6 +20,9 @@ GALLERY_SIZE = 40
 
 def code_ui(run, name: str) -> None:
     """The run's settings as a plain numpy + Keras script, to copy or download and train again anywhere."""
+    if run.config is None:
+        st.info("This model was imported: it was trained elsewhere, so there are no settings to write as code.")
+        return
     script = script_for(run.config, title=name)
     st.caption(
         "A standalone script that trains this run's settings again: the same layers, optimizer, schedule and seed."

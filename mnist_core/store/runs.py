@@ -25,6 +25,7 @@ from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.records import (
     ACTIVE_STATES,
+    IMPORTED,
     INTERRUPTED,
     OWNER,
     QUEUED,
@@ -78,7 +79,7 @@ class Run:
 
     id: str
     meta: RunMeta
-    config: RunConfig
+    config: RunConfig | None  # None for an imported model: it was trained elsewhere, with settings we do not know
     status: RunStatus  # as believed: a recorded "running" whose owner is gone reads "interrupted"
     history: tuple[EpochMetrics, ...]
     results: Results | None
@@ -117,7 +118,7 @@ class Run:
             "status": self.state,
             "error": self.status.error,
             "parameters": results.parameters if results else None,
-            "epochs": self.config.epochs,
+            "epochs": self.config.epochs if self.config else None,
             "epochs_completed": len(self.history),
             "best_epoch": best.epoch if best else None,
             "best_val_accuracy": max(
@@ -161,7 +162,7 @@ class RunStore:
     # --- creating ------------------------------------------------------------------------------------------------
     def create(
         self,
-        config: RunConfig,
+        config: RunConfig | None,
         name: str | None = None,
         preset: str | None = None,
         *,
@@ -174,7 +175,10 @@ class RunStore:
         """A new queued run, locked by the caller from before it is visible: a caller killed at any later instant
         leaves it interrupted, never queued for someone else to train. Close the writer (or leave the `with`) to
         hand a WORKER run to the store's worker."""
-        config.validate()
+        if config is None and kind != IMPORTED:
+            raise RunStoreError("A run trained here needs its config; only an imported model may have none.")
+        if config is not None:
+            config.validate()
         name = check_name(name or preset or "run")
         self._check_writable()
         run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{slug(name)}-{secrets.token_hex(2)}"
@@ -192,11 +196,10 @@ class RunStore:
             trial=trial,
         )
         status = RunStatus(state=QUEUED, updated_at=now_iso(), trainer=trainer, queued_at=time.time())
-        for file, data in (
-            ("config.json", records.encode_config(config)),
-            ("meta.json", records.encode(meta)),
-            ("status.json", records.encode(status)),
-        ):
+        files = {"meta.json": records.encode(meta), "status.json": records.encode(status)}
+        if config is not None:
+            files["config.json"] = records.encode_config(config)
+        for file, data in files.items():
             atomic_write_bytes(staging / file, data)
         # Renamed into place whole: a listing never sees half a run. The lock is on the file, so it moves along.
         os.replace(staging, self.layout.run_dir(run_id))
@@ -236,7 +239,9 @@ class RunStore:
     def _read(self, run_id: str) -> Run:
         layout = self.layout
         meta = _read_record(layout.run_file(run_id, "meta.json"), RunMeta)
-        config = _read_record(layout.run_file(run_id, "config.json"), RunConfig)
+        # An imported model has no config; a trained run without one is damaged.
+        config_missing = None if meta.kind == IMPORTED else _MISSING
+        config = _read_record(layout.run_file(run_id, "config.json"), RunConfig, missing=config_missing)
         status = self._believed(run_id, _read_record(layout.run_file(run_id, "status.json"), RunStatus))
         history = _read_record(layout.run_file(run_id, "history.json"), tuple[EpochMetrics, ...], missing=())
         results = _read_record(layout.run_file(run_id, "results.json"), Results, missing=None)
@@ -422,8 +427,8 @@ class RunWriter:
         return self.store.get(self.id)
 
     @property
-    def config(self) -> RunConfig:
-        return _read_record(self._layout.run_file(self.id, "config.json"), RunConfig)
+    def config(self) -> RunConfig | None:
+        return _read_record(self._layout.run_file(self.id, "config.json"), RunConfig, missing=None)
 
     def stop_requested(self) -> bool:
         return self._layout.stop_request(self.id).exists()
