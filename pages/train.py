@@ -221,7 +221,7 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
         st.warning(f"Run {run.id} cannot be read ({md(error)}); the Runs page lists it as damaged.")
         return
     state, history = run.state, run.history
-    epochs = run.config.epochs if run.config else len(history)  # an imported model has no settings
+    planned = run.config.epochs if run.config else len(history)  # an imported model has no settings
     st.subheader(f"{md(run.name)} · {state}")
     if state == QUEUED:
         ahead = [other for other in line if other.id != run.id][:1]
@@ -237,7 +237,7 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
         if run.stop_requested and state == RUNNING:
             st.caption("Stop requested: finishing the current batch, then evaluating and saving the model.")
     if state == RUNNING:
-        live = live_progress(progress, history, epochs)
+        live = live_progress(progress, history, planned)
         if not progress.points:
             st.progress(0.0, text="Starting: building the model...")
         else:
@@ -261,8 +261,8 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
             query_params={"run": run.id},
         )
     loss, accuracy = st.columns(2)
-    loss.plotly_chart(charts.curve_figure("loss", history, progress.points, epochs), key="train.live.loss")
-    accuracy.plotly_chart(charts.curve_figure("accuracy", history, progress.points, epochs), key="train.live.accuracy")
+    loss.plotly_chart(charts.curve_figure("loss", history, progress.points, planned), key="train.live.loss")
+    accuracy.plotly_chart(charts.curve_figure("accuracy", history, progress.points, planned), key="train.live.accuracy")
 
 
 @st.fragment
