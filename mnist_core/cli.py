@@ -514,14 +514,19 @@ STUDY_HELP = """Studies: many runs that differ in a few settings, searched by Op
     study stop NAME       stop after the current batch; finished trials are kept
     study show [NAME]     the results table (or the list of studies)
 
-Add --epochs N and --limit N to `create` for a quick study. Studies live in --storage (default: an SQLite file in
-the run store); any SQLAlchemy database URL works, so workers on several machines can share one study."""
+Add --epochs N and --limit N to `create` for a quick study. Studies live in --storage URL (default:
+$MNIST_LAB_STUDIES, else an SQLite file in the run store). Workers on several machines share a study through one
+PostgreSQL server: --storage postgresql+psycopg://USER@HOST:PORT/DATABASE (a password from the URL or $PGPASSWORD),
+each machine with its own run store. A worker that dies mid-trial has its trial trained again by another."""
 
 
 def add_study_parser(commands, common) -> None:
     study_common = _Parser(add_help=False)
     study_common.add_argument(
-        "--storage", metavar="URL", help="an Optuna database URL (default: sqlite in the run store)"
+        "--storage",
+        metavar="URL",
+        help="the study database, e.g. postgresql+psycopg://USER@HOST:PORT/DB (default: $MNIST_LAB_STUDIES, else "
+        "SQLite in the run store)",
     )
     study = commands.add_parser(
         "study",
@@ -573,8 +578,6 @@ def add_study_parser(commands, common) -> None:
 
 
 def cmd_study(args, store) -> int:
-    import optuna
-
     from mnist_core import study as studies_module
 
     studies = studies_module.Studies(store, args.storage)
@@ -603,7 +606,7 @@ def cmd_study(args, store) -> int:
             )
             return 0
         return _study_show(args, studies)
-    except optuna.exceptions.OptunaError as error:
+    except studies_module.OptunaError as error:  # Optuna's own refusals (a study deleted under us, ...)
         raise studies_module.StudyError("study", f"{type(error).__name__}: {error}") from None
 
 
@@ -622,20 +625,30 @@ def _study_spec_from_args(args, module):
 
 
 def _study_work(args, studies, resume: bool) -> int:
+    from mnist_core.terminal import StudyProgress
+
+    # A bar for the study and the trial's epochs in a terminal; plain lines on stderr otherwise and with --json.
+    display = StudyProgress(args.name, lines=args.json)
     with stop_on_ctrl_c("stopping this worker after the current batch") as stop_requested:
         try:
             if resume:
                 requeued = studies.prepare_resume(args.name)
-                if requeued and not args.json:
-                    print(f"queued again: trial(s) {', '.join(map(str, requeued))}", file=sys.stderr)
-            log = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
+                if requeued:
+                    display.log(f"queued again: trial(s) {', '.join(map(str, requeued))}")
             data = load_mnist(args.data) if args.data else None
             trained = studies.run_worker(
-                args.name, data=data, log=log, should_exit=stop_requested, max_trials=getattr(args, "max_trials", None)
+                args.name,
+                data=data,
+                display=display,
+                should_exit=stop_requested,
+                max_trials=getattr(args, "max_trials", None),
             )
         except KeyboardInterrupt:
+            display.close()
             print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
             return 130
+        finally:
+            display.close()
     return _study_show(args, studies, trained=trained)
 
 
@@ -649,7 +662,7 @@ def _study_show(args, studies, trained: int | None = None) -> int:
             return _print_json(listing)
         if not listing:
             hint = "`python -m mnist_core study create NAME --preset-study`"
-            print(f"no studies yet in {studies.url}: create one with {hint}")
+            print(f"no studies yet in {studies.shown_url}: create one with {hint}")
         for item in listing:
             print(
                 f"{item['study']:<30} {item['kind']:<8} {item['state']:<11} {item['finished']}/{item['planned']} trials"
@@ -662,9 +675,10 @@ def _study_show(args, studies, trained: int | None = None) -> int:
     if getattr(args, "csv", False):
         print(rows_csv(rows), end="")
         return 0
+    hosts = f"; trained on {', '.join(progress['hosts'])}" if progress["hosts"] else ""
     print(
         f"study {args.name!r} ({progress['kind']}): {progress['state']}, {progress['finished']}/{progress['planned']} "
-        f"trials finished" + (f", {trained} trained by this worker" if trained is not None else "")
+        f"trials finished" + (f", {trained} trained by this worker" if trained is not None else "") + hosts
     )
     print(format_table(rows))
     if progress["interrupted"]:

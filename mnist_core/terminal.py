@@ -2,11 +2,13 @@
 whole run) when stderr is a terminal, plain lines otherwise (a log file, a pipe, CI), so logs stay readable.
 
 A `TerminalProgress` is a training progress sink (see `mnist_core.training.ProgressSink`): it only draws.
+A `StudyProgress` is a study worker's display: a bar for the whole study above each trial's `TerminalProgress`.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 from rich.console import Console
@@ -35,13 +37,33 @@ def epoch_line(metrics: EpochMetrics, epochs: int) -> str:
     return " ".join(parts)
 
 
-class TerminalProgress:
-    """Bars for a terminal, lines for everything else."""
+def make_bars(console: Console) -> Progress:
+    """The bars' columns: what, bar, n of total, percent, rate, elapsed, time left, loss."""
+    return Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[loss]}"),
+        console=console,
+        # Time left from the average since the start: a study's trials take minutes each.
+        speed_estimate_period=3600,
+    )
 
-    def __init__(self, stream: TextIO | None = None, force_terminal: bool | None = None):
+
+class TerminalProgress:
+    """Bars for a terminal, lines for everything else. Given `bars` (a study's, already on screen), the run's two
+    bars are added to them and taken away when the run ends."""
+
+    def __init__(self, stream: TextIO | None = None, force_terminal: bool | None = None, bars: Progress | None = None):
         self.stream = stream or sys.stderr
-        self.console = Console(file=self.stream, force_terminal=force_terminal)
+        self.console = bars.console if bars is not None else Console(file=self.stream, force_terminal=force_terminal)
         self.epochs = 0
+        self._shared = bars
         self._bars: Progress | None = None
         self._run_task = self._epoch_task = None
 
@@ -53,21 +75,11 @@ class TerminalProgress:
         self.epochs = epochs
         if not self.interactive:
             return
-        self._bars = Progress(
-            TextColumn("{task.description:<12}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            console=self.console,
-        )
+        self._bars = self._shared or make_bars(self.console)
         self._run_task = self._bars.add_task("run (epochs)", total=epochs, rate="", loss="")
         self._epoch_task = self._bars.add_task("epoch 1", total=steps_per_epoch or None, rate="", loss="")
-        self._bars.start()
+        if self._shared is None:
+            self._bars.start()
 
     def on_batch(self, point: ProgressPoint) -> None:
         if self._bars is None:
@@ -97,6 +109,63 @@ class TerminalProgress:
             self._bars.reset(self._epoch_task, description=f"epoch {metrics.epoch + 1}/{self.epochs}")
         else:
             self.close()
+
+    def close(self) -> None:
+        if self._bars is None:
+            return
+        if self._shared is None:
+            self._bars.stop()
+        else:
+            for task in (self._run_task, self._epoch_task):
+                self._bars.remove_task(task)
+        self._bars = None
+
+
+class StudyProgress:
+    """A study worker's display. In a terminal: a bar for the study (trials finished of planned, trials per minute,
+    time left) with each trial's epoch bars under it; elsewhere, or with `lines`, one plain line per event."""
+
+    def __init__(self, name: str, stream: TextIO | None = None, force_terminal: bool | None = None, lines=False):
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.console = Console(file=self.stream, force_terminal=force_terminal)
+        self.lines = lines or not self.console.is_terminal
+        self._bars: Progress | None = None
+        self._task = None
+        self._first: tuple[float, int] | None = None  # (when, trials finished) when this worker started
+
+    def log(self, message: str) -> None:
+        if self._bars is not None:
+            self._bars.console.print(message, markup=False, highlight=False)
+        else:
+            print(message, file=self.stream, flush=True)
+
+    def study(self, progress: dict) -> None:
+        finished, planned = progress["finished"], progress["planned"]
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (now, finished)
+        started, finished_then = self._first
+        per_minute = (finished - finished_then) / max(now - started, 1e-9) * 60
+        rate = f"{per_minute:.1f} trials/min" if finished > finished_then else ""
+        if self.lines:
+            left = ""
+            if finished > finished_then and finished < planned:
+                seconds = (planned - finished) / per_minute * 60
+                left = f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f} s left"
+            speed = f", {rate}" if rate else ""
+            self.log(f"study {self.name}: {finished}/{planned} trials finished ({progress['state']}){speed}{left}")
+            return
+        if self._bars is None:
+            self._bars = make_bars(self.console)
+            self._task = self._bars.add_task("study", total=planned, completed=finished, rate="", loss="")
+            self._bars.start()
+        self._bars.update(self._task, total=planned, completed=finished, rate=rate)
+
+    def trial_sink(self, title: str) -> TerminalProgress:
+        if self.lines or self._bars is None:
+            return TerminalProgress(self.stream, force_terminal=False)
+        return TerminalProgress(bars=self._bars)
 
     def close(self) -> None:
         if self._bars is not None:

@@ -15,7 +15,7 @@ from mnist_core.dashboard import markdown_text as md
 from mnist_core.presets import PRESETS, STUDY
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, rows_csv, spec_from_form
-from mnist_core.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
+from mnist_core.study.charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from pages.shared import init_state, store
 
 KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}
@@ -258,7 +258,7 @@ def results_ui(name: str, progress: dict) -> None:
     left.plotly_chart(val_loss_figure(studies.curves(name)), key="exp.chart.loss")
     right.plotly_chart(accuracy_vs_parameters_figure(rows), key="exp.chart.params")
     if progress["kind"] == "search":
-        figures = search_figures(studies.optuna_study(name))
+        figures = search_figures(studies.figures(name))
         if not figures:
             st.caption("Importance and parallel coordinates appear once two trials have completed.")
         left, right = st.columns(2)

@@ -3,7 +3,7 @@
 A `StudySpec` is plain data (saved in the study's Optuna storage as JSON): its kind (the seed's presets, a grid of
 values, or a search over ranges), the base preset, the overrides that hold for every trial (epochs, a quick
 `train_limit`) and pruning. It turns Optuna's scalar parameters into a validated RunConfig for each trial.
-The engine that runs studies is `mnist_core.study`.
+Nothing here knows Optuna: the adapter (`mnist_core.study.adapter`) turns `space()` into its suggestions.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import optuna
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.presets import PRESETS, STUDY
@@ -171,21 +168,27 @@ class StudySpec:
         names = list(space)
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
 
-    def suggest(self, trial: optuna.Trial) -> dict:
-        """Ask the trial for every varied setting; returns {param: encoded value}."""
+    def space(self) -> dict[str, tuple]:
+        """What each trial chooses, as plain data for the Optuna adapter: {param: ("categorical", values)} for
+        presets and grids (every cell is queued with its values), ranges as ("int" | "float", low, high, log)."""
         if self.kind != "search":
-            return {name: trial.suggest_categorical(name, values) for name, values in self.grid_space().items()}
-        params = {}
-        for name, space in self.search.items():
-            if "choices" in space:
-                params[name] = trial.suggest_categorical(name, [encode_value(name, v) for v in space["choices"]])
+            return {name: ("categorical", values) for name, values in self.grid_space().items()}
+        space = {}
+        for name, bounds in self.search.items():
+            if "choices" in bounds:
+                space[name] = ("categorical", [encode_value(name, v) for v in bounds["choices"]])
             elif _numeric_kind(name) is int:
-                params[name] = trial.suggest_int(
-                    name, int(space["low"]), int(space["high"]), log=bool(space.get("log"))
-                )
+                space[name] = ("int", int(bounds["low"]), int(bounds["high"]), bool(bounds.get("log")))
             else:
-                params[name] = trial.suggest_float(name, space["low"], space["high"], log=bool(space.get("log")))
-        return params
+                space[name] = ("float", float(bounds["low"]), float(bounds["high"]), bool(bounds.get("log")))
+        return space
+
+    def planned(self) -> list[dict]:
+        """The params of each planned trial, in order: every cell for presets and grids (the order the user gave),
+        and for a search, `n_trials` empty ones (the sampler chooses their settings when they start)."""
+        if self.kind == "search":
+            return [{} for _ in range(self.size)]
+        return self.cells()
 
     def preset_for(self, params: dict) -> str:
         return params["preset"] if self.kind == "presets" else self.base
@@ -393,7 +396,3 @@ def check_study_name(name: str) -> str:
     if any(not ch.isprintable() for ch in name):
         raise StudyError("name", "cannot hold control characters such as new lines")
     return name
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "study"

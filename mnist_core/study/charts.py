@@ -1,11 +1,10 @@
 """Plotly figures for a study: the trials' val_loss curves, test accuracy against model size, Optuna's views.
 
-Pure functions of plain rows (or an Optuna study), no Streamlit.
+Pure functions of plain rows and records, no Streamlit (Optuna's own views come drawn from the adapter).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping, Sequence
 
@@ -91,23 +90,9 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     return fig
 
 
-def search_figures(study) -> dict[str, go.Figure]:
-    """Optuna's importance and parallel-coordinates views of a search, once there is enough to show.
-
-    Returns {} while fewer than two trials have completed (neither view means anything before that).
-    """
-    import optuna
-
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if len(completed) < 2:
-        return {}
-    figures = {"parallel": optuna.visualization.plot_parallel_coordinate(study, target_name="best val_loss")}
-    # Importance needs at least one setting that took more than one value among the completed trials.
-    if any(len({repr(t.params.get(name)) for t in completed}) > 1 for name in completed[0].params):
-        # It can still fail with too few distinct values; the next refresh tries again.
-        with contextlib.suppress(RuntimeError, ValueError):
-            figures["importance"] = optuna.visualization.plot_param_importances(study, target_name="best val_loss")
+def search_figures(figures: Mapping[str, go.Figure]) -> dict[str, go.Figure]:
+    """Optuna's importance and parallel-coordinates views of a search (from `Studies.figures`), sized for the page."""
     for name, fig in figures.items():
         # Room for the bar values on the right and the axis names below.
         fig.update_layout(height=420, margin={"l": 10, "r": 40, "t": 40, "b": 50}, uirevision=f"study-{name}")
-    return figures
+    return dict(figures)

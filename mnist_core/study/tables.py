@@ -1,0 +1,259 @@
+"""What a study shows: where it stands, one row per trial attempt, the val_loss curves, as CSV and as terminal text.
+
+Pure functions of the study's attempts (plain data from the adapter), its definition and this machine's run store,
+so a study shared by several machines reads the same everywhere: figures, per-epoch val_loss (Optuna's intermediate
+values) and host come from the study database; a trial trained into this run store is read from its run, live.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+
+from mnist_core.config import ConfigError
+from mnist_core.presets import PRESETS
+from mnist_core.store import EpochMetrics, RecordError, Run, RunStore, RunStoreError
+from mnist_core.study.adapter import Attempt
+from mnist_core.study.spec import StudySpec, describe_params
+
+STATES = {"waiting": "queued", "running": "running", "complete": "completed", "pruned": "pruned", "fail": "failed"}
+RESULT_KEYS = (
+    "parameters",
+    "epochs_completed",
+    "best_epoch",
+    "train_accuracy",
+    "val_accuracy",
+    "train_val_gap",
+    "test_accuracy",
+    "test_loss",
+    "train_seconds",
+    "status",
+)
+
+
+# --- the attempts of each planned trial ---------------------------------------------------------------------------
+
+
+def is_interrupted(attempt: Attempt) -> bool:
+    """Ended before its last epoch for no fault of its own: stopped, or its worker died (Optuna failed it when its
+    heartbeat went silent). A rerun may finish it; an error (`error`) would only repeat."""
+    return attempt.state == "fail" and (bool(attempt.attrs.get("interrupted")) or not attempt.attrs.get("error"))
+
+
+def state_of(attempt: Attempt) -> str:
+    return "interrupted" if is_interrupted(attempt) else STATES[attempt.state]
+
+
+def is_resolved(attempt: Attempt) -> bool:
+    """Finished for good: completed, pruned, or failed for a reason a rerun would repeat."""
+    return attempt.state in ("complete", "pruned") or (attempt.state == "fail" and not is_interrupted(attempt))
+
+
+def by_slot(attempts: list[Attempt]) -> dict[int, list[Attempt]]:
+    slots: dict[int, list[Attempt]] = {}
+    for attempt in sorted(attempts, key=lambda a: (a.slot, a.number)):
+        slots.setdefault(attempt.slot, []).append(attempt)
+    return slots
+
+
+def needing_resume(attempts: list[Attempt]) -> list[Attempt]:
+    """The last attempt of each planned trial that was interrupted and is neither queued again nor running."""
+    pending = []
+    for tries in by_slot(attempts).values():
+        if any(is_resolved(a) or a.state in ("waiting", "running") for a in tries):
+            continue
+        if is_interrupted(tries[-1]):
+            pending.append(tries[-1])
+    return pending
+
+
+def progress(attempts: list[Attempt], spec: StudySpec, stop: bool, worker_here: bool) -> dict:
+    """Where the study stands, in numbers and one word."""
+    slots = by_slot(attempts)
+    finished = sum(1 for tries in slots.values() if any(is_resolved(a) for a in tries))
+    running = [a for a in attempts if a.state == "running"]
+    queued = [a for a in attempts if a.state == "waiting"]
+    pending = needing_resume(attempts)
+    if finished >= spec.size:
+        word = "finished"
+    elif running:
+        word = "stopping" if stop else "running"
+    elif stop:
+        word = "stopped"
+    elif worker_here:
+        word = "waiting"  # for the store's training slot (the Train page's queue) or TensorFlow's start-up
+    elif queued:
+        word = "queued"  # waiting for a worker to start
+    else:
+        word = "incomplete"  # interrupted trials wait for a resume
+    current = None
+    if running:
+        latest = running[-1]  # the newest trial to start
+        current = {"trial": latest.slot, "run_id": latest.attrs.get("run_id"), "host": latest.attrs.get("host")}
+    return {
+        "kind": spec.kind,
+        "state": word,
+        "planned": spec.size,
+        "finished": finished,
+        "running": len(running),
+        "queued": len(queued),
+        "interrupted": len(pending),
+        "stop_requested": stop,
+        "current": current,
+        "hosts": sorted({a.attrs["host"] for a in attempts if a.attrs.get("host")}),
+    }
+
+
+# --- rows ---------------------------------------------------------------------------------------------------------
+
+
+def shown_attempts(attempts: list[Attempt]) -> list[Attempt]:
+    """Every attempt that started, and the queued ones of planned trials that have not started yet."""
+    shown = []
+    for tries in by_slot(attempts).values():
+        started = [a for a in tries if a.state != "waiting"]
+        shown += started or tries[:1]
+    return shown
+
+
+def local_run(attempt: Attempt, store: RunStore) -> Run | None:
+    """The attempt's run if it was trained into this run store (run ids are unique across machines)."""
+    run_id = attempt.attrs.get("run_id")
+    if not run_id or attempt.state == "waiting":
+        return None
+    with contextlib.suppress(RunStoreError, RecordError, OSError):
+        return store.get(run_id)
+    return None
+
+
+def result_of(run: Run) -> dict:
+    summary = run.summary()
+    return {key: summary.get(key) for key in RESULT_KEYS}
+
+
+def rows(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> list[dict]:
+    """The results table: one row per attempt shown, by trial number."""
+    requeued = {a.slot for a in attempts if a.state == "waiting"}
+    return [_row(a, spec, store, a.slot in requeued) for a in shown_attempts(attempts)]
+
+
+def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> dict:
+    params = attempt.params
+    result = dict(attempt.attrs.get("result") or {})
+    run = local_run(attempt, store)
+    if run is not None and (attempt.state == "running" or not result):
+        with contextlib.suppress(OSError, ValueError, ConfigError):
+            result = result_of(run)
+    config = None
+    with contextlib.suppress(ConfigError, KeyError, TypeError):
+        config = spec.config_for(params) if params else None
+    row = {"trial": attempt.slot, "state": state_of(attempt), "changed": spec.describe(params) if params else ""}
+    if spec.kind == "presets":
+        row["preset"] = params.get("preset")
+    else:
+        row.update(params)
+    epochs_run = result.get("epochs_completed")
+    if epochs_run is None and attempt.intermediate:
+        epochs_run = len(attempt.intermediate)
+    best = min(attempt.intermediate.values()) if attempt.intermediate else None
+    row.update(
+        {
+            "parameters": result.get("parameters"),
+            "epochs": config.epochs if config else None,
+            "epochs_run": epochs_run,
+            "best_epoch": result.get("best_epoch"),
+            "train_accuracy": result.get("train_accuracy"),
+            "val_accuracy": result.get("val_accuracy"),
+            "test_accuracy": result.get("test_accuracy"),
+            "train_val_gap": result.get("train_val_gap"),
+            "best_val_loss": attempt.value if attempt.value is not None else best,
+            "seconds": result.get("train_seconds"),
+            "host": attempt.attrs.get("host") if attempt.state != "waiting" else None,
+            "run_id": attempt.attrs.get("run_id") if attempt.state != "waiting" else None,
+            "here": run is not None,
+            "note": _note(attempt, requeued),
+        }
+    )
+    if spec.kind == "presets":
+        row["post_accuracy"] = PRESETS[params["preset"]].reported_accuracy if params.get("preset") else None
+    return row
+
+
+def _note(attempt: Attempt, requeued: bool) -> str:
+    if attempt.state != "fail":
+        return ""
+    if not is_interrupted(attempt):
+        return attempt.attrs.get("error") or ""
+    why = (
+        attempt.attrs.get("interrupted") or "its worker stopped answering (no heartbeat): it died or lost the database"
+    )
+    return why + ("; queued again" if requeued else "")
+
+
+def curves(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> dict[str, list[EpochMetrics]]:
+    """{trial label: per-epoch history} for the overlay chart: the run's history when it is here, else the
+    val_loss per epoch the trial reported to Optuna."""
+    result = {}
+    for attempt in shown_attempts(attempts):
+        if attempt.state == "waiting":
+            continue
+        params = attempt.params
+        label = f"#{attempt.slot} " + (params.get("preset") or describe_params(params))
+        if label in result:
+            label += f" (attempt {attempt.number + 1})"
+        run = local_run(attempt, store)
+        history = list(run.history) if run is not None else []
+        if not history:
+            history = [EpochMetrics(epoch=e, val_loss=v) for e, v in sorted(attempt.intermediate.items())]
+        if history:
+            result[label] = history
+    return result
+
+
+# --- for people and scripts ---------------------------------------------------------------------------------------
+
+
+def rows_csv(rows: list[dict]) -> str:
+    """The results table as CSV (every column any row has, in first-seen order)."""
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table for the terminal."""
+    if not rows:
+        return "no trials yet"
+    has_post = any("post_accuracy" in row for row in rows)
+    header = (
+        f"{'trial':>5} {'state':<11} {'changed':<40} {'params':>9} {'epochs':>6} {'best':>4} {'train':>7} "
+        f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'time':>7}  host"
+    )
+    lines = [header]
+    for row in rows:
+        epochs = f"{row['epochs_run'] if row['epochs_run'] is not None else '-'}/{row['epochs'] or '-'}"
+        line = (
+            f"{row['trial']:>5} {row['state']:<11} {row['changed'][:40]:<40} {_fmt(row['parameters'], ',d'):>9} "
+            f"{epochs:>6} {_fmt(row['best_epoch'], 'd'):>4} {_fmt(row['train_accuracy'], '.2%'):>7} "
+            f"{_fmt(row['val_accuracy'], '.2%'):>7} {_fmt(row['test_accuracy'], '.2%'):>7}"
+        )
+        if has_post:
+            line += f" {_fmt(row.get('post_accuracy'), '.2%'):>7}"
+        line += f" {_fmt(row['train_val_gap'], '+.2%'):>7} {_fmt(row['seconds'], '.0f'):>6}s  {row['host'] or '-'}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None:
+        return "-"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
