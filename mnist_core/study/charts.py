@@ -5,6 +5,7 @@ Pure functions of plain rows and records, no Streamlit (Optuna's own views come 
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 
@@ -40,23 +41,37 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     done = [
         r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None and r.get("parameters")
     ]
+    post = [r for r in done if r.get("post_accuracy") is not None]
+    # Log axis: its range is in powers of ten, padded so the outermost labels fit.
+    sizes = [math.log10(r["parameters"]) for r in done]
+    x_range = (min(sizes) - 0.25, max(sizes) + 0.25) if done else (0.0, 1.0)
+    accuracies = [r["test_accuracy"] for r in done] + [r["post_accuracy"] for r in post]
+    pad = max((max(accuracies) - min(accuracies)) * 0.15, 0.002) if done else 0  # one point alone: a narrow axis
+    y_range = (min(accuracies) - pad, max(accuracies) + pad) if done else (0.0, 1.0)
     # Preset names are short enough to write beside the points; a grid's or search's settings go in the hover.
-    labels = [r.get("preset") or f"#{r['trial']}" for r in done]
+    labels = [html.escape(str(r.get("preset") or f"#{r['trial']}")) for r in done]
+    positions = label_positions(
+        sizes,
+        [r["test_accuracy"] for r in done],
+        labels,
+        x_range,
+        y_range,
+        others=[(math.log10(r["parameters"]), r["post_accuracy"]) for r in post],
+    )
     fig.add_trace(
         go.Scatter(
             x=[r["parameters"] for r in done],
             y=[r["test_accuracy"] for r in done],
             mode="markers+text",
             text=labels,
-            textposition="top center",
+            textposition=positions,
             name="this project",
             marker={"size": 11, "color": RUN_COLOURS[0]},
-            customdata=[[r["trial"], r.get("changed") or ""] for r in done],
+            customdata=[[r["trial"], html.escape(r.get("changed") or "")] for r in done],
             hovertemplate="trial %{customdata[0]}: %{customdata[1]}<br>%{x:,} parameters<br>"
             "test accuracy %{y:.2%}<extra></extra>",
         )
     )
-    post = [r for r in done if r.get("post_accuracy") is not None]
     if post:
         fig.add_trace(
             go.Scatter(
@@ -65,18 +80,14 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
                 mode="markers",
                 name="the post's figure",
                 marker={"size": 11, "color": "rgba(0,0,0,0)", "line": {"color": POST_COLOUR, "width": 2}},
-                text=[r.get("preset") for r in post],
+                text=[html.escape(str(r.get("preset"))) for r in post],
                 hovertemplate="%{text}: the post reported %{y:.2%}<extra></extra>",
             )
         )
     fig.update_traces(cliponaxis=False)  # labels of the outermost points stay whole
-    sizes = [r["parameters"] for r in done]
-    if sizes:
-        # Log axis: its range is in powers of ten. Pad it so the outermost labels fit.
-        fig.update_xaxes(range=[math.log10(min(sizes)) - 0.25, math.log10(max(sizes)) + 0.25])
-        accuracies = [r["test_accuracy"] for r in done] + [r["post_accuracy"] for r in post]
-        pad = max((max(accuracies) - min(accuracies)) * 0.15, 0.002)  # one point alone gets a narrow axis too
-        fig.update_yaxes(range=[min(accuracies) - pad, max(accuracies) + pad])
+    if done:
+        fig.update_xaxes(range=list(x_range))
+        fig.update_yaxes(range=list(y_range))
     else:
         # Plotly's default axes for an empty chart read as "-100% to 400%": say what is missing instead.
         fig.update_yaxes(range=[0, 1])
@@ -96,3 +107,65 @@ def search_figures(figures: Mapping[str, go.Figure]) -> dict[str, go.Figure]:
         # Room for the bar values on the right and the axis names below.
         fig.update_layout(height=420, margin={"l": 10, "r": 40, "t": 40, "b": 50}, uirevision=f"study-{name}")
     return dict(figures)
+
+
+# Where a label may sit around its point, in the order tried, and which way each moves its box.
+_PLACES = {
+    "top center": (0.0, 1.0),
+    "bottom center": (0.0, -1.0),
+    "middle right": (1.0, 0.0),
+    "middle left": (-1.0, 0.0),
+    "top right": (1.0, 1.0),
+    "bottom left": (-1.0, -1.0),
+    "top left": (-1.0, 1.0),
+    "bottom right": (1.0, -1.0),
+}
+# The plot area of the chart on the page, roughly (half the page's width, the chart's height less its margins),
+# a label's size per character and height, and a marker's half width: all in pixels.
+PLOT_PX = (560.0, 260.0)
+CHAR_PX, LABEL_PX, MARKER_PX = 7.0, 16.0, 7.0
+
+
+def label_positions(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    labels: Sequence[str],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    others: Sequence[tuple[float, float]] = (),
+) -> list[str]:
+    """A text position per point so that labels overlap neither each other nor any marker: points of one model size
+    (seed and seed-10, the same network) or close together (one-conv and wide) get their labels on different sides.
+
+    `xs` are in axis units (log10 of the size on a log axis), `others` are markers without labels (the post's).
+    """
+
+    def pixels(x: float, y: float) -> tuple[float, float]:
+        return (
+            (x - x_range[0]) / ((x_range[1] - x_range[0]) or 1) * PLOT_PX[0],
+            (y - y_range[0]) / ((y_range[1] - y_range[0]) or 1) * PLOT_PX[1],
+        )
+
+    points = [pixels(x, y) for x, y in zip(xs, ys, strict=True)]
+    boxes = [_box(px, py, 2 * MARKER_PX, 2 * MARKER_PX) for px, py in [*points, *(pixels(*o) for o in others)]]
+    chosen = []
+    for (px, py), label in zip(points, labels, strict=True):
+        width = len(label) * CHAR_PX
+        scored = []
+        for order, (place, (dx, dy)) in enumerate(_PLACES.items()):
+            box = _box(px + dx * (width / 2 + MARKER_PX), py + dy * (LABEL_PX / 2 + MARKER_PX), width, LABEL_PX)
+            scored.append((sum(_overlap(box, other) for other in boxes), order, place, box))
+        _, _, place, box = min(scored)
+        chosen.append(place)
+        boxes.append(box)
+    return chosen
+
+
+def _box(cx: float, cy: float, width: float, height: float) -> tuple[float, float, float, float]:
+    return (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return width * height if width > 0 and height > 0 else 0.0
