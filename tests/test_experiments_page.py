@@ -1,5 +1,7 @@
-"""The Experiments page in AppTest: the seed's study is one click away, bad definitions are explained, and a tiny
-grid queued from the page (its worker run here, in-process) fills the table, the runs and the charts."""
+"""The Experiments page in AppTest: the seed's study is one click away, the form keeps what was chosen and explains
+bad definitions (guidance before anything is typed), a tiny grid queued from the page (its worker run here,
+in-process) fills the table, the runs and the charts, and a study shared through PostgreSQL shows the trials
+another machine trained."""
 
 import json
 
@@ -45,7 +47,6 @@ def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
 @pytest.mark.parametrize(
     ("kind", "field", "text", "message"),
     [
-        ("grid", None, None, "grid: is empty"),
         ("grid", "dropout", "0.2, 1.5", "grid.dropout: must be between 0 and 0.9"),
         ("search", "epochs", "1:100000", "search.epochs: value must be between 1 and 500"),
         ("search", "dropout", "0.5:0.1", "low (0.5) must be below high (0.1)"),
@@ -54,10 +55,35 @@ def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
 def test_a_bad_definition_is_explained_and_cannot_be_queued(runs, kind, field, text, message):
     at = open_page("pages/experiments.py")
     at.radio(key="exp.kind").set_value(kind).run()
-    if field:
-        at.text_input(key=f"exp.{kind}.{field}").input(text).run()
+    at.text_input(key=f"exp.{kind}.{field}").input(text).run()
     assert any(message in e for e in texts(at.error)), texts(at.error)
     assert at.button(key="exp.queue").disabled
+
+
+@pytest.mark.parametrize("kind", ["grid", "search"])
+def test_an_empty_grid_or_search_gets_guidance_not_an_error_and_examples_read_as_examples(runs, kind):
+    at = open_page("pages/experiments.py")
+    at.radio(key="exp.kind").set_value(kind).run()
+    assert not at.error, texts(at.error)
+    assert any("Type the values of at least one setting" in i for i in texts(at.info))
+    assert at.button(key="exp.queue").disabled
+    assert at.text_input(key=f"exp.{kind}.filters").placeholder.startswith("e.g. ")
+
+
+def test_switching_the_kind_of_study_and_back_keeps_the_presets_and_the_typed_values(runs):
+    at = open_page("pages/experiments.py")
+    at.text_input(key="exp.name").input("kept").run()
+    at.radio(key="exp.kind").set_value("grid").run()
+    at.text_input(key="exp.grid.dropout").input("0.1, 0.2").run()
+    at.radio(key="exp.kind").set_value("search").run()
+    at.radio(key="exp.kind").set_value("presets").run()
+    assert len(at.multiselect(key="exp.presets").value) == 7
+    assert len(at.dataframe[0].value) == 7
+    assert not at.error, texts(at.error)
+    assert not at.button(key="exp.queue").disabled
+    at.radio(key="exp.kind").set_value("grid").run()
+    assert at.text_input(key="exp.grid.dropout").value == "0.1, 0.2"
+    assert any("2 trial(s)" in c.value for c in at.caption)
 
 
 def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mnist):
@@ -76,15 +102,17 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mni
     assert Studies(runs).run_worker("page grid", data=mnist) == 2
     at.run()
     table = results_table(at)
+    assert list(table["trial"]) == [1, 2], "numbered from 1, in the order they were typed and trained"
+    assert list(table["filters"]) == ["8/16", "16/36"]
     assert list(table["state"]) == ["completed", "completed"]
-    assert sorted(table["filters"]) == ["16/36", "8/16"]
     assert (table["test_accuracy"] > 0.2).all()
-    assert (table["epochs_run"] == 1).all()
+    assert list(table["epochs"]) == ["1/1", "1/1"]
     assert set(table["run_id"]) == {r.id for r in runs.runs()}, "each trial is a run on the Runs page"
+    assert list(table["run"]) == [f"./runs?run={run_id}" for run_id in table["run_id"]], "linked to its run"
     assert "finished: 2 of 2" in at.get("progress")[0].proto.text
     assert at.get("download_button"), "the table exports as CSV"
     loss = figure(at, "exp.chart.loss")
-    assert sorted(t["name"] for t in loss["data"]) == ["#0 filters 16/36", "#1 filters 8/16"]
+    assert [t["name"] for t in loss["data"]] == ["#1 filters 8/16", "#2 filters 16/36"]
     params = figure(at, "exp.chart.params")
     assert sorted(params["data"][0]["x"]) == sorted(table["parameters"])
     assert not at.get("button") or all(b.key != "exp.stop" for b in at.button)
@@ -99,3 +127,34 @@ def test_a_search_shows_importance_and_parallel_coordinates(runs, mnist):
     assert at.selectbox(key="exp.study").value == "search"
     assert "dropout" in json.dumps(figure(at, "exp.chart.parallel")), "one axis per searched setting"
     assert figure(at, "exp.chart.importance")["data"][0]["type"] == "bar"
+
+
+def test_a_shared_study_shows_every_trial_with_its_host_and_links_only_those_trained_here(
+    runs, mnist, pg_url, tmp_path, monkeypatch
+):
+    """Two machines (two run stores, two host names) share a study on a PostgreSQL server: the page of the first
+    shows both trials, the other machine's from the database alone (figures, val_loss per epoch, host)."""
+    spec = study_module.grid_study({"dropout": [0.1, 0.2]}, epochs=2, train_limit=1000)
+    elsewhere = RunStore(tmp_path / "other-machine")
+    Studies(elsewhere, pg_url).create("shared", spec)
+    monkeypatch.setenv("MNIST_LAB_HOST", "far-away")
+    assert Studies(elsewhere, pg_url).run_worker("shared", data=mnist, max_trials=1) == 1
+    monkeypatch.setenv("MNIST_LAB_HOST", "this-one")
+    assert Studies(runs, pg_url).run_worker("shared", data=mnist) == 1
+
+    monkeypatch.setenv("MNIST_LAB_STUDIES", pg_url)
+    at = open_page("pages/experiments.py")
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="exp.study").value == "shared"
+    table = results_table(at)
+    assert list(table["trial"]) == [1, 2]
+    assert list(table["host"]) == ["far-away", "this-one"]
+    assert list(table["state"]) == ["completed", "completed"]
+    assert (table["test_accuracy"] > 0.1).all(), "the other machine's figures come from the database"
+    assert list(table["epochs"]) == ["2/2", "2/2"]
+    assert table["run"][0] is None, "no link to a run that lives on another machine"
+    assert table["run"][1] == f"./runs?run={runs.runs()[0].id}"
+    curves = {t["name"]: t for t in figure(at, "exp.chart.loss")["data"]}
+    assert list(curves) == ["#1 dropout 0.1", "#2 dropout 0.2"]
+    assert len(curves["#1 dropout 0.1"]["y"]) == 2, "its val_loss per epoch, as it reported it to Optuna"
+    assert any("far-away, this-one" in c.value for c in at.caption)

@@ -44,11 +44,17 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, runs_dir: Path, log_path: Path):
+    def __init__(self, runs_dir: Path, log_path: Path, env: dict | None = None):
         self.runs_dir = runs_dir
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_LAB_RUNS": str(runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "MNIST_LAB_RUNS": str(runs_dir),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
             [

@@ -1,4 +1,5 @@
-"""The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table."""
+"""The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table; the form
+keeps its presets through a change of kind; a study shared through PostgreSQL shows another machine's trials."""
 
 import contextlib
 import re
@@ -10,8 +11,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from mnist_core.store import RunStore
-from mnist_core.study import Studies
-from tests.browser.conftest import screenshot, wait_for_app
+from mnist_core.study import Studies, grid_study
+from tests.browser.conftest import Server, screenshot, wait_for_app
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +95,7 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
         expander.get_by_text("New study").click()  # folded away once a study exists
     # All images: a quiet machine trains 200 epochs of 1,000 images in seconds, before the test presses Stop.
     _queue_grid(page, "long grid", "8/16, 16/36", epochs=200, all_images=True)
-    page.get_by_text("Trial 0:").wait_for(timeout=120_000)  # the current trial's live curves
+    page.get_by_text("Trial 1:").wait_for(timeout=120_000)  # the current trial's live curves
     page.get_by_text("epoch 2").first.wait_for(timeout=120_000)
     screenshot(page, "experiments-running")
     # The panel redraws every two seconds: click the current button, not the copy a redraw is replacing. A click
@@ -113,3 +114,51 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
     page.get_by_role("button", name="Resume").wait_for()
     page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()
     screenshot(page, "experiments-stopped")
+
+
+def test_switching_the_kind_and_back_keeps_the_seven_presets_and_an_empty_grid_is_not_an_error(server, page):
+    _open(page, server)
+    expander = page.get_by_test_id("stExpander")
+    if not page.get_by_text("What to vary").is_visible():
+        expander.get_by_text("New study").click()
+    page.get_by_text("A grid", exact=True).click()
+    wait_for_app(page)
+    page.get_by_text("Type the values of at least one setting").wait_for()
+    assert not page.locator("[data-testid='stAlertContentError']").count(), "guidance, not an error"
+    box = _widget(page, "exp.grid.filters").locator("input")
+    assert box.get_attribute("placeholder").startswith("e.g. ")
+    screenshot(page, "experiments-empty-grid")
+    page.get_by_text("A search", exact=True).click()
+    wait_for_app(page)
+    page.get_by_text("The seed's study", exact=True).click()
+    wait_for_app(page)
+    page.get_by_text("7 trial(s), one at a time").wait_for()
+    assert not page.get_by_text("choose at least one preset").count()
+    expect(_widget(page, "exp.queue").get_by_role("button")).to_be_enabled()
+    screenshot(page, "experiments-presets-kept")
+
+
+@pytest.fixture
+def shared_server(tmp_path, pg_url):
+    server = Server(tmp_path / "runs", tmp_path / "streamlit.log", env={"MNIST_LAB_STUDIES": pg_url})
+    server.pg_url = pg_url
+    yield server
+    server.stop()
+
+
+def test_a_shared_study_shows_the_trials_another_machine_trained(shared_server, page, mnist, tmp_path, monkeypatch):
+    here, elsewhere = RunStore(shared_server.runs_dir), RunStore(tmp_path / "other-machine")
+    spec = grid_study({"filters": [[8, 16], [16, 36]], "dropout": [0.1, 0.2, 0.3]}, epochs=1, train_limit=1000)
+    Studies(elsewhere, shared_server.pg_url).create("shared grid", spec)
+    monkeypatch.setenv("MNIST_LAB_HOST", "lab-pc-2")
+    assert Studies(elsewhere, shared_server.pg_url).run_worker("shared grid", data=mnist, max_trials=4) == 4
+    monkeypatch.setenv("MNIST_LAB_HOST", "lab-pc-1")
+    assert Studies(here, shared_server.pg_url).run_worker("shared grid", data=mnist) == 2
+
+    _open(page, shared_server)
+    page.get_by_text("finished: 6 of 6 trials finished").wait_for(timeout=60_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    wait_for_app(page)
+    page.get_by_text("on lab-pc-1, lab-pc-2").wait_for()
+    assert not page.locator("[data-testid='stException']").count()
+    screenshot(page, "experiments-shared-study")
