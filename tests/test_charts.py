@@ -120,10 +120,45 @@ def test_pixel_figure_labels_only_inked_pixels_with_their_values():
 
 
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
-    from mnist_core.study_charts import accuracy_vs_parameters_figure
+    from mnist_core.study.charts import accuracy_vs_parameters_figure
 
     figure = accuracy_vs_parameters_figure(
         [{"trial": 0, "state": "interrupted", "test_accuracy": 0.8, "parameters": 1000}]
     )
     assert tuple(figure.layout.yaxis.range) == (0, 1)
     assert [a.text for a in figure.layout.annotations] == ["No completed trial yet"]
+
+
+def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
+    """A quick study trains seed and seed-10 for as many epochs: one network, one point. one-conv and wide lie close."""
+    from mnist_core.study.charts import accuracy_vs_parameters_figure
+
+    runs = [
+        ("seed", 232_590, 0.9556, 0.9921),
+        ("seed-10", 232_590, 0.9556, 0.9911),
+        ("wide", 422_154, 0.962, 0.9916),
+        ("one-conv", 409_000, 0.958, 0.986),
+        ("widest", 3_000_000, 0.96, 0.9932),
+    ]
+    rows = [
+        {
+            "trial": i + 1,
+            "state": "completed",
+            "preset": name,
+            "parameters": size,
+            "test_accuracy": acc,
+            "post_accuracy": post,
+        }
+        for i, (name, size, acc, post) in enumerate(runs)
+    ]
+    fig = accuracy_vs_parameters_figure(rows)
+    place = dict(zip(fig.data[0].text, fig.data[0].textposition, strict=True))
+    assert place["seed"] != place["seed-10"]
+    assert place["wide"] != place["one-conv"]
+
+
+def test_a_live_accuracy_axis_never_leaves_0_to_100_percent():
+    point = ProgressPoint(epoch=1, batch=1, steps=8, progress=0.1, loss=2.3, accuracy=0.0)
+    fig = charts.curve_figure("accuracy", [], [point], 3)
+    assert fig.layout.yaxis.autorangeoptions.minallowed == 0
+    assert fig.layout.yaxis.autorangeoptions.maxallowed == 1
