@@ -41,29 +41,29 @@ SEARCH_FIELDS = {
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 POLL_SECONDS = 2.0
 ACTIVE = ("queued", "running", "stopping", "waiting")
+# Narrow columns, so that the table fits the page (1,400 px wide with the sidebar) for a grid over two settings; every
+# column, the descriptions and notes included, is in the CSV.
 COLUMNS = {
-    "trial": st.column_config.NumberColumn("Trial", width=50, help="Numbered from 1 in the order they were planned"),
-    "state": st.column_config.TextColumn("State", width=90),
-    "changed": st.column_config.TextColumn("What changed", width="medium"),
-    "preset": st.column_config.TextColumn("Preset", width=90),
-    "parameters": st.column_config.NumberColumn("Params", format="localized", width=80),
-    "epochs": st.column_config.TextColumn("Epochs", width=60, help="Run of planned"),
-    "best_epoch": st.column_config.NumberColumn("Best", width=50, help="The epoch with the lowest val_loss"),
-    "train_accuracy": st.column_config.NumberColumn("Train", format="percent", width=70, help="Train accuracy"),
-    "val_accuracy": st.column_config.NumberColumn("Val", format="percent", width=70, help="Validation accuracy"),
-    "test_accuracy": st.column_config.NumberColumn("Test", format="percent", width=70, help="Test accuracy"),
-    "post_accuracy": st.column_config.NumberColumn("Post", format="percent", width=70, help="The post's test accuracy"),
+    "trial": st.column_config.NumberColumn("Trial", width=45, help="Numbered from 1 in the order they were planned"),
+    "state": st.column_config.TextColumn("State", width=80),
+    "preset": st.column_config.TextColumn("Preset", width=80),
+    "test_accuracy": st.column_config.NumberColumn("Test", format="percent", width=62, help="Test accuracy"),
+    "post_accuracy": st.column_config.NumberColumn("Post", format="percent", width=62, help="The post's test accuracy"),
+    "val_accuracy": st.column_config.NumberColumn("Val", format="percent", width=62, help="Validation accuracy"),
     "train_val_gap": st.column_config.NumberColumn(
-        "Gap", format="percent", width=70, help="Train minus val accuracy: above zero and growing means overfitting"
+        "Gap", format="percent", width=62, help="Train minus val accuracy: above zero and growing means overfitting"
     ),
-    "best_val_loss": st.column_config.NumberColumn("val_loss", format="%.4f", width=70, help="The lowest val_loss"),
-    "seconds": st.column_config.NumberColumn("Time", format="%.0f s", width=60),
+    "best_epoch": st.column_config.NumberColumn("Best", width=45, help="The epoch with the lowest val_loss"),
+    "epochs": st.column_config.TextColumn("Epochs", width=55, help="Run of planned"),
+    "parameters": st.column_config.NumberColumn("Params", format="localized", width=75),
+    "best_val_loss": st.column_config.NumberColumn("val_loss", format="%.4f", width=62, help="The lowest val_loss"),
+    "seconds": st.column_config.NumberColumn("Time", format="%.0f s", width=50, help="Training time"),
     "host": st.column_config.TextColumn("Host", width=80, help="The machine that trained it"),
     "run": st.column_config.LinkColumn(
-        "Run", display_text="open", width=50, help="Trained here: open its run on the Runs page"
+        "Run", display_text="open", width=45, help="Trained on this machine: open its run on the Runs page"
     ),
-    "note": st.column_config.TextColumn("Note", width="medium"),
 }
+NOT_SHOWN = ("changed", "train_accuracy", "epochs_run", "run_id", "here", "note")  # in the CSV and the notes
 # Kept while their widgets are not drawn (Streamlit forgets a widget's value when it is not drawn in a run): the
 # preset list and the grid's or search's fields survive a switch of the study kind and back.
 KEPT = ("exp.presets", "exp.base", "exp.trials", "exp.grid.prune", "exp.search.prune") + tuple(
@@ -229,37 +229,24 @@ def results_ui(name: str, progress: dict) -> None:
     if not rows:
         st.info("No trial has started yet.")
         return
-    # The numbers to compare first, in narrow columns that fit the page; the long description last.
-    varied = [key for key in rows[0] if key not in COLUMNS and key not in ("epochs_run", "run_id", "here")]
-    order = [
-        "trial",
-        "state",
-        "preset",
-        *varied,
-        "test_accuracy",
-        "post_accuracy",
-        "train_accuracy",
-        "val_accuracy",
-        "train_val_gap",
-        "best_epoch",
-        "epochs",
-        "parameters",
-        "best_val_loss",
-        "seconds",
-        "host",
-        "run",
-        "note",
-    ]
-    if progress["kind"] == "presets":
-        order.insert(order.index("note"), "changed")  # a grid's or search's settings have columns of their own
+    varied = [key for key in rows[0] if key not in COLUMNS and key not in NOT_SHOWN]
+    order = ["trial", "state", "preset", *varied, *list(COLUMNS)[3:]]
+    if len({row["host"] for row in rows if row["host"]}) < 2 and lab().url == default_storage(store()):
+        order.remove("host")  # one machine: its name in every row says nothing
     st.dataframe(
         [table_row(row) for row in rows],
         hide_index=True,
         key="exp.table",
-        column_config={**COLUMNS, **{key: st.column_config.Column(key, width=90) for key in varied}},
-        column_order=[key for key in order if key in rows[0] or key == "run"],
+        column_config={**COLUMNS, **{key: st.column_config.Column(key, width=70) for key in varied}},
+        column_order=[key for key in dict.fromkeys(order) if key in rows[0] or key == "run"],
         width="stretch",
     )
+    for row in rows:
+        if row["note"]:
+            st.caption(
+                f"Trial {row['trial']} ({row['state']}{' on ' + md(row['host']) if row['host'] else ''}): "
+                f"{md(row['note'])}"
+            )
     finished = [r for r in rows if r["state"] in ("completed", "pruned")]
     st.download_button(
         "Download CSV",

@@ -157,7 +157,7 @@ def test_a_shared_study_shows_the_trials_another_machine_trained(shared_server, 
 
     _open(page, shared_server)
     page.get_by_text("finished: 6 of 6 trials finished").wait_for(timeout=60_000)
-    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    page.get_by_text("Download CSV").wait_for()
     wait_for_app(page)
     page.get_by_text("on lab-pc-1, lab-pc-2").wait_for()
     assert not page.locator("[data-testid='stException']").count()
