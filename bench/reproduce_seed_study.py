@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from mnist_core.data import load_mnist  # noqa: E402
 from mnist_core.presets import PRESETS, STUDY  # noqa: E402
-from mnist_core.runs import RunStore  # noqa: E402
+from mnist_core.store import RunStore  # noqa: E402
 from mnist_core.study import Studies, preset_study  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

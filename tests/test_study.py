@@ -3,6 +3,7 @@ study on SQLite, a killed worker's trial taken over through Optuna's heartbeat, 
 table and CSV the page and the command line show. (Studies shared through PostgreSQL: test_study_postgres.py.)"""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -315,3 +316,59 @@ def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(
     spans = sorted((r.status.started_at, r.status.finished_at, r.id) for r in store.runs())
     assert spans[0][2] == queued, "the run queued first trained first"
     assert all(a[1] <= b[0] for a, b in zip(spans[:-1], spans[1:], strict=True)), f"two trainings overlapped: {spans}"
+
+
+# --- the worker's display ---------------------------------------------------------------------------------------
+
+
+def _progress(finished: int, planned: int = 4) -> dict:
+    return {"finished": finished, "planned": planned, "state": "running"}
+
+
+def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_bars_under_it():
+    import io
+
+    from mnist_core.store import EpochMetrics
+    from mnist_core.terminal import StudyProgress
+
+    screen = io.StringIO()
+    display = StudyProgress("grid", stream=screen, force_terminal=True)
+    display.study(_progress(1))
+    sink = display.trial_sink("trial 2")
+    sink.on_train_begin(2, 10)
+    assert sink._bars is display._bars, "the trial's bars join the study's, one live display"
+    sink.on_epoch(EpochMetrics(epoch=1, loss=0.5, val_loss=0.4))
+    sink.on_epoch(EpochMetrics(epoch=2, loss=0.3, val_loss=0.2))
+    display.log("trial 2: val_loss 0.2000")
+    display.study(_progress(2))
+    display.close()
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())  # colours and cursor moves out
+    assert "study" in shown
+    assert "2/4" in shown
+    assert "trials/min" in shown
+    assert "epoch 2/2: loss 0.3000 val_loss 0.2000" in shown
+    assert "trial 2: val_loss 0.2000" in shown
+
+
+def test_a_worker_without_a_terminal_or_with_json_writes_plain_lines():
+    import io
+
+    from mnist_core.store import EpochMetrics
+    from mnist_core.terminal import StudyProgress
+
+    for display in (
+        StudyProgress("grid", stream=io.StringIO()),
+        StudyProgress("grid", stream=io.StringIO(), force_terminal=True, lines=True),
+    ):
+        display.study(_progress(1))
+        sink = display.trial_sink("trial 2")
+        sink.on_train_begin(1, 10)
+        sink.on_epoch(EpochMetrics(epoch=1, loss=0.5, val_loss=0.4))
+        display.study(_progress(2))
+        lines = display.stream.getvalue().splitlines()
+        assert lines[0] == "study grid: 1/4 trials finished (running)"
+        assert lines[1] == "epoch 1/1: loss 0.5000 val_loss 0.4000"
+        assert lines[2].startswith("study grid: 2/4 trials finished (running), ")
+        assert "trials/min" in lines[2]
+        assert "left" in lines[2]
+        assert "\x1b" not in display.stream.getvalue(), "no terminal codes in a log"

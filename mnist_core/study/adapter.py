@@ -34,7 +34,8 @@ from optuna.trial import TrialState
 from mnist_core.store.locks import Lock
 from mnist_core.study.spec import StudyError
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+# The worker says itself what became of each trial: Optuna's own warning would add a traceback for every stop.
+optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 @contextlib.contextmanager

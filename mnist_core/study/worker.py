@@ -75,6 +75,7 @@ def run_worker(lab, name: str, data=None, display: Display | None = None, should
         return exiting() or trainer.stop_requested(poll=True)
 
     announced = False
+    display.study(lab.progress(name))
     with lab.presence(name):
         try:
             while (max_trials is None or trainer.trained < max_trials) and not give_up():
@@ -148,6 +149,7 @@ class _Trainer:
             config = spec.config_for(params)
         except Exception as error:
             trial.set("error", f"{type(error).__name__}: {error}")
+            self.display.log(f"trial {trial.slot} failed: {type(error).__name__}: {error}")
             raise
         label = params["preset"] if spec.kind == "presets" else spec.describe(params)
         # Locked by this worker from its creation, so a worker killed at any instant leaves it interrupted.
@@ -185,6 +187,7 @@ class _Trainer:
             raise
         except Exception as error:
             trial.set("error", f"{type(error).__name__}: {error}")
+            self.display.log(f"trial {trial.slot} failed: {type(error).__name__}: {error}")
             raise
         finally:
             reporter.close()
