@@ -45,6 +45,7 @@ def measure(url: str, workers: int, trials: int, folder: Path, name: str) -> dic
     stores = [RunStore(folder / f"{name}-w{i}") for i in range(workers)]
     dropouts = [round(0.05 * i, 2) for i in range(trials)]  # `trials` distinct cells
     Studies(stores[0], url).create(name, grid_study({"dropout": dropouts}, epochs=1, train_limit=1000))
+    load = os.getloadavg()[0]  # other work on the machine, for the record
     started = time.monotonic()
     processes = [
         subprocess.Popen(
@@ -76,7 +77,14 @@ def measure(url: str, workers: int, trials: int, folder: Path, name: str) -> dic
         "trials_per_minute": trials / (last - first).total_seconds() * 60,
         "seconds_between_trials": statistics.median(gaps) if gaps else None,
         "wall_seconds": wall,
+        "load_average_before": load,
     }
+
+
+def _spread(values: list[float], form: str) -> str:
+    if len(values) == 1:
+        return format(values[0], form)
+    return f"{format(statistics.median(values), form)} ({format(min(values), form)}-{format(max(values), form)})"
 
 
 def machine() -> str:
@@ -119,20 +127,25 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.stop()
     lines = [
-        f"{datetime.now():%Y-%m-%d}, {machine()}; {args.trials} trials of 1 epoch on 1,000 images per measurement",
+        f"{datetime.now():%Y-%m-%d}, {machine()}; {args.trials} trials of 1 epoch on 1,000 images per measurement, "
+        f"{args.rounds} rounds; median (lowest-highest)",
         "",
-        "| study database | workers | trials per minute | seconds between trials (median) | wall time (start-up too) |",
+        "| study database | workers | trials per minute | seconds between trials | wall time (start-up too) |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for storage in ("sqlite", "postgresql"):
         for workers in (1, 2):
             mine = [r for r in results if r["storage"] == storage and r["workers"] == workers]
-            rates = ", ".join(f"{r['trials_per_minute']:.1f}" for r in mine)
-            gaps = ", ".join(f"{r['seconds_between_trials']:.2f}" for r in mine)
-            walls = ", ".join(f"{r['wall_seconds']:.0f} s" for r in mine)
-            lines.append(
-                f"| {'SQLite' if storage == 'sqlite' else 'PostgreSQL'} | {workers} | {rates} | {gaps} | {walls} |"
-            )
+            cells = [
+                _spread([r[key] for r in mine], form)
+                for key, form in (
+                    ("trials_per_minute", ".1f"),
+                    ("seconds_between_trials", ".2f"),
+                    ("wall_seconds", ".0f"),
+                )
+            ]
+            shown = "SQLite" if storage == "sqlite" else "PostgreSQL"
+            lines.append(f"| {shown} | {workers} | {cells[0]} | {cells[1]} | {cells[2]} s |")
     text = "\n".join(lines)
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,12 @@ Tests use real data and real Keras training on small subsets; nothing here is mo
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -85,7 +87,15 @@ def pg_url(postgres, request) -> str:
 
 def as_machine(host: str, command: list[str]) -> tuple[list[str], dict]:
     """A command that runs as if on another machine called `host`: in a UTS namespace of its own with that host
-    name when we are root (as the README's workers on several machines), else told its name by $MNIST_LAB_HOST."""
-    if os.geteuid() == 0 and shutil.which("unshare"):
+    name where we may make one (root), else told its name by $MNIST_LAB_HOST."""
+    if _can_unshare_uts():
         return ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$0" "$@"', *command], cli_env()
     return command, cli_env(MNIST_LAB_HOST=host)
+
+
+@functools.cache
+def _can_unshare_uts() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "--uts", "hostname", "probe"], capture_output=True, timeout=30, check=False)
+    return probe.returncode == 0

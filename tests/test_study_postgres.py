@@ -12,6 +12,7 @@ from conftest import ROOT, as_machine, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.store import RunStore
 from mnist_core.study import Studies
+from tests.pages_support import open_page
 
 PASSWORD = "s3cret-pw"  # the test server trusts every local connection: a password is accepted and ignored
 
@@ -26,7 +27,9 @@ def _files_text(root: Path) -> str:
     return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file())
 
 
-def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a_cell_twice(tmp_path, pg_url):
+def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a_cell_twice(
+    tmp_path, pg_url, monkeypatch
+):
     stores = {host: RunStore(tmp_path / host) for host in ("w1", "w2", "w3")}
     Studies(stores["w1"], pg_url).create(
         "shared",
@@ -74,6 +77,17 @@ def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a
     for out, err in outputs.values():
         assert PASSWORD not in out + err, "no credential printed"
 
+    # The Experiments page of each machine shows all six, linking to the runs of its own store.
+    monkeypatch.setenv("MNIST_LAB_STUDIES", pg_url)
+    for host, store in stores.items():
+        monkeypatch.setenv("MNIST_LAB_RUNS", str(store.root))
+        at = open_page("pages/experiments.py")
+        table = next(df.value for df in at.dataframe if "trial" in df.value.columns)
+        assert list(table["trial"]) == [1, 2, 3, 4, 5, 6]
+        assert set(table["state"]) == {"completed"}
+        linked = {link.removeprefix("./runs?run=") for link in table["run"] if isinstance(link, str)}
+        assert linked == {run.id for run in store.runs()}, f"{host}'s page links to its own runs only"
+
     shown = subprocess.run(
         [sys.executable, "-m", "mnist_core", "study", "show", "shared", "--storage", pg_url],
         cwd=ROOT,
@@ -85,6 +99,17 @@ def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a
     assert shown.returncode == 0, shown.stderr
     assert "6/6 trials finished" in shown.stdout
     assert shown.stdout.count("completed") == 6, "a machine that trained nothing sees every trial"
+    for action, words in (("stop", "stops after the current batch"), ("resume", "6/6 trials finished, 0 trained")):
+        done = subprocess.run(
+            [sys.executable, "-m", "mnist_core", "study", action, "shared", "--storage", pg_url],
+            cwd=ROOT,
+            env=cli_env(MNIST_LAB_RUNS=str(tmp_path / "elsewhere")),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert words in done.stdout
 
 
 def test_a_worker_killed_mid_trial_has_its_trial_finished_by_another_worker(tmp_path, pg_url):

@@ -13,14 +13,16 @@ an Optuna database: an SQLite file in the run store by default, or a server (Pos
 machines share.
 
     spec      the definition of a study: what varies, parsed and checked (no Optuna)
-    adapter   the only module that speaks to Optuna: storages, queued trials, heartbeats, errors in one line
+    adapter   the only module that speaks to Optuna: storages, queued trials, heartbeats
+    database  the database URL and its failures in one line, passwords hidden (SQLAlchemy only)
     worker    the worker loop: one trial at a time through the run store's training slot
     tables    where a study stands, its rows and curves, CSV and terminal text
     lab       `Studies`: create, stop, resume, launch a worker, read (what the CLI and the page use)
     charts    Plotly figures of a study
 """
 
-from mnist_core.study.adapter import OptunaError, StorageError
+from mnist_core.study.adapter import OptunaError
+from mnist_core.study.database import StorageError
 from mnist_core.study.lab import STORAGE_ENV, Studies, default_storage
 from mnist_core.study.spec import (
     FIELD_TYPES,

@@ -12,7 +12,7 @@ How a study is kept:
   -9, a machine switched off) stops beating; after the grace period any worker's `fail_stale_trials` marks its trial
   failed and `RetryHeartbeatStaleTrialCallback` queues a copy of it (same trial number, same settings).
 - Errors of the database (a wrong URL, a server down, a missing database) become one `StorageError` line that says
-  what to check, with any password in the URL hidden.
+  what to check, with any password in the URL hidden (`mnist_core.study.database`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_s
 from optuna.trial import TrialState
 
 from mnist_core.store.locks import Lock
-from mnist_core.study.spec import StudyError
+from mnist_core.study.database import StorageError, describe_error
 
 # The worker says itself what became of each trial: Optuna's own warning would add a traceback for every stop.
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -55,13 +55,6 @@ SLOT, SURPLUS = "trial", "surplus"  # user attributes: the planned trial's numbe
 
 Pruned = optuna.TrialPruned
 OptunaError = optuna.exceptions.OptunaError
-
-
-class StorageError(StudyError):
-    """The study database cannot be used; the message says what to check (passwords hidden)."""
-
-    def __init__(self, message: str):
-        super().__init__("study database", message)
 
 
 # --- plain data out -----------------------------------------------------------------------------------------------
@@ -109,55 +102,6 @@ def _attempt(trial: optuna.trial.FrozenTrial) -> Attempt:
 # --- storages -----------------------------------------------------------------------------------------------------
 
 
-def hide_password(url: str) -> str:
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except (sqlalchemy.exc.ArgumentError, ValueError):
-        return "the URL given" if "@" in url else url
-
-
-def describe_error(url: str, error: BaseException) -> str:
-    """One line saying what is wrong with the database and what to check."""
-    shown = hide_password(url)
-    causes = []
-    while error is not None and len(causes) < 10:
-        causes.append(error)
-        error = error.__cause__ or error.__context__
-    text = " ".join(str(getattr(c, "orig", None) or c) for c in causes).replace("\n", " ").replace("\t", " ")
-    kinds = {type(c) for c in causes}
-    if sqlalchemy.exc.ArgumentError in kinds and "parse" in text:
-        why = "not a database URL: give postgresql+psycopg://USER@HOST:PORT/DATABASE or sqlite:///PATH"
-    elif sqlalchemy.exc.NoSuchModuleError in kinds:
-        why = "unknown kind of database: for PostgreSQL write postgresql+psycopg://USER@HOST:PORT/DATABASE"
-    elif any(isinstance(c, ImportError) for c in causes):
-        why = "no driver installed for this kind of database (PostgreSQL's, psycopg, is: postgresql+psycopg://...)"
-    elif "role" in text and "does not exist" in text:
-        why = "the server has no such user: check the user name in the URL (or $PGUSER)"
-    elif "does not exist" in text and "database" in text:
-        why = "the server has no such database: create it (e.g. `createdb NAME` on the server) or fix its name"
-    elif "Connection refused" in text or "could not connect" in text or "timeout expired" in text:
-        why = "no database server answers there: check that it is running and the host and port in the URL"
-    elif "resolve host" in text or "Name or service not known" in text:
-        why = "unknown host: check the host name in the URL"
-    elif "authentication failed" in text or "no password supplied" in text or "pg_hba.conf" in text:
-        why = "the server refused the user: check the user and password (in the URL or $PGPASSWORD)"
-    elif "unable to open database file" in text:
-        why = "cannot open the SQLite file: check that its folder exists and can be written"
-    else:
-        why = f"{type(causes[-1]).__name__}: {str(causes[-1]).splitlines()[0] if str(causes[-1]) else ''}"
-    password = _password(url)
-    if password:
-        why = why.replace(password, "***")
-    return f"{shown}: {why}"
-
-
-def _password(url: str) -> str | None:
-    try:
-        return sqlalchemy.engine.make_url(url).password
-    except (sqlalchemy.exc.ArgumentError, ValueError):
-        return None
-
-
 @contextlib.contextmanager
 def storage_errors(url: str) -> Iterator[None]:
     """Turn a database failure inside the block into a StorageError line."""
@@ -179,14 +123,13 @@ def storage(url: str, heartbeat: tuple[int, int] | None = None) -> RDBStorage:
             kwargs: dict[str, Any] = {}
             if url.startswith("sqlite:"):
                 kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}  # workers wait for the file's lock
-            if heartbeat:
-                kwargs.update(
-                    heartbeat_interval=heartbeat[0],
-                    grace_period=heartbeat[1],
-                )
             with storage_errors(url), _experimental():
                 if heartbeat:
-                    kwargs["heartbeat_stale_trial_callback"] = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+                    kwargs.update(
+                        heartbeat_interval=heartbeat[0],
+                        grace_period=heartbeat[1],
+                        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+                    )
                 _storages[key] = RDBStorage(url, **kwargs)
         return _storages[key]
 

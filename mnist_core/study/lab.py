@@ -15,6 +15,7 @@ from mnist_core.store import RunStore, RunStoreError
 from mnist_core.store.locks import has_holders, shared
 from mnist_core.store.worker import spawn_detached
 from mnist_core.study import adapter, tables, worker
+from mnist_core.study.database import hide_password
 from mnist_core.study.spec import StudyError, StudySpec, check_study_name
 
 STORAGE_ENV = "MNIST_LAB_STUDIES"
@@ -34,7 +35,7 @@ class Studies:
     @property
     def shown_url(self) -> str:
         """The database's URL with any password hidden, for messages and pages."""
-        return adapter.hide_password(self.url)
+        return hide_password(self.url)
 
     # --- creating and opening -----------------------------------------------------------------------------------
     def names(self) -> list[str]:

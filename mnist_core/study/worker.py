@@ -72,13 +72,15 @@ def run_worker(lab, name: str, data=None, display: Display | None = None, should
     trainer = _Trainer(lab, study, spec, data, display, exiting)
 
     def give_up() -> bool:
-        return exiting() or trainer.stop_requested(poll=True)
+        return exiting() or trainer.stop_requested()  # the database is asked at most every STOP_POLL_SECONDS
 
     announced = False
     display.study(lab.progress(name))
     with lab.presence(name):
         try:
-            while (max_trials is None or trainer.trained < max_trials) and not give_up():
+            while (max_trials is None or trainer.trained < max_trials) and not exiting():
+                if trainer.stop_requested(poll=True):
+                    break
                 attempts = study.attempts()
                 if not any(a.state == "waiting" for a in attempts):
                     running = sum(1 for a in attempts if a.state == "running")
