@@ -188,9 +188,9 @@ def status_ui(name: str, progress: dict) -> None:
         text=f"{word}: {progress['finished']} of {progress['planned']} trials finished",
     )
     if word == "queued" and not progress["worker_alive"]:
-        st.caption("Waiting for its worker to start (Queue starts one; `python -m mnist_core study run` starts more).")
+        st.caption("Waiting for a worker: start one here, or `python -m mnist_core study run` on any machine.")
     if word == "waiting":
-        st.caption("Waiting for the server's one training slot (a run from the Train page) or for TensorFlow to load.")
+        st.caption("Waiting for this machine's one training slot (a run from the Train page) or for TensorFlow.")
     if progress["interrupted"]:
         st.caption(f"{progress['interrupted']} trial(s) interrupted: Resume trains them again.")
     if word in ("queued", "running", "waiting") and st.button("Stop study", key="exp.stop", icon=":material/stop:"):
@@ -198,6 +198,13 @@ def status_ui(name: str, progress: dict) -> None:
         st.toast("Stopping after the current batch: finished trials are kept.")
     if word in ("stopped", "incomplete") and st.button("Resume", key="exp.resume", icon=":material/play_arrow:"):
         lab().prepare_resume(name)
+        lab().launch_worker(name)
+        st.rerun()
+    # Queued with no worker here (a worker was killed; or the study was created on the command line), or running on
+    # other machines: this machine may take trials too.
+    join = "Start a worker here" if word == "queued" else "Train here too"
+    joinable = word in ("queued", "running") and not progress["worker_alive"]
+    if joinable and st.button(join, key="exp.join", icon=":material/play_arrow:"):
         lab().launch_worker(name)
         st.rerun()
 

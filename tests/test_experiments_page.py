@@ -160,3 +160,14 @@ def test_a_shared_study_shows_every_trial_with_its_host_and_links_only_those_tra
     assert list(curves) == ["#1 dropout 0.1", "#2 dropout 0.2"]
     assert len(curves["#1 dropout 0.1"]["y"]) == 2, "its val_loss per epoch, as it reported it to Optuna"
     assert any("on far-away, this-one" in c for c in texts(at.caption))
+
+
+def test_a_study_queued_without_a_worker_here_offers_to_start_one(runs, monkeypatch):
+    """Created on the command line, or its worker was killed (Optuna queued its trial again): start one here."""
+    Studies(runs).create("waiting", study_module.grid_study({"dropout": [0.1, 0.2]}, epochs=1, train_limit=1000))
+    started = []
+    monkeypatch.setattr(study_module.Studies, "launch_worker", lambda self, name: started.append(name) or True)
+    at = open_page("pages/experiments.py")
+    assert "queued: 0 of 2" in at.get("progress")[0].proto.text
+    at.button(key="exp.join").click().run()
+    assert started == ["waiting"]
