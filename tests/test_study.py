@@ -30,6 +30,21 @@ def _cli(*args, runs_dir, timeout=300):
     )
 
 
+# --- the engine's shape ---------------------------------------------------------------------------------------
+
+
+def test_only_the_adapter_speaks_to_optuna_and_through_its_public_api_only():
+    package = ROOT / "mnist_core" / "study"
+    for path in package.glob("*.py"):
+        source = path.read_text()
+        if path.name != "adapter.py":
+            assert not re.search(r"^\s*(import|from) optuna", source, re.MULTILINE), f"{path.name} imports optuna"
+    adapter = (package / "adapter.py").read_text()
+    private = re.findall(r"optuna(?:\.\w+)*\._\w+|\._(?:study_id|trial_id|all_grids|param_names|storage)\b", adapter)
+    assert not private, f"private Optuna names in the adapter: {private}"
+    assert "def after_trial" not in adapter, "no patched sampler"
+
+
 # --- definitions -----------------------------------------------------------------------------------------------
 
 
