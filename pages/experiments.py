@@ -63,7 +63,15 @@ COLUMNS = {
         "Run", display_text="open", width=45, help="Trained on this machine: open its run on the Runs page"
     ),
 }
-NOT_SHOWN = ("changed", "train_accuracy", "epochs_run", "run_id", "here", "note")  # in the CSV and the notes
+NOT_SHOWN = (
+    "changed",
+    "train_accuracy",
+    "epochs_run",
+    "run_id",
+    "here",
+    "note",
+    "val_loss_per_epoch",
+)  # in the CSV and the notes
 # Kept while their widgets are not drawn (Streamlit forgets a widget's value when it is not drawn in a run): the
 # preset list and the grid's or search's fields survive a switch of the study kind and back.
 KEPT = ("exp.presets", "exp.base", "exp.trials", "exp.grid.prune", "exp.search.prune") + tuple(

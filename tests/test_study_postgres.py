@@ -73,6 +73,9 @@ def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a
         assert [row["trial"] for row in report["trials"]] == [1, 2, 3, 4, 5, 6]
         assert {row["run_id"] for row in report["trials"] if row["here"]} == mine
         assert all(row["state"] == "completed" and row["test_accuracy"] > 0.1 for row in report["trials"])
+        assert all(row["val_loss_per_epoch"] == [row["best_val_loss"]] for row in report["trials"]), (
+            "each trial's val_loss per epoch, from the database, wherever it ran"
+        )
         assert PASSWORD not in _files_text(store.root), "no credential written to the run store"
     for out, err in outputs.values():
         assert PASSWORD not in out + err, "no credential printed"
@@ -99,6 +102,8 @@ def test_three_workers_with_their_own_run_stores_share_a_grid_without_training_a
     assert shown.returncode == 0, shown.stderr
     assert "6/6 trials finished" in shown.stdout
     assert shown.stdout.count("completed") == 6, "a machine that trained nothing sees every trial"
+    assert "val_loss" in shown.stdout.splitlines()[1]
+    assert all(host in shown.stdout for host in {a.attrs["host"] for a in attempts}), "and who trained it"
     for action, words in (("stop", "stops after the current batch"), ("resume", "6/6 trials finished, 0 trained")):
         done = subprocess.run(
             [sys.executable, "-m", "mnist_core", "study", action, "shared", "--storage", pg_url],

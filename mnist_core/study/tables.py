@@ -156,7 +156,8 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
     epochs_run = result.get("epochs_completed")
     if epochs_run is None and attempt.intermediate:
         epochs_run = len(attempt.intermediate)
-    best = min(attempt.intermediate.values()) if attempt.intermediate else None
+    val_losses = [value for _, value in sorted(attempt.intermediate.items())]
+    best = min(val_losses) if val_losses else None
     row.update(
         {
             "parameters": result.get("parameters"),
@@ -168,6 +169,7 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
             "test_accuracy": result.get("test_accuracy"),
             "train_val_gap": result.get("train_val_gap"),
             "best_val_loss": attempt.value if attempt.value is not None else best,
+            "val_loss_per_epoch": val_losses,  # as the trial reported it to Optuna, wherever it ran
             "seconds": result.get("train_seconds"),
             "host": attempt.attrs.get("host") if attempt.state != "waiting" else None,
             "run_id": attempt.attrs.get("run_id") if attempt.state != "waiting" else None,
@@ -222,7 +224,10 @@ def rows_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:  # a list (val_loss per epoch) as its numbers, separated by spaces
+        writer.writerow(
+            {k: " ".join(f"{v:.4f}" for v in value) if isinstance(value, list) else value for k, value in row.items()}
+        )
     return buffer.getvalue()
 
 
@@ -233,7 +238,8 @@ def format_table(rows: list[dict]) -> str:
     has_post = any("post_accuracy" in row for row in rows)
     header = (
         f"{'trial':>5} {'state':<11} {'changed':<40} {'params':>9} {'epochs':>6} {'best':>4} {'train':>7} "
-        f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'time':>7}  host"
+        f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'val_loss':>8} "
+        f"{'time':>7}  host"
     )
     lines = [header]
     for row in rows:
@@ -245,7 +251,10 @@ def format_table(rows: list[dict]) -> str:
         )
         if has_post:
             line += f" {_fmt(row.get('post_accuracy'), '.2%'):>7}"
-        line += f" {_fmt(row['train_val_gap'], '+.2%'):>7} {_fmt(row['seconds'], '.0f'):>6}s  {row['host'] or '-'}"
+        line += (
+            f" {_fmt(row['train_val_gap'], '+.2%'):>7} {_fmt(row['best_val_loss'], '.4f'):>8} "
+            f"{_fmt(row['seconds'], '.0f'):>6}s  {row['host'] or '-'}"
+        )
         lines.append(line)
     return "\n".join(lines)
 
