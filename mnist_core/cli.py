@@ -242,6 +242,7 @@ def stop_on_ctrl_c(what: str):
 def cmd_train(args, store) -> int:
     config, preset = config_from_args(args)
     data = load_mnist(args.data)  # before queuing: a data problem leaves no run behind
+    store.sweep()  # what killed trainings left: temporary files, runs still marked running
     # Locked by this process from its creation: killed at any instant, the run reads interrupted, never queued.
     with store.create(config, name=args.name or preset, preset=preset, trainer=OWNER) as writer:
         images = config.train_limit or len(data.x_train)

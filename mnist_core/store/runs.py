@@ -371,7 +371,9 @@ class RunStore:
     def sweep(self) -> list[str]:
         """Tidy up after killed processes: unfinished creations and deletions, temporary files of saves whose
         writer is gone, and runs whose owner died recorded as interrupted. Returns what was done, for the log."""
-        done = []
+        done: list[str] = []
+        if not self.root.is_dir():
+            return done
         for leftover in self.layout.leftovers():
             if leftover.name.startswith(".new-") and is_held(leftover / ".owner.lock"):
                 continue  # being created right now
