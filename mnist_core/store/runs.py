@@ -112,6 +112,7 @@ class Run:
             "run_id": self.id,
             "name": self.meta.name,
             "kind": self.meta.kind,
+            "source_file": self.meta.source_file,
             "preset": self.meta.preset,
             "study": self.meta.study,
             "created_at": self.meta.created_at,
