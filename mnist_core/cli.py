@@ -5,6 +5,7 @@ train      train a preset or custom config and save it as a run
 runs       list the runs in the run store
 evaluate   test metrics, confusion matrix and per-class metrics of a run
 predict    classify image files with a run's model (or the bundled one)
+import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", parents=[common], help="classify images of digits")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
     predict.add_argument("--run", help="the run whose model to use (default: the bundled model)")
+
+    add_import_parser(commands, parents=[common])
 
     rename = commands.add_parser("rename", parents=[common], help="rename a run")
     rename.add_argument("run")
@@ -326,7 +329,7 @@ def cmd_runs(args, store) -> int:
     print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
     for row in rows:
         acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
-        epochs = f"{row['epochs_completed']}/{row['epochs']}" if "epochs" in row else "-"
+        epochs = f"{row['epochs_completed']}/{row['epochs']}" if row.get("epochs") is not None else "-"
         print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
         if row["status"] in ("damaged", "failed", "interrupted") and row.get("error"):
             print(f"{'':<36} ({row['error']})")
@@ -390,6 +393,45 @@ def cmd_predict(args, store) -> int:
             else:
                 print(f"{row['file']}: {row['digit']} ({row['confidence']:.1%})")
     return 1 if failures else 0
+
+
+# --- import -------------------------------------------------------------------------------------------------
+
+
+def add_import_parser(commands, parents) -> None:
+    imported = commands.add_parser(
+        "import",
+        parents=parents,
+        help="keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set",
+        description="Open a model file in Keras' safe mode (its input 28x28, 28x28x1 or 784 pixels, its output 10\n"
+        "classes), evaluate it on the MNIST test set and keep it as an imported run. A file that cannot be\n"
+        "used is one line on stderr and changes nothing.",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    imported.add_argument("file", metavar="FILE", help="a .keras file, or an .h5 file saved by Keras 2")
+    imported.add_argument("--name", help="a name for the run (default: the file's name)")
+
+
+def cmd_import(args, store) -> int:
+    data = load_mnist(args.data) if args.data else None
+    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a refused file prints only its one line
+    from mnist_core.importing import import_model
+
+    try:
+        run = import_model(store, args.file, name=args.name, data=data)
+    except KeyboardInterrupt:
+        print(f"\nimport of {args.file} interrupted; nothing was kept", file=sys.stderr)
+        return 130
+    row = run.summary()
+    keys = ("run_id", "name", "kind", "source_file", "status", "test_accuracy", "test_loss", "parameters")
+    result = {key: row[key] for key in keys} | {"model_path": row["model_path"]}
+    if args.json:
+        return _print_json(result)
+    print(
+        f"imported {args.file} as run {run.id} ({run.name}): test accuracy {result['test_accuracy']:.4f}, "
+        f"loss {result['test_loss']:.4f}, {result['parameters']:,} parameters; model {result['model_path']}"
+    )
+    return 0
 
 
 def cmd_rename(args, store) -> int:
@@ -679,6 +721,7 @@ COMMANDS = {
     "runs": cmd_runs,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "import": cmd_import,
     "rename": cmd_rename,
     "delete": cmd_delete,
     "export": cmd_export,
