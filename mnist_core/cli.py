@@ -28,7 +28,7 @@ import msgspec
 from mnist_core import quiet
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
-from mnist_core.model_files import ModelFileError
+from mnist_core.model_files import ModelFileError, check_model_file
 from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
 from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
@@ -413,8 +413,9 @@ def add_import_parser(commands, parents) -> None:
 
 
 def cmd_import(args, store) -> int:
+    check_model_file(args.file)  # a file that is no model at all is refused at once, before TensorFlow starts
     data = load_mnist(args.data) if args.data else None
-    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a refused file prints only its one line
+    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a refused model prints only its one line
     from mnist_core.importing import import_model
 
     try:
