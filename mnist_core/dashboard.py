@@ -67,15 +67,16 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
     rows = []
     for s in summaries:
         damaged = s.get("status") == "damaged"
+        imported = s.get("kind") == "imported"  # a model file trained elsewhere: no preset, no epochs known
         epochs = s.get("epochs")
         done = s.get("epochs_completed")
         rows.append(
             {
                 "name": s.get("name") or s.get("run_id"),
-                "preset": s.get("preset") or ("-" if damaged else "custom"),
+                "preset": s.get("preset") or ("-" if damaged else "imported" if imported else "custom"),
                 "status": s.get("status"),
                 "parameters": s.get("parameters"),
-                "epochs": None if damaged else (f"{done}/{epochs}" if done != epochs else str(epochs)),
+                "epochs": None if damaged or imported else (f"{done}/{epochs}" if done != epochs else str(epochs)),
                 "best_val_accuracy": s.get("best_val_accuracy"),
                 "test_accuracy": s.get("test_accuracy"),
                 "train_val_gap": s.get("train_val_gap"),

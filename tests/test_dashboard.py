@@ -51,6 +51,14 @@ def test_table_rows_list_a_damaged_run_with_its_problem():
     assert row["epochs"] is None
 
 
+def test_table_rows_show_an_imported_model_as_imported_without_epochs():
+    summary = {"run_id": "i", "name": "post", "kind": "imported", "preset": None, "status": "completed"}
+    row = dashboard.table_rows([{**summary, "epochs": None, "epochs_completed": 0, "test_accuracy": 0.9668}])[0]
+    assert row["preset"] == "imported"
+    assert row["epochs"] is None
+    assert row["test_accuracy"] == 0.9668
+
+
 def test_progress_in_the_first_epoch_extrapolates_the_eta():
     point = ProgressPoint(epoch=1, batch=5, steps=10, progress=0.5, elapsed=2.0)
     progress = Progress(epochs=4, steps=10, points=(point,), updated_at=100.0)
