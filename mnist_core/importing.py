@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,6 +89,20 @@ def import_model(
                 store.delete(writer.id)
             raise
     return store.get(writer.id)
+
+
+def import_upload(
+    store: RunStore, file_name: str, content: bytes, name: str | None = None, data: MnistData | None = None
+) -> Run:
+    """An uploaded model file (the Runs page's): written under its own name to a temporary folder, since Keras opens
+    files by path, imported, and the folder removed whatever happens. Errors name the file as uploaded."""
+    local_name = Path(file_name).name
+    if local_name in ("", ".", ".."):
+        local_name = "upload"  # then refused for its missing suffix, like any file without one
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-import-") as folder:
+        path = Path(folder) / local_name
+        path.write_bytes(content)
+        return import_model(store, path, name, data, source_name=file_name)
 
 
 def default_name(file_name: str) -> str:

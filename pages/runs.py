@@ -12,10 +12,61 @@ from mnist_core import charts
 from mnist_core.codegen import script_for
 from mnist_core.dashboard import format_duration, metrics_csv, table_rows
 from mnist_core.dashboard import markdown_text as md
-from mnist_core.store import ACTIVE_STATES, Run, RunStoreError
+from mnist_core.data import DataError
+from mnist_core.importing import import_upload
+from mnist_core.model_files import ModelFileError
+from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
 from pages.shared import KEEP, init_state, load_predictor, mnist, store
 
 GALLERY_SIZE = 40
+MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]
+
+
+def import_ui(runs_store, expanded: bool) -> None:
+    """A model trained elsewhere, uploaded, evaluated on the MNIST test set and kept as an imported run."""
+    done = st.session_state.pop("runs.imported", None)
+    if done:
+        name, file_name, accuracy = done
+        st.success(
+            f"Imported {md(file_name)} as **{md(name)}**: {accuracy:.2%} on the MNIST test set.",
+            icon=":material/check_circle:",
+        )
+    with st.expander("Import a model file (.keras, or .h5 from Keras 2)", expanded=expanded, icon=":material/upload:"):
+        st.caption(
+            "A Keras model trained elsewhere, such as the seed post's (saved as .h5 by Keras 2): its input one 28x28 "
+            "digit (with or without a channel axis, or 784 pixels), its output 10 classes. It is opened in Keras' "
+            "safe mode (a Lambda layer is refused), evaluated on the MNIST test set and kept as an imported run, "
+            "which the Draw page can draw with."
+        )
+        fresh = st.session_state.setdefault("runs.import_count", 0)  # a new key after each import: empty controls
+        upload = st.file_uploader("Model file", type=MODEL_FILE_TYPES, key=f"runs.import_file.{fresh}")
+        name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_col.text_input(
+            "Name",
+            max_chars=80,
+            placeholder=upload.name if upload else "the file's name",
+            key=f"runs.import_name.{fresh}",
+        )
+        if not button_col.button("Import", key="runs.import", disabled=upload is None, icon=":material/upload:"):
+            return
+        with st.spinner(f"Opening {md(upload.name)} and evaluating it on the 10,000 MNIST test digits..."):
+            try:
+                run = import_upload(runs_store, upload.name, upload.getvalue(), name=name, data=mnist())
+            except (ModelFileError, RunStoreError, DataError, OSError) as error:
+                st.error(md(error), icon=":material/error:")
+                return
+    st.session_state["runs.imported"] = (run.name, upload.name, run.results.test_accuracy)
+    st.session_state["runs.import_count"] = fresh + 1
+    st.session_state["runs.selected"] = [run.id]  # the table and details below are drawn after this: show it
+    st.rerun()
+
+
+def imported_note(run) -> None:
+    if run.meta.kind == IMPORTED:
+        st.caption(
+            f"Imported from {md(run.meta.source_file or 'a model file')}: trained elsewhere, so there is no "
+            "training history or settings; evaluated here on the MNIST test set like every run."
+        )
 
 
 def code_ui(run, name: str) -> None:
@@ -45,8 +96,9 @@ st.title("Runs")
 runs_store = store()
 entries = runs_store.entries()
 summaries = [entry.summary() for entry in entries]
+import_ui(runs_store, expanded=not summaries)
 if not summaries:
-    st.info("No runs yet: train one on the Train page.", icon=":material/info:")
+    st.info("No runs yet: train one on the Train page, or import a model file above.", icon=":material/info:")
     st.page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
     st.stop()
 
@@ -123,10 +175,18 @@ if not selected:
     st.info("Pick one run for its details, or several to compare their curves.")
     st.stop()
 
-loss, accuracy = st.columns(2)
-histories = {f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history for r in selected}
-loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
-accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+histories = {
+    f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history
+    for r in selected
+    if runs[r].meta.kind != IMPORTED
+}
+if histories:
+    loss, accuracy = st.columns(2)
+    loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
+    accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == IMPORTED]
+if no_curves:
+    st.caption(f"{', '.join(no_curves)}: imported: no training history, so no curves.")
 
 # --- one run in detail ----------------------------------------------------------------------------------------
 run_id = (
@@ -146,6 +206,7 @@ cols[3].metric("Best epoch (val_loss)", summary["best_epoch"] or "-")
 cols[4].metric("Training time", format_duration(summary["train_seconds"]))
 if summary.get("error"):
     st.caption(f"Note: {md(summary['error'])}")
+imported_note(run)
 
 tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage", "Code"])
 if results is None:
