@@ -18,7 +18,7 @@ from mnist_core.dashboard import markdown_text as md
 from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
 from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, THICK_STROKE, ImageError, open_image
-from mnist_core.store import FINISHED_WITH_MODEL
+from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
@@ -42,7 +42,8 @@ def model_choices() -> dict[str, tuple[str, Path]]:
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
-            choices[run.id] = (f"Run {run.name} ({detail}) · {run.id}", run.model_path)
+            what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
+            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path)
     return choices
 
 
@@ -59,7 +60,7 @@ def model_picker_ui() -> Path:
         list(choices),
         format_func=lambda k: choices[k][0],
         key="draw_model",
-        help="The bundled default, or any finished run",
+        help="The bundled default, or any finished run (trained here or imported on the Runs page)",
     )
     return choices[key][1]
 
@@ -152,6 +153,8 @@ def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain
             mosaic(maps, columns=16 if len(maps) > 16 else 8),
             caption=f"First convolution layer: what each of its {len(maps)} filters responds to in this input",
         )
+    else:
+        st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
 
 
 def uploads_ui(predictor) -> None:
