@@ -67,7 +67,7 @@ def import_model(
             raise
         raise ModelFileError(str(error).replace(str(path), source_name, 1)) from None
     data = data or load_mnist()
-    results = _evaluate(model, data, source)
+    results = _evaluate(model, data, source_name or str(path))
 
     # From here on the file has passed every check: the run is created, locked by this process, and written.
     with store.create(None, name=name, trainer=OWNER, kind=IMPORTED, source_file=source) as writer:
@@ -111,7 +111,7 @@ def default_name(file_name: str) -> str:
     return name[:MAX_NAME_LENGTH] or "imported model"
 
 
-def _evaluate(model, data: MnistData, source: str) -> Results:
+def _evaluate(model, data: MnistData, label: str) -> Results:
     """The project's evaluation on the MNIST test set, checked to be a valid results record before any run exists."""
     from mnist_core.evaluation import evaluate_probabilities, predict_probabilities
     from mnist_core.training import to_model_input
@@ -119,7 +119,7 @@ def _evaluate(model, data: MnistData, source: str) -> Results:
     probabilities = predict_probabilities(model, to_model_input(data.x_test))
     if not np.isfinite(probabilities).all():
         raise ModelFileError(
-            f"{source}: the model answers MNIST test digits with numbers that are not finite (NaN or infinity), "
+            f"{label}: the model answers MNIST test digits with numbers that are not finite (NaN or infinity), "
             "so its weights are damaged or it was never trained. Pick another model."
         )
     results = records.replace(
@@ -131,5 +131,5 @@ def _evaluate(model, data: MnistData, source: str) -> Results:
         return records.decode(records.encode(results), Results, "results.json")
     except RecordError as error:
         raise ModelFileError(
-            f"{source}: the model's answers are not probabilities ({error.problem}). Pick another model."
+            f"{label}: the model's answers are not probabilities ({error.problem}). Pick another model."
         ) from None

@@ -152,8 +152,9 @@ def test_a_model_whose_answers_are_not_numbers_is_refused(imported, mnist, tmp_p
     broken.save(tmp_path / "nan.keras")
     root = imported.model_path.parents[1]
     before = snapshot(root)
-    with pytest.raises(ModelFileError, match="not finite"):
+    with pytest.raises(ModelFileError, match="not finite") as caught:
         import_model(RunStore(root), tmp_path / "nan.keras", data=mnist)
+    assert str(caught.value).startswith(f"{tmp_path / 'nan.keras'}: ")
     assert snapshot(root) == before
 
 
