@@ -6,11 +6,12 @@ that reads one 28x28 digit (28x28, 28x28x1 or a flat 784) and answers ten classe
 digits), and kept as a run of kind "imported": the Runs page compares it with trained runs, the Draw page draws with
 it, `evaluate` and `predict` use it.
 
-Everything that can refuse a file happens before the run is created: a file that is not a model, a model of another
-shape, one safe mode refuses, or one whose answers are not probabilities raises `ModelFileError` (one line) and
+Everything that can refuse a file happens before the run store is touched: a file that is not a model, a model of
+another shape, one safe mode refuses, or one whose answers are not probabilities raises `ModelFileError` (one line) and
 changes nothing in the store. Only then is the run created, locked by this process from before it is visible, and
-written in a fraction of a second: a process killed in that instant leaves a run that reads "interrupted"; an error
-there removes the run again.
+written in a fraction of a second: a process killed in that instant leaves a run that reads "interrupted" (and a
+half-written model in its folder, which the next import, training or worker sweeps away); an error there removes the
+run again.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def import_model(
     results = _evaluate(model, data, source_name or str(path))
 
     # From here on the file has passed every check: the run is created, locked by this process, and written.
+    store.sweep()  # as `train` does: what killed imports and trainings left (temporary files, runs still "running")
     with store.create(None, name=name, trainer=OWNER, kind=IMPORTED, source_file=source) as writer:
         try:
             writer.start()
