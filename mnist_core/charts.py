@@ -12,6 +12,7 @@ and return a `go.Figure`. No Streamlit here, so each chart is tested on its own 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -116,7 +117,8 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
                     go.Scatter(
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
-                        name=f"{name} · {key}",
+                        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
+                        name=f"{html.escape(name)} · {key}",
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},

@@ -29,9 +29,9 @@ DEFAULT_PATIENCE = 3
 # HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # What escaping cannot stop, because Streamlit finds it in the text after escapes are read: bare URLs and e-mail
-# addresses turned into links, ":streamlit:" into a logo, "->" or "--" into arrows and dashes. An invisible word
-# joiner breaks each pattern without changing what the reader sees.
-_AFTER_ESCAPES = re.compile(r"(?<=[-<>=~])(?=[-<>=~])|(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
+# addresses turned into links, ":streamlit:" into a logo. An invisible word joiner breaks each pattern without
+# changing what the reader sees. (Streamlit also draws " -> " as an arrow: typography, left as it is.)
+_AFTER_ESCAPES = re.compile(r"(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
 

@@ -127,3 +127,8 @@ def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_
     )
     assert tuple(figure.layout.yaxis.range) == (0, 1)
     assert [a.text for a in figure.layout.annotations] == ["No completed trial yet"]
+
+
+def test_run_names_in_a_legend_are_text_not_html():
+    fig = charts.overlay_figure("loss", {"<b>x</b> & y": HISTORY})
+    assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt; &amp; y · val_loss"

@@ -182,7 +182,9 @@ class RunStore:
             config.validate()
         name = check_name(name or preset or "run")
         self._check_writable()
-        run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{slug(name)}-{secrets.token_hex(2)}"
+        now = datetime.now()
+        # Milliseconds too: ids sort in creation order (newest first in listings) even when two share a second.
+        run_id = f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{slug(name)}-{secrets.token_hex(2)}"
         staging = self.layout.staging_dir(run_id)
         staging.mkdir()
         lock = Lock(staging / self.layout.owner_lock(run_id).name)
