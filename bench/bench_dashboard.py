@@ -1,10 +1,14 @@
 """Benchmarks of the dashboard: first paint against an empty Streamlit app, and training launched from the
 dashboard against the same training from the command line.
 
-    .venv/bin/python bench/bench_dashboard.py             # both (about 3 minutes on 2 cores)
+    .venv/bin/python bench/bench_dashboard.py             # all of them (about 5 minutes on 2 cores)
     .venv/bin/python bench/bench_dashboard.py paint       # first paint only
     .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
     .venv/bin/python bench/bench_dashboard.py slider      # Train page: slider move to repaint
+    .venv/bin/python bench/bench_dashboard.py idle        # server CPU with the Data page open and nothing to do
+
+Every server is started the way scripts/start.sh starts it: the checkout's `streamlit run app.py` with the
+project's .streamlit/config.toml and no other flags but a free port (tests/browser/conftest.py's Server).
 
 First paint: the time from starting `streamlit run` to the first page's title painted in headless Chromium, for an
 empty app (one `st.title`) and for MNIST Lab, started alternately so both see the same machine. Also reported:
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,13 +40,14 @@ sys.path.insert(0, str(ROOT))
 from mnist_core import jobs  # noqa: E402
 from mnist_core.config import RunConfig  # noqa: E402
 from mnist_core.runs import RunStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, _free_port  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
 PAINT_REPEATS = 3
 # The seed model on all 48,000 training images: long enough that a second of start-up noise does not count.
 TRAIN_CONFIG = RunConfig(epochs=3)
 TRAIN_REPEATS = 4
+IDLE_SECONDS = 20
 FINISHED = ("completed", "stopped", "failed", "interrupted")
 
 
@@ -53,48 +59,11 @@ def tensorflow_loaded(pid: int) -> bool:
         return False
 
 
-class AppServer(Server):
-    """The browser tests' server (same flags, empty run store), on any app file."""
-
-    def __init__(self, app_dir: Path, app: str, tmp: Path):
-        self.runs_dir = tmp / "runs"
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_LAB_RUNS": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-        self.log = open(tmp / "streamlit.log", "wb")
-        command = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            app,
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ]
-        self.process = subprocess.Popen(
-            command, cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self._wait_healthy()
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc), its waiting time excluded."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0) -> dict:
     """Seconds from `streamlit run` to `heading` painted (and to `charts` Plotly charts drawn, if asked)."""
+    tmp = Path(tempfile.mkdtemp(prefix="paint-"))
     started = time.perf_counter()
-    server = AppServer(app_dir, app, Path(tempfile.mkdtemp(prefix="paint-")))
+    server = Server(tmp / "runs", tmp / "streamlit.log", app_dir=app_dir, app=app)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url, timeout=60_000)
@@ -116,6 +85,7 @@ def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0)
 def bench_paint(browser) -> dict:
     empty_dir = Path(tempfile.mkdtemp(prefix="empty-app-"))
     (empty_dir / "app.py").write_text(EMPTY_APP)
+    shutil.copytree(ROOT / ".streamlit", empty_dir / ".streamlit")  # the same server settings as MNIST Lab
     rows = {"empty": [], "mnist_lab": []}
     for _ in range(PAINT_REPEATS):
         rows["empty"].append(first_paint(browser, empty_dir, "app.py", "Empty"))
@@ -261,6 +231,29 @@ def bench_slider(browser) -> dict:
     }
 
 
+def bench_idle(browser) -> dict:
+    """Server CPU seconds per second while one tab shows the Data page and nobody touches it."""
+    tmp = Path(tempfile.mkdtemp(prefix="idle-"))
+    server = Server(tmp / "runs", tmp / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+        time.sleep(2)
+        started, cpu = time.perf_counter(), process_cpu_seconds(server.process.pid)
+        time.sleep(IDLE_SECONDS)
+        rate = (process_cpu_seconds(server.process.pid) - cpu) / (time.perf_counter() - started)
+        page.close()
+    finally:
+        server.stop()
+    return {
+        "seconds": IDLE_SECONDS,
+        "server_cpu_per_second_s": round(rate, 4),
+        "log_bytes": server.log_path.stat().st_size,
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main(sections: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -273,6 +266,8 @@ def main(sections: list[str]) -> None:
             results["train"] = bench_train(browser)
         if "slider" in sections:
             results["slider"] = bench_slider(browser)
+        if "idle" in sections:
+            results["idle"] = bench_idle(browser)
         browser.close()
 
     out = ROOT / "bench" / "results" / "dashboard.json"
@@ -315,8 +310,13 @@ def main(sections: list[str]) -> None:
             f"| Train page: server CPU per second while idle (the live view's poll) | "
             f"{slider['server_cpu_per_second_idle_s']:.3f} s |"
         )
+    if idle := results.get("idle"):
+        print(
+            f"| Data page open, nothing happening: server CPU per second ({idle['seconds']} s; load average "
+            f"{idle['load_average']:.1f}) | {idle['server_cpu_per_second_s']:.3f} s |"
+        )
     print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["paint", "slider", "train"])
+    main(sys.argv[1:] or ["paint", "idle", "slider", "train"])
