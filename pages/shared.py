@@ -29,6 +29,8 @@ for _library in SHARED_LIBRARIES:
 # Held by a page's first run in this server process, and while a model loads (it may import TensorFlow).
 _first_runs = threading.RLock()
 _pages_run_once: set[str] = set()
+# In a session's state once app.py has run a page for it.
+_APP_RAN = "shared.app_ran"
 
 
 def _no_keras_cleanup_after_every_run() -> None:
@@ -48,6 +50,7 @@ _no_keras_cleanup_after_every_run()
 def run_page(page) -> None:
     """Run the page st.navigation chose (app.py calls this). A page's first run in this server process holds
     `_first_runs`, so no two pages import their libraries, or load Keras, at the same time."""
+    st.session_state[_APP_RAN] = True
     if page.url_path in _pages_run_once:
         page.run()
         return
@@ -66,9 +69,13 @@ def _leave_legacy_pages_mode() -> None:
     its pages, which app.py's navigation never does. Leaving that mode and rerunning runs app.py, whose
     st.navigation opens the page that was asked for. Called by init_state() and load_predictor(), which every
     page calls before its real work.
+
+    On a server that happens only in a session's first run: once app.py has run, the mode is off for good.
+    AppTest (streamlit.testing) puts every run back in that mode; there a rerun would drop the button a test
+    clicked, so a session that has run app.py before is left alone.
     """
     ctx = get_script_run_ctx()
-    if ctx is None:
+    if ctx is None or st.session_state.get(_APP_RAN):
         return
     app = Path(ctx.pages_manager.main_script_path).resolve()
     if any(Path(page.get("script_path") or "").resolve() == app for page in ctx.pages_manager.get_pages().values()):
