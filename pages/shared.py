@@ -67,8 +67,8 @@ def _leave_legacy_pages_mode() -> None:
     request for /train then runs pages/train.py alone, without app.py, with a sidebar listing every file in pages/.
     Several tabs opened at once on a fresh server may all start that way. Such a run lists app.py itself among
     its pages, which app.py's navigation never does. Leaving that mode and rerunning runs app.py, whose
-    st.navigation opens the page that was asked for. Called by init_state() and load_predictor(), which every
-    page calls before its real work.
+    st.navigation opens the page that was asked for. Called by init_state(), store() and load_predictor(), one
+    of which every page calls before its real work.
 
     On a server that happens only in a session's first run: once app.py has run, the mode is off for good.
     AppTest (streamlit.testing) puts every run back in that mode; there a rerun would drop the button a test
@@ -90,6 +90,7 @@ def mnist() -> MnistData:
 
 
 def store() -> RunStore:
+    _leave_legacy_pages_mode()
     return RunStore()
 
 
