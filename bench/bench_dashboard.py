@@ -14,9 +14,9 @@ First paint: the time from starting `streamlit run` to the first page's title pa
 empty app (one `st.title`) and for MNIST Lab, started alternately so both see the same machine. Also reported:
 the time until MNIST Lab's first page has drawn all its charts, and whether the server had loaded TensorFlow by then.
 
-Training: the same config trained by `python -m mnist_core train` and by the dashboard's path (`jobs.submit`, what
-the Train page's Start calls, so the background worker trains it) while a browser shows the Train page polling the
-run every second. Compared on model.fit time (train_seconds) of runs made alternately.
+Training: the same config trained by `python -m mnist_core train` and by the dashboard's path
+(`store.worker.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
+the Train page polling the run every second. Compared on model.fit time (train_seconds) of runs made alternately.
 
 Prints a markdown table for the README and writes bench/results/dashboard.json.
 """
@@ -37,9 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core import jobs  # noqa: E402
 from mnist_core.config import RunConfig  # noqa: E402
-from mnist_core.runs import RunStore  # noqa: E402
+from mnist_core.store import RunStore  # noqa: E402
+from mnist_core.store.worker import submit  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
@@ -125,8 +125,8 @@ def cli_train(runs_dir: Path) -> float:
         check=True,
         capture_output=True,
     )
-    run = max(RunStore(runs_dir).runs(), key=lambda r: r.status().get("finished_at") or "")
-    return run.status()["train_seconds"]
+    run = max(RunStore(runs_dir).runs(), key=lambda r: r.status.finished_at or "")
+    return run.status.train_seconds
 
 
 def browser_cpu_seconds() -> float:
@@ -152,16 +152,16 @@ def dashboard_train(server: Server, page, cpu: dict | None = None) -> float:
         page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
         page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     server_cpu, browser_cpu = process_cpu_seconds(server.process.pid), browser_cpu_seconds()
-    run = jobs.submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
+    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
     if page is not None:
         page.get_by_test_id("stProgress").wait_for(timeout=120_000)  # the page shows it live
-    while run.state not in FINISHED:
+    while (run := store.get(run_id)).state not in FINISHED:
         time.sleep(0.5)
-    assert run.state == "completed", run.status()
+    assert run.state == "completed", run.status
     if cpu is not None:
         cpu["server"].append(process_cpu_seconds(server.process.pid) - server_cpu)
         cpu["browser"].append(browser_cpu_seconds() - browser_cpu)
-    return run.status()["train_seconds"]
+    return run.status.train_seconds
 
 
 def bench_train(browser) -> dict:
