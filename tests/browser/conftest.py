@@ -88,12 +88,15 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
+        """Stop the server, and the background worker it started for this run store (the Train page starts one,
+        which stays warm for minutes, and a test may leave a training running)."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        subprocess.run(["pkill", "-f", f"mnist_core worker --runs-dir {self.runs_dir.resolve()}"], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +105,6 @@ def server(tmp_path_factory):
     server = Server(tmp / "runs", tmp / "streamlit.log")
     yield server
     server.stop()
-    # Stop any background training the tests left running in this store.
-    subprocess.run(["pkill", "-f", f"worker --runs-dir {tmp / 'runs'}"], check=False)
 
 
 @pytest.fixture(scope="session")
