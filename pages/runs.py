@@ -16,7 +16,7 @@ from mnist_core.data import DataError
 from mnist_core.importing import import_upload
 from mnist_core.model_files import ModelFileError
 from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
-from pages.shared import KEEP, init_state, load_predictor, mnist, store
+from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 
 GALLERY_SIZE = 40
 MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]
@@ -51,7 +51,8 @@ def import_ui(runs_store, expanded: bool) -> None:
             return
         with st.spinner(f"Opening {md(upload.name)} and evaluating it on the 10,000 MNIST test digits..."):
             try:
-                run = import_upload(runs_store, upload.name, upload.getvalue(), name=name, data=mnist())
+                with loading_keras():
+                    run = import_upload(runs_store, upload.name, upload.getvalue(), name=name, data=mnist())
             except (ModelFileError, RunStoreError, DataError, OSError) as error:
                 st.error(md(error), icon=":material/error:")
                 return

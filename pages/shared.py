@@ -105,8 +105,14 @@ def predictor(model_path: str, modified: float):
 def load_predictor(model_path: str | Path):
     _leave_legacy_pages_mode()
     path = Path(model_path)
-    with _first_runs:  # a first model loads TensorFlow: never while another page's first run imports it
+    with loading_keras():
         return predictor(str(path), path.stat().st_mtime)
+
+
+def loading_keras() -> threading.RLock:
+    """Hold this while doing what may import TensorFlow (loading a model, importing one): never while another
+    page's first run imports it."""
+    return _first_runs
 
 
 def init_state(defaults: dict) -> None:
