@@ -6,6 +6,7 @@ dashboard against the same training from the command line.
     .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
     .venv/bin/python bench/bench_dashboard.py slider      # Train page: slider move to repaint
     .venv/bin/python bench/bench_dashboard.py idle        # server CPU with the Data page open and nothing to do
+    .venv/bin/python bench/bench_dashboard.py start       # Train page: Start click to the first live point painted
 
 Every server is started the way scripts/start.sh starts it: the checkout's `streamlit run app.py` with the
 project's .streamlit/config.toml and no other flags but a free port (tests/browser/conftest.py's Server).
@@ -17,6 +18,11 @@ the time until MNIST Lab's first page has drawn all its charts, and whether the 
 Training: the same config trained by `python -m mnist_core train` and by the dashboard's path
 (`store.worker.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
 the Train page polling the run every second. Compared on model.fit time (train_seconds) of runs made alternately.
+
+Start: seconds from a click on Start training to the first point of the new run's live loss curve painted in the
+browser, with a warm worker (the Train page starts one when it opens; it keeps TensorFlow and MNIST loaded) against
+a cold one (MNIST_LAB_WORKER_IDLE=0: every Start waits for a new worker process to import TensorFlow, as before the
+worker stayed), alternately, on two servers started the same way.
 
 Prints a markdown table for the README and writes bench/results/dashboard.json.
 """
@@ -39,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from mnist_core.config import RunConfig  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
-from mnist_core.store.worker import submit  # noqa: E402
+from mnist_core.store.worker import submit, worker_alive  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
@@ -254,6 +260,94 @@ def bench_idle(browser) -> dict:
     }
 
 
+START_REPEATS = 5
+# JavaScript: the live loss chart's traces (the page's first chart), to tell the new run's chart from the last one's.
+LOSS_CHART = """() => {
+    const chart = document.querySelector(".js-plotly-plot");
+    return JSON.stringify(chart && chart.data ? chart.data.map(trace => [trace.name, trace.x]) : null);
+}"""
+# True once the heading names the new run and the loss chart, changed since the click, has a point: the chart of the
+# last run may still be on screen for a moment under the new heading.
+FIRST_POINT_PAINTED = """([name, before]) => {
+    const heading = [...document.querySelectorAll("h3")].some(h => h.textContent.startsWith(name + " · "));
+    const chart = document.querySelector(".js-plotly-plot");
+    if (!heading || !chart || !chart.data) return false;
+    const now = JSON.stringify(chart.data.map(trace => [trace.name, trace.x]));
+    return now !== before && chart.data.some(trace => trace.x && trace.x.length > 0);
+}"""
+
+
+def open_train_page_for_quick_runs(server: Server, page) -> None:
+    """The Train page, set to train 1 epoch of the first 1,000 images (a run of a few seconds)."""
+    page.goto(server.url)  # the app's default page first (see tests/browser/test_train_page.py)
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+    page.goto(f"{server.url}/train")
+    page.get_by_test_id("stMetric").filter(has_text="Parameters").wait_for(timeout=120_000)
+    for label, steps in (("Training images", 0), ("Epochs", 0)):
+        thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+        thumb.focus()
+        thumb.press("Home")
+        for _ in range(steps):
+            thumb.press("ArrowRight")
+    page.wait_for_timeout(1000)
+
+
+def click_start(server: Server, page, name: str) -> float:
+    """Seconds from the click on Start to the new run's first live point painted; waits for the run to end."""
+    page.get_by_label("Run name").fill(name)
+    page.get_by_label("Run name").press("Enter")
+    button = page.get_by_role("button", name="Start training")
+    button.wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    before = page.evaluate(LOSS_CHART)
+    started = time.perf_counter()
+    button.click()
+    page.wait_for_function(FIRST_POINT_PAINTED, arg=[name, before], timeout=120_000, polling="raf")
+    seconds = time.perf_counter() - started
+    store = RunStore(server.runs_dir)
+    deadline = time.monotonic() + 180
+    while not any(run.name == name and run.state in FINISHED for run in store.runs()):
+        assert time.monotonic() < deadline, f"{name} did not finish"
+        time.sleep(0.3)
+    return seconds
+
+
+def bench_start(browser) -> dict:
+    servers, pages = {}, {}
+    try:
+        for kind, idle in (("cold", "0"), ("warm", None)):
+            tmp = Path(tempfile.mkdtemp(prefix=f"start-{kind}-"))
+            previous = os.environ.pop("MNIST_LAB_WORKER_IDLE", None)
+            if idle is not None:
+                os.environ["MNIST_LAB_WORKER_IDLE"] = idle  # the server hands it to the workers it starts
+            try:
+                servers[kind] = Server(tmp / "runs", tmp / "streamlit.log")
+            finally:
+                os.environ.pop("MNIST_LAB_WORKER_IDLE", None)
+                if previous is not None:
+                    os.environ["MNIST_LAB_WORKER_IDLE"] = previous
+            pages[kind] = browser.new_page(viewport={"width": 1400, "height": 2200})
+            open_train_page_for_quick_runs(servers[kind], pages[kind])
+        time.sleep(15)  # the warm worker has imported TensorFlow; the cold one has come and gone
+        times = {"cold": [], "warm": []}
+        for i in range(START_REPEATS):
+            for kind in ("cold", "warm") if i % 2 == 0 else ("warm", "cold"):
+                if kind == "cold":
+                    while worker_alive(RunStore(servers[kind].runs_dir)):
+                        time.sleep(0.2)  # no worker left from the last run: this Start starts one
+                times[kind].append(round(click_start(servers[kind], pages[kind], f"{kind}-{i}"), 3))
+    finally:
+        for server in servers.values():
+            server.stop()
+    return {
+        "cold_s": times["cold"],
+        "warm_s": times["warm"],
+        "cold_median_s": statistics.median(times["cold"]),
+        "warm_median_s": statistics.median(times["warm"]),
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main(sections: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -268,6 +362,8 @@ def main(sections: list[str]) -> None:
             results["slider"] = bench_slider(browser)
         if "idle" in sections:
             results["idle"] = bench_idle(browser)
+        if "start" in sections:
+            results["start"] = bench_start(browser)
         browser.close()
 
     out = ROOT / "bench" / "results" / "dashboard.json"
@@ -315,8 +411,18 @@ def main(sections: list[str]) -> None:
             f"| Data page open, nothing happening: server CPU per second ({idle['seconds']} s; load average "
             f"{idle['load_average']:.1f}) | {idle['server_cpu_per_second_s']:.3f} s |"
         )
+    if start := results.get("start"):
+        print(
+            f"| Train page: Start click to the first live point painted, warm worker (median of {START_REPEATS}; "
+            f"load average {start['load_average']:.1f}) | {start['warm_median_s']:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in start['warm_s'])}) |"
+        )
+        print(
+            f"| the same with a cold worker (a new process imports TensorFlow for every Start) | "
+            f"{start['cold_median_s']:.2f} s ({', '.join(f'{t:.2f}' for t in start['cold_s'])}) |"
+        )
     print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["paint", "idle", "slider", "train"])
+    main(sys.argv[1:] or ["paint", "idle", "slider", "start", "train"])
