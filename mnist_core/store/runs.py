@@ -471,11 +471,6 @@ class RunWriter:
         os.replace(tmp, self._layout.model(self.id))
         return self._layout.model(self.id)
 
-    def copy_model_file(self, source: Path) -> Path:
-        """Place an existing .keras file as this run's model, atomically."""
-        atomic_write_bytes(self._layout.model(self.id), Path(source).read_bytes())
-        return self._layout.model(self.id)
-
 
 def _orphaned(status: RunStatus) -> RunStatus:
     """A queued or running status whose owner is gone, as it is reported: interrupted, saying when it died."""
