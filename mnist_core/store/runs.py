@@ -202,10 +202,15 @@ class RunStore:
         files = {"meta.json": records.encode(meta), "status.json": records.encode(status)}
         if config is not None:
             files["config.json"] = records.encode_config(config)
-        for file, data in files.items():
-            atomic_write_bytes(staging / file, data)
-        # Renamed into place whole: a listing never sees half a run. The lock is on the file, so it moves along.
-        os.replace(staging, self.layout.run_dir(run_id))
+        try:
+            for file, data in files.items():
+                atomic_write_bytes(staging / file, data)
+            # Renamed into place whole: a listing never sees half a run. The lock is on the file: it moves along.
+            os.replace(staging, self.layout.run_dir(run_id))
+        except BaseException:  # a full disk, a Ctrl-C: no half-made run is left behind
+            lock.release()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         return RunWriter(self, run_id, lock)
 
     def _check_writable(self) -> None:
