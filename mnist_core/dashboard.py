@@ -15,7 +15,7 @@ import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.data import NUM_CLASSES
-from mnist_core.store.records import EpochMetrics, Progress, Results
+from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, Results
 
 ALL_TRAINING_IMAGES = 60_000
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
@@ -111,11 +111,7 @@ class Live:
 
 
 def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: int, now: float | None = None) -> Live:
-    """Progress, elapsed time and ETA from a run's progress and history records.
-
-    The ETA uses the mean time of the epochs finished so far (it includes validation); during the first epoch it
-    extrapolates from the fraction of batches done.
-    """
+    """Progress, elapsed time and ETA from a run's progress and history records."""
     now = time.time() if now is None else now
     epochs = progress.epochs or epochs or 1
     steps = progress.steps
@@ -137,14 +133,32 @@ def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: i
         elapsed = max(elapsed, finished_seconds)
     elif history:
         elapsed = finished_seconds
-
-    eta = None
-    if done_epochs:
-        per_epoch = finished_seconds / done_epochs
-        eta = max(0.0, (epochs - done_epochs - within) * per_epoch)
-    elif elapsed and fraction > 0.02:
-        eta = elapsed * (1 - fraction) / fraction
+    eta = seconds_left(progress.points, history, epochs, elapsed)
     return Live(epoch, epochs, batch, steps, fraction, elapsed, eta)
+
+
+def seconds_left(
+    points: Sequence[ProgressPoint], history: Sequence[EpochMetrics], epochs: int, elapsed: float | None
+) -> float | None:
+    """The training time left, from the pace since the run's first point.
+
+    The first point is the first batch: its time holds the start-up (building the model, TensorFlow tracing the
+    training step: 1-3 s here, most of a short run's first epoch), paid once. Extrapolating from the fraction done
+    since the start charged that cost again to every batch left: "about 25 s left" for a 6-second run. The pace
+    from the first point to the latest leaves it out, and once an epoch has ended it includes the epoch's
+    validation. Between two points the estimate counts down with the clock. None until a pace can be measured.
+    """
+    timed = [p for p in points if p.elapsed is not None]
+    if len(timed) >= 2 and timed[-1].progress > timed[0].progress:
+        first, last = timed[0], timed[-1]
+        seconds_per_epoch = (last.elapsed - first.elapsed) / (last.progress - first.progress)
+        since_last = max(0.0, (elapsed or last.elapsed) - last.elapsed)
+        return max(0.0, (epochs - last.progress) * seconds_per_epoch - since_last)
+    if history:  # a single point so far (or none kept): the mean epoch so far
+        position = max([len(history)] + [p.progress for p in points[-1:]])
+        per_epoch = sum(h.seconds or 0 for h in history) / len(history)
+        return max(0.0, (epochs - position) * per_epoch)
+    return None
 
 
 # --- the Train page's controls ------------------------------------------------------------------------------
