@@ -39,7 +39,9 @@ def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None =
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        # Keeps the user's zoom and hidden traces while a live chart is redrawn with new points.
+        # Plotly keeps a user's zoom and hidden traces across redraws with the same uirevision, and autoranges the
+        # axes nobody zoomed. (Streamlit 1.67 builds a changed figure as a new element, so there a zoom lasts until
+        # the data change: the axes always follow a live run.)
         uirevision=revision or title,
     )
     return fig
@@ -74,8 +76,9 @@ def curve_figure(
                 x=[p.progress for p in live],
                 y=[getattr(p, metric) for p in live],
                 name=f"{metric} (within epoch)",
-                mode="lines",
+                mode="lines" if len(live) > 1 else "markers",  # the first batch alone: a line of one point is invisible
                 line={"color": TRAIN_COLOUR, "width": 1},
+                marker={"color": TRAIN_COLOUR, "size": 6},
                 opacity=0.45,
             )
         )
@@ -95,11 +98,15 @@ def curve_figure(
     if epochs:
         fig.update_xaxes(range=[0, max(epochs, 1) * 1.02])
     fig.update_yaxes(title_text=metric)
+    # The y axis always fits the data: a first epoch's loss falls from 2.3 to 0.3 and its accuracy climbs from 10% to
+    # 90%. A loss axis starts at zero, where every loss heads; accuracy never goes past 100%.
     if metric == "accuracy":
-        fig.update_yaxes(tickformat=".1%")
+        fig.update_yaxes(tickformat=".1%", autorange=True, autorangeoptions={"minallowed": 0, "maxallowed": 1})
+    else:
+        fig.update_yaxes(autorange=True, rangemode="tozero")
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
-        fig.update_yaxes(range=[0, 1] if metric == "accuracy" else [0, 2.5])
+        fig.update_yaxes(autorange=False, range=[0, 1] if metric == "accuracy" else [0, 2.5])
     return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 

@@ -41,6 +41,24 @@ def test_curve_skips_points_without_the_metric_and_keeps_the_view_across_redraws
     assert fig.layout.uirevision == charts.curve_figure("accuracy", [], []).layout.uirevision
 
 
+def test_live_curves_autorange_with_the_data_and_the_first_batch_is_a_visible_point():
+    first = charts.curve_figure("loss", [], POINTS[:1], epochs=3)
+    assert first.data[0].mode == "markers"  # a one-point line draws nothing: a legend and no line
+    assert first.layout.yaxis.autorange is True
+    assert first.layout.yaxis.range is None  # nothing pins the axis to the first points
+    assert first.layout.yaxis.rangemode == "tozero"
+    assert charts.curve_figure("loss", [], POINTS, epochs=3).data[0].mode == "lines"
+    accuracy = charts.curve_figure("accuracy", HISTORY, POINTS, epochs=3).layout.yaxis
+    assert accuracy.autorange is True
+    assert (accuracy.autorangeoptions.minallowed, accuracy.autorangeoptions.maxallowed) == (0, 1)
+
+
+def test_a_curve_before_the_first_batch_has_a_plain_fixed_axis():
+    empty = charts.curve_figure("loss", [], [], epochs=3)
+    assert not empty.data
+    assert (empty.layout.yaxis.autorange, tuple(empty.layout.yaxis.range)) == (False, (0, 2.5))
+
+
 def test_curve_refuses_an_unknown_metric():
     with pytest.raises(ValueError, match="metric"):
         charts.curve_figure("precision", HISTORY)
