@@ -8,7 +8,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +59,18 @@ def format_duration(seconds: float | None) -> str:
 def one_hot(label: int) -> np.ndarray:
     """The target row the network is trained against for a label (numpy only: the Data page never loads Keras)."""
     return np.eye(NUM_CLASSES, dtype=np.float32)[int(label)]
+
+
+# --- run names ------------------------------------------------------------------------------------------------
+def default_run_name(base: str, taken: Collection[str]) -> str:
+    """A new run's name when the user typed none: its preset's name (or "custom"), numbered when a run has it
+    already ("fast 2"), so runs of one preset are told apart wherever runs are listed by name."""
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} {number}" in taken:
+        number += 1
+    return f"{base} {number}"
 
 
 # --- the runs table -----------------------------------------------------------------------------------------

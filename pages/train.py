@@ -17,6 +17,7 @@ from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
     check_controls,
     controls_from_config,
+    default_run_name,
     format_duration,
     live_progress,
     matching_preset,
@@ -36,18 +37,24 @@ POLL_SECONDS = 1.0
 
 
 def apply_preset() -> None:
-    """Fill the controls from the chosen preset (the training-images control is left as the user set it)."""
+    """Fill the controls from the chosen preset (the training-images control is left as the user set it, and so is
+    the run name: an empty one follows the preset when the run starts)."""
     name = st.session_state["train.preset"]
     for field, value in controls_from_config(PRESETS[name].config).items():
         st.session_state[f"train.{field}"] = value
-    st.session_state["train.name"] = name
 
 
 if "train.preset" not in st.session_state:
     st.session_state["train.preset"] = "seed"
     apply_preset()
 init_state(
-    {"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": ALL_TRAINING_IMAGES, "train.run_id": None}
+    {
+        "train.filters_3": 64,
+        "train.filters_4": 128,
+        "train.train_limit": ALL_TRAINING_IMAGES,
+        "train.run_id": None,
+        "train.name": "",
+    }
 )
 
 
@@ -181,16 +188,24 @@ def code_ui(config: RunConfig) -> None:
         )
 
 
-def start_ui(runs: RunStore, line: list[Run], config: RunConfig | None) -> None:
+def start_ui(runs: RunStore, all_runs: list[Run], line: list[Run], config: RunConfig | None) -> None:
     notice = st.empty()  # filled last, so a run queued by this very click is counted
-    name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
+    preset = matching_preset(config, PRESETS) if config is not None else None
+    # Shown greyed in the empty field, and used when the user types no name: it follows the preset.
+    suggested = default_run_name(preset or "custom", {run.name for run in all_runs})
+    name = st.text_input(
+        "Run name",
+        key="train.name",
+        persist_state=KEEP,
+        max_chars=80,
+        placeholder=suggested,
+        help="Leave it empty to name the run after its preset, numbered when a run has that name already.",
+    )
     label = "Queue behind it" if line else "Start training"
     clicked = st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:")
     if clicked and config is not None:  # the settings may have turned invalid since this button was drawn
         try:
-            st.session_state["train.run_id"] = submit(
-                runs, config, name=name or None, preset=matching_preset(config, PRESETS)
-            )
+            st.session_state["train.run_id"] = submit(runs, config, name=name.strip() or suggested, preset=preset)
             if line:
                 st.toast(f"Queued behind {md(line[0].name)}.")
         except RunStoreError as error:
@@ -293,7 +308,7 @@ def run_panel() -> None:
     runs = store()
     ensure_worker(runs)  # a worker that died with runs still queued is restarted: a queue never stalls
     all_runs, line = runs.runs(), queue.line(runs)
-    start_ui(runs, line, st.session_state.get("train.config"))
+    start_ui(runs, all_runs, line, st.session_state.get("train.config"))
     live_panel(runs, all_runs, queue.line(runs))
 
 

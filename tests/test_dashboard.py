@@ -22,6 +22,12 @@ def test_one_hot_is_numpy_and_marks_the_label():
     assert dashboard.one_hot(np.uint8(0)).dtype == np.float32
 
 
+def test_a_default_run_name_is_the_preset_numbered_when_taken():
+    assert dashboard.default_run_name("fast", {"seed"}) == "fast"
+    assert dashboard.default_run_name("fast", {"fast", "fast 2", "fast 4"}) == "fast 3"
+    assert dashboard.default_run_name("custom", {"custom"}) == "custom 2"
+
+
 def test_table_rows_keep_numbers_sortable_and_show_unfinished_epochs():
     summary = {
         "run_id": "r1",
