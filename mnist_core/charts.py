@@ -111,7 +111,7 @@ def curve_figure(
 
 
 def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dashed, one colour per run."""
+    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
     fig = go.Figure()
@@ -136,9 +136,12 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=400)
-    # Below the chart: one legend row per run would cover the title if it sat on top.
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0})
+    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
+    # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
+    # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
+    fig.update_layout(
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0}
+    )
     return fig
 
 
@@ -162,8 +165,17 @@ def confusion_figure(matrix) -> go.Figure:
             showscale=False,
         )
     )
-    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False)
-    fig.update_yaxes(title_text="true digit", autorange="reversed", type="category", scaleanchor="x", showgrid=False)
+    # Square cells by shrinking the plot area to the matrix ("domain"), not by widening the axes' ranges: the digit
+    # labels and titles stay next to the matrix instead of at the far edges of a wide chart.
+    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False, constrain="domain")
+    fig.update_yaxes(
+        title_text="true digit",
+        autorange="reversed",
+        type="category",
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+    )
     return _base_layout(fig, "Confusion matrix (test set)", height=460)
 
 
@@ -246,20 +258,22 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     return fig
 
 
-def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
-    """One 28x28 digit large, each cell labelled with its value (0-255, or 0-1 with `decimals`)."""
+def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool = True, height: int = 520) -> go.Figure:
+    """One 28x28 digit large, in square cells with rows and columns numbered; with `values`, each inked cell is
+    labelled with its value (0-255, or 0-1 with `decimals`): leave them out where the chart is too small to read."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"expected one 2-D image (got shape {image.shape})")
     zmax = 255 if image.dtype == np.uint8 or image.max(initial=0) > 1 else 1
-    values = np.asarray(image, dtype=np.float64)
+    pixels = np.asarray(image, dtype=np.float64)
+    rows, columns = pixels.shape
     # Only inked pixels are labelled: 784 zeros would bury the digit in text.
-    text = [[f"{v:.{decimals}f}" if v > 0 else "" for v in row] for row in values]
+    text = [[f"{v:.{decimals}f}" if v > 0 else "" for v in row] for row in pixels] if values else None
     fig = go.Figure(
         go.Heatmap(
-            z=values,
+            z=pixels,
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if values else None,
             textfont={"size": 7},
             colorscale=INK,
             zmin=0,
@@ -268,6 +282,18 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
             hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
         )
     )
-    fig.update_xaxes(showgrid=False, constrain="domain", dtick=7)
-    fig.update_yaxes(showgrid=False, autorange="reversed", scaleanchor="x", dtick=7)
-    return _base_layout(fig, title, height=520)
+    # Exactly the image on both axes, cells square: the plot area shrinks to fit ("domain") rather than an axis
+    # stretching past the image (a y axis from -7 to 35 in a narrow column).
+    fig.update_xaxes(
+        title_text="column", range=[-0.5, columns - 0.5], constrain="domain", showgrid=False, dtick=7, zeroline=False
+    )
+    fig.update_yaxes(
+        title_text="row",
+        range=[rows - 0.5, -0.5],  # row 0 at the top, as an image is stored
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+        dtick=7,
+        zeroline=False,
+    )
+    return _base_layout(fig, title, height=height)

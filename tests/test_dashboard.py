@@ -3,6 +3,7 @@
 import csv
 import io
 import math
+import zipfile
 
 import numpy as np
 import pytest
@@ -44,10 +45,19 @@ def test_table_rows_keep_numbers_sortable_and_show_unfinished_epochs():
         "created_at": "2026-11-28T05:00:00+00:00",
     }
     row = dashboard.table_rows([summary])[0]
-    assert row["epochs"] == "3/20"
-    assert row["test_accuracy"] == 0.979
+    assert (row["epochs_run"], row["epochs_planned"]) == (3, 20)  # numbers: 10 sorts after 9
+    assert row["test_accuracy_percent"] == pytest.approx(97.9)
+    assert row["train_val_gap_points"] == pytest.approx(-1.0)
     assert row["duration"] == 50.5
     assert row["created"] == "2026-11-28 05:00"
+    assert row["problem"] is None
+
+
+def test_table_rows_leave_what_a_run_lacks_empty():
+    no_validation = {"run_id": "r2", "name": "all data", "status": "completed", "epochs": 3, "epochs_completed": 3}
+    row = dashboard.table_rows([no_validation])[0]
+    assert row["best_val_accuracy_percent"] is None
+    assert row["train_val_gap_points"] is None
     assert row["problem"] is None
 
 
@@ -55,15 +65,87 @@ def test_table_rows_list_a_damaged_run_with_its_problem():
     row = dashboard.table_rows([{"run_id": "bad", "name": "bad", "status": "damaged", "error": "missing meta.json"}])[0]
     assert row["status"] == "damaged"
     assert row["problem"] == "missing meta.json"
-    assert row["epochs"] is None
+    assert row["epochs_run"] is None
+    assert row["preset"] is None
+
+
+def test_runs_of_the_same_name_are_told_apart_by_their_creation_time():
+    summaries = [
+        {"run_id": "20261128-050012-seed-aaaa", "name": "seed", "created_at": "2026-11-28T05:00:12+00:00"},
+        {"run_id": "20261128-040000-seed-bbbb", "name": "seed", "created_at": "2026-11-28T04:00:00+00:00"},
+        {"run_id": "20261128-040000-seed-cccc", "name": "seed", "created_at": "2026-11-28T04:00:00+00:00"},
+        {"run_id": "20261128-030000-fast-dddd", "name": "fast", "created_at": "2026-11-28T03:00:00+00:00"},
+    ]
+    names = dashboard.distinct_names(summaries)
+    assert names["20261128-050012-seed-aaaa"] == "seed (05:00:12)"
+    assert names["20261128-040000-seed-bbbb"] == "seed (04:00:00) bbbb"  # the same second: the id's end
+    assert names["20261128-030000-fast-dddd"] == "fast"
+    assert len(set(names.values())) == 4
+
+
+RESULTS = Results(
+    test_accuracy=0.97,
+    test_loss=0.1,
+    test_images=2,
+    confusion_matrix=[[0] * 10] * 10,
+    per_class=tuple(ClassMetrics(digit=d, precision=1.0, recall=0.5, f1=0.67, support=2) for d in range(10)),
+    parameters=10,
+    best_epoch=1,
+)
+
+
+def test_per_class_rows_are_percentages_with_the_number_of_test_images():
+    rows = dashboard.per_class_rows(RESULTS)
+    assert rows[0] == {
+        "digit": 0,
+        "test_images": 2,
+        "precision_percent": 100.0,
+        "recall_percent": 50.0,
+        "f1_percent": pytest.approx(67.0),
+    }
+
+
+def test_the_metrics_download_is_one_well_formed_csv_per_table():
+    history = [EpochMetrics(epoch=1, loss=0.5, accuracy=0.9, val_loss=None, seconds=3.0)]
+    with zipfile.ZipFile(io.BytesIO(dashboard.metrics_zip(history, RESULTS))) as archive:
+        tables = {name: list(csv.DictReader(io.StringIO(archive.read(name).decode()))) for name in archive.namelist()}
+    assert sorted(tables) == ["epochs.csv", "per_class.csv", "test.csv"]
+    assert tables["epochs.csv"] == [
+        {
+            "epoch": "1",
+            "loss": "0.5",
+            "accuracy": "0.9",
+            "val_loss": "",
+            "val_accuracy": "",
+            "learning_rate": "",
+            "seconds": "3.0",
+        }
+    ]
+    assert tables["test.csv"] == [
+        {"test_accuracy": "0.97", "test_loss": "0.1", "test_images": "2", "parameters": "10", "best_epoch": "1"}
+    ]
+    assert [row["digit"] for row in tables["per_class.csv"]] == [str(d) for d in range(10)]
+    assert tables["per_class.csv"][0] == {
+        "digit": "0",
+        "precision": "1.0",
+        "recall": "0.5",
+        "f1": "0.67",
+        "support": "2",
+    }
+
+
+def test_a_run_without_results_downloads_its_epochs_only():
+    with zipfile.ZipFile(io.BytesIO(dashboard.metrics_zip([]))) as archive:
+        assert archive.namelist() == ["epochs.csv"]
+        assert archive.read("epochs.csv").decode() == ",".join(dashboard.HISTORY_COLUMNS) + "\n"
 
 
 def test_table_rows_show_an_imported_model_as_imported_without_epochs():
     summary = {"run_id": "i", "name": "post", "kind": "imported", "preset": None, "status": "completed"}
     row = dashboard.table_rows([{**summary, "epochs": None, "epochs_completed": 0, "test_accuracy": 0.9668}])[0]
     assert row["preset"] == "imported"
-    assert row["epochs"] is None
-    assert row["test_accuracy"] == 0.9668
+    assert (row["epochs_run"], row["epochs_planned"]) == (None, None)
+    assert row["test_accuracy_percent"] == pytest.approx(96.68)
 
 
 # Real runs' within-epoch points, (fractional epochs, seconds since training began), and each run's training time,
@@ -201,22 +283,3 @@ def test_an_invalid_combination_names_the_control_to_fix():
     assert config is None
     assert isinstance(error, ConfigError)
     assert error.field == "validation_split"
-
-
-def test_metrics_csv_holds_epochs_then_test_and_per_class_metrics():
-    history = [EpochMetrics(epoch=1, loss=0.5, accuracy=0.9, val_loss=None, seconds=3.0)]
-    results = Results(
-        test_accuracy=0.97,
-        test_loss=0.1,
-        test_images=2,
-        confusion_matrix=[[0] * 10] * 10,
-        per_class=(ClassMetrics(digit=0, precision=1.0, recall=0.5, f1=0.67, support=2),),
-        parameters=10,
-        best_epoch=1,
-    )
-    rows = list(csv.reader(io.StringIO(dashboard.metrics_csv(history, results))))
-    assert rows[0] == list(dashboard.HISTORY_COLUMNS)
-    assert rows[1] == ["1", "0.5", "0.9", "", "", "", "3.0"]
-    assert rows[4] == ["0.97", "0.1", "10", "1"]
-    assert rows[7] == ["0", "1.0", "0.5", "0.67", "2"]
-    assert len(list(csv.reader(io.StringIO(dashboard.metrics_csv([]))))) == 1

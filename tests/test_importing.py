@@ -344,7 +344,10 @@ def test_the_runs_page_compares_an_imported_run_with_trained_ones(imported, tmp_
     trained = completed_run(store, "trained here")
     shutil.copytree(imported.model_path.parent, store.root / imported.id)
     at = open_page("pages/runs.py")
-    at.multiselect(key="runs.selected").set_value([trained.id, imported.id]).run()
+    rows = list(at.session_state["runs.table_ids"])
+    picked = [rows.index(trained.id), rows.index(imported.id)]  # rows clicked in the runs table
+    at.session_state["runs.table"] = {"selection": {"rows": picked, "columns": [], "cells": []}}
+    at.run()
     assert not at.exception
     traces = [trace["name"] for trace in figure(at, "runs.overlay.accuracy")["data"]]
     assert traces
