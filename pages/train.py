@@ -156,16 +156,18 @@ def controls_ui() -> tuple[dict, dict]:
 def summary_ui(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.metric("Parameters", f"{total:,}")
-    # Narrow columns: the four fit the page's right-hand column without a horizontal scroll.
+    # Every row and every full name in view: the columns take their contents' width (the four fit the page's
+    # right-hand column) and the table its rows' height, never a scroll bar inside the table.
     st.dataframe(
         rows,
         hide_index=True,
         key="train.summary",
+        height="content",
         column_config={
-            "layer": st.column_config.TextColumn("Layer", width="small"),
-            "type": st.column_config.TextColumn("Type", width="small"),
-            "output_shape": st.column_config.TextColumn("Output", width="small"),
-            "parameters": st.column_config.NumberColumn("Parameters", format="localized", width="small"),
+            "layer": st.column_config.TextColumn("Layer"),
+            "type": st.column_config.TextColumn("Type"),
+            "output_shape": st.column_config.TextColumn("Output"),
+            "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
     )
 
