@@ -31,6 +31,8 @@ INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
 # Space in pixels above each digit of a grid, for its caption.
 CAPTION_ROWS = 9
 GAP = 3
+# Characters of a run's name in a legend: two legends side by side on the Runs page, each half a page wide.
+LEGEND_NAME = 36
 
 
 def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
@@ -125,7 +127,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
                         # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
-                        name=f"{html.escape(name)} · {key}",
+                        name=f"{html.escape(_short(name))} · {key}",
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
@@ -143,6 +145,14 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
         legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0}
     )
     return fig
+
+
+def _short(name: str, length: int = LEGEND_NAME) -> str:
+    """A long run name for a legend: its start and its end, which tells runs of one name apart ("(14:02:31)")."""
+    if len(name) <= length:
+        return name
+    tail = length // 3
+    return f"{name[: length - tail - 1]}…{name[-tail:]}"
 
 
 def confusion_figure(matrix) -> go.Figure:
@@ -284,8 +294,15 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
     )
     # Exactly the image on both axes, cells square: the plot area shrinks to fit ("domain") rather than an axis
     # stretching past the image (a y axis from -7 to 35 in a narrow column).
+    frame = {"showline": True, "mirror": True, "linecolor": "#D1D5DB"}  # the 28x28 field's edge, white on white
     fig.update_xaxes(
-        title_text="column", range=[-0.5, columns - 0.5], constrain="domain", showgrid=False, dtick=7, zeroline=False
+        title_text="column",
+        range=[-0.5, columns - 0.5],
+        constrain="domain",
+        showgrid=False,
+        dtick=7,
+        zeroline=False,
+        **frame,
     )
     fig.update_yaxes(
         title_text="row",
@@ -295,5 +312,6 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         showgrid=False,
         dtick=7,
         zeroline=False,
+        **frame,
     )
     return _base_layout(fig, title, height=height)

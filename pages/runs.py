@@ -156,26 +156,29 @@ st.dataframe(
         "created",
         "problem",
     ],
+    # Every column on the page: short headers (their help says the rest), and a long name (a study's trial runs) cut
+    # short rather than pushing the last columns off the edge; hovering a cell shows it whole.
     column_config={
-        # A long name (a study's trial runs) is cut short rather than pushing the last columns off the page;
-        # hovering shows it whole.
-        "name": st.column_config.TextColumn("Name", width=220),
+        "name": st.column_config.TextColumn("Name", width=130),
         "preset": "Preset",
         "status": "Status",
         "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         "epochs_run": st.column_config.NumberColumn("Epochs", format="%d", help="Epochs run"),
         "epochs_planned": st.column_config.NumberColumn("Planned", format="%d", help="Epochs planned"),
-        "best_val_accuracy_percent": st.column_config.NumberColumn("Best val accuracy", format="%.2f%%"),
-        "test_accuracy_percent": st.column_config.NumberColumn("Test accuracy", format="%.2f%%"),
+        "best_val_accuracy_percent": st.column_config.NumberColumn(
+            "Best val", format="%.2f%%", help="The best validation accuracy of any epoch"
+        ),
+        "test_accuracy_percent": st.column_config.NumberColumn("Test", format="%.2f%%", help="Test accuracy"),
         "train_val_gap_points": st.column_config.NumberColumn(
-            "Train - val gap",
+            "Gap",
             format="%+.2f pp",
             help="Last epoch's training minus validation accuracy, in percentage points: a large gap means "
             "overfitting. Blank without a validation split.",
         ),
-        "duration": st.column_config.NumberColumn("Training time (s)", format="%.0f"),
+        "duration": st.column_config.NumberColumn("Time", format="%.0f s", help="Training time"),
         "created": "Created",
-        "problem": "Problem",
+        # Cut short too: a damaged run's reason is also in full below the table, a failed run's in its details.
+        "problem": st.column_config.TextColumn("Problem", width="small"),
     },
 )
 damaged = [r for r in rows if r["status"] == "damaged"]
@@ -194,7 +197,10 @@ if damaged:
 
 selected = [run_id for run_id in picked if run_id in runs]
 if not selected:
-    st.info("Pick one run in the table for its details, or several to compare their curves.")
+    if picked:
+        st.info("A damaged run has no details to show: it can only be deleted, above.")
+    else:
+        st.info("Pick one run in the table for its details, or several to compare their curves.")
     st.stop()
 
 histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != IMPORTED}

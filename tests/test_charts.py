@@ -72,6 +72,22 @@ def test_overlay_draws_validation_and_training_of_each_run_in_one_colour():
     assert fig.data[1].line.dash == "dot"
 
 
+def test_overlay_legends_show_user_text_as_text_and_keep_long_names_apart():
+    fig = charts.overlay_figure(
+        "loss",
+        {
+            "<b>bold</b> & co": HISTORY,
+            "grid #12 filters=32/64, dropout=0.3, batch_size=128 (14:02:31)": HISTORY,
+            "grid #12 filters=32/64, dropout=0.3, batch_size=128 (14:05:07)": HISTORY,
+        },
+    )
+    assert names(fig)[0] == "&lt;b&gt;bold&lt;/b&gt; &amp; co · val_loss"
+    legends = {name.split(" · ")[0] for name in names(fig)}
+    assert len(legends) == 3
+    assert all(len(legend) <= charts.LEGEND_NAME for legend in legends if "grid" in legend)
+    assert fig.layout.legend.yref == "container"  # below the axis title, not over it
+
+
 def test_overlay_of_runs_without_history_is_an_empty_chart():
     assert names(charts.overlay_figure("loss", {"queued": []})) == []
 
@@ -85,6 +101,12 @@ def test_confusion_heatmap_writes_counts_and_puts_true_digits_on_rows():
     assert heatmap.text[3][5] == 7
     assert heatmap.customdata[9][9] == 99
     assert fig.layout.yaxis.autorange == "reversed"
+    # square cells by shrinking the plot area, so the digit labels stay next to the matrix
+    assert (fig.layout.xaxis.constrain, fig.layout.yaxis.constrain, fig.layout.yaxis.scaleanchor) == (
+        "domain",
+        "domain",
+        "x",
+    )
 
 
 def test_confusion_heatmap_refuses_a_wrong_shape():
@@ -135,6 +157,20 @@ def test_pixel_figure_labels_only_inked_pixels_with_their_values():
     normalised = charts.pixel_figure(image / 255.0, "normalised", decimals=2)
     assert normalised.data[0].text[10][12] == "1.00"
     assert normalised.data[0].zmax == 1
+
+
+def test_pixel_figure_is_the_image_in_square_cells_with_titled_axes_and_values_only_when_asked():
+    fig = charts.pixel_figure(np.zeros((28, 28), np.uint8), "small", values=False, height=300)
+    assert fig.data[0].text is None
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("column", "row")
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 27.5)
+    assert tuple(fig.layout.yaxis.range) == (27.5, -0.5)  # row 0 on top, nothing beyond the image
+    assert (fig.layout.xaxis.constrain, fig.layout.yaxis.constrain, fig.layout.yaxis.scaleanchor) == (
+        "domain",
+        "domain",
+        "x",
+    )
+    assert fig.layout.height == 300
 
 
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():

@@ -140,7 +140,7 @@ def columns(table) -> dict:
 def test_a_long_name_does_not_push_the_last_columns_off_the_page(runs):
     completed_run(runs, "grid #12 filters=32/64, dropout=0.3, batch_size=128, learning_rate=0.001")
     at = open_page("pages/runs.py")
-    assert columns(at.dataframe[0])["name"]["width"] == 220
+    assert columns(at.dataframe[0])["name"]["width"] == 130
 
 
 def test_rename_and_delete_after_confirmation(runs):
