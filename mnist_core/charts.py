@@ -8,6 +8,7 @@ and return a `go.Figure`. No Streamlit here, so each chart is tested on its own 
     class_counts_figure per-class counts of the train and test sets as grouped bars
     digit_grid_figure   a grid of 28x28 digits with a caption above each (the seed's `label=N` grid)
     pixel_figure        one digit up close, with each pixel's value written in its cell
+    probabilities_figure the network's probability for each digit, the answer highlighted
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mnist_core.store.records import EpochMetrics, ProgressPoint
 
 NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
+OTHER_DIGITS_COLOUR = "#C7D2FE"  # a light shade of it
 VAL_COLOUR = "#F97316"
 # Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
 RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
@@ -315,3 +317,22 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         **frame,
     )
     return _base_layout(fig, title, height=height)
+
+
+def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figure:
+    """A bar per digit, its height the network's probability for it; the answer's bar in the primary colour."""
+    if len(probabilities) != NUM_CLASSES:
+        raise ValueError(f"expected {NUM_CLASSES} probabilities (got {len(probabilities)})")
+    fig = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(NUM_CLASSES)],
+            y=list(probabilities),
+            marker_color=[TRAIN_COLOUR if d == answer else OTHER_DIGITS_COLOUR for d in range(NUM_CLASSES)],
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(type="category", title=None)
+    fig = _base_layout(fig, "Probability of each digit", height=260)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig

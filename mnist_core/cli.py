@@ -366,33 +366,23 @@ def cmd_evaluate(args, store) -> int:
 
 def cmd_predict(args, store) -> int:
     from mnist_core.predict import BUNDLED_MODEL, Predictor
-    from mnist_core.preprocess import open_image
 
     model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
     quiet.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error
     predictor = Predictor.from_path(model_path)
-    rows, failures = [], 0
-    for path in args.images:
-        try:
-            prediction, _ = predictor.predict_picture(open_image(path))
-        except ImageError as error:
-            failures += 1
-            rows.append({"file": path, "error": str(error)})
-            continue
-        if prediction is None:
-            rows.append({"file": path, "error": f"{path}: no ink found (an empty image)"})
-            failures += 1
-            continue
-        rows.append({"file": path, **prediction.to_dict()})
+    answers = predictor.classify_pictures((path, path) for path in args.images)
+    rows = [
+        {"file": a.name, "error": a.error} if a.problem else {"file": a.name, **a.prediction.to_dict()} for a in answers
+    ]
     if args.json:
         _print_json(rows)
     else:
-        for row in rows:
-            if "error" in row:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{row['file']}: error: {row['error']}", file=sys.stderr)
+        for answer in answers:
+            if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
+                print(f"{answer.name}: error: {answer.problem}", file=sys.stderr)
             else:
-                print(f"{row['file']}: {row['digit']} ({row['confidence']:.1%})")
-    return 1 if failures else 0
+                print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
+    return 1 if any(answer.problem for answer in answers) else 0
 
 
 # --- import -------------------------------------------------------------------------------------------------

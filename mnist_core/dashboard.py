@@ -17,6 +17,7 @@ import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.data import NUM_CLASSES
+from mnist_core.preprocess import THICK_STROKE
 from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, Results
 
 ALL_TRAINING_IMAGES = 60_000
@@ -42,6 +43,19 @@ def markdown_text(text: object) -> str:
     exactly as typed, never as formatting, and never fetching anything."""
     text = " ".join(str(text).splitlines())
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _AFTER_ESCAPES.sub(WORD_JOINER, text))
+
+
+# --- the Draw page ------------------------------------------------------------------------------------------
+# Digits drawn with a loop or a bowl (0, 6, 8, 9; the top of a 4; the bowls of 2, 3 and 5), which a pen too thick
+# for the digit's size fills in: a small 5 then reads as 8. A 1 or a 7 is strokes only.
+LOOPED_DIGITS = frozenset({0, 2, 3, 4, 5, 6, 8, 9})
+
+
+def thick_pen_tip(stroke: float, digit: int, sure: bool) -> bool:
+    """Whether to suggest a larger digit or a thinner pen: the pen was thick for the digit's size (its strokes were
+    thinned to MNIST's width, which cannot reopen a loop that filled in) and the digit can have a loop, as far as
+    the network can tell: it reads a looped digit, or it is not sure what it reads."""
+    return stroke > THICK_STROKE and (digit in LOOPED_DIGITS or not sure)
 
 
 # --- numbers as people read them ----------------------------------------------------------------------------

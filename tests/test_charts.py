@@ -173,6 +173,20 @@ def test_pixel_figure_is_the_image_in_square_cells_with_titled_axes_and_values_o
     assert fig.layout.height == 300
 
 
+def test_probabilities_are_a_bar_per_digit_with_the_answer_highlighted():
+    probabilities = [0.01] * 10
+    probabilities[3] = 0.91
+    fig = charts.probabilities_figure(probabilities, 3)
+    bars = fig.data[0]
+    assert list(bars.x) == [str(d) for d in range(10)]
+    assert list(bars.y) == probabilities
+    assert bars.marker.color[3] == charts.TRAIN_COLOUR
+    assert set(bars.marker.color[:3] + bars.marker.color[4:]) == {charts.OTHER_DIGITS_COLOUR}
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+    with pytest.raises(ValueError, match="10 probabilities"):
+        charts.probabilities_figure([0.5, 0.5], 0)
+
+
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
     from mnist_core.study_charts import accuracy_vs_parameters_figure
 

@@ -10,6 +10,7 @@ import pytest
 
 from mnist_core import dashboard
 from mnist_core.config import ConfigError, RunConfig
+from mnist_core.preprocess import THICK_STROKE
 from mnist_core.presets import PRESETS
 from mnist_core.store.records import ClassMetrics, EpochMetrics, Progress, ProgressPoint, Results
 
@@ -21,6 +22,16 @@ def test_durations_read_like_people_say_them():
 def test_one_hot_is_numpy_and_marks_the_label():
     assert dashboard.one_hot(5).tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
     assert dashboard.one_hot(np.uint8(0)).dtype == np.float32
+
+
+def test_the_thick_pen_tip_is_for_digits_with_loops_or_an_unsure_answer():
+    thick, fine = THICK_STROKE + 0.5, THICK_STROKE - 0.5
+    assert dashboard.thick_pen_tip(thick, 8, sure=True)
+    assert dashboard.thick_pen_tip(thick, 5, sure=True)  # its bowl fills in: a small 5 reads as 8
+    assert not dashboard.thick_pen_tip(thick, 1, sure=True)  # a 1 has no loop to fill
+    assert not dashboard.thick_pen_tip(thick, 7, sure=True)
+    assert dashboard.thick_pen_tip(thick, 1, sure=False)  # it may not be a 1 at all
+    assert not dashboard.thick_pen_tip(fine, 8, sure=False)
 
 
 def test_a_default_run_name_is_the_preset_numbered_when_taken():

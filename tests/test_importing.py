@@ -325,7 +325,7 @@ def test_the_runs_page_imports_an_uploaded_file_and_shows_it(tmp_path, monkeypat
 
 
 def test_the_draw_page_offers_the_imported_model_and_reads_a_drawing_with_it(imported, monkeypatch):
-    from mnist_core.drawn import Drawing, render
+    from tests.drawn_digits import Drawing, render
     from tests.test_draw_page import draw_page, fake_drawing
 
     at = draw_page(imported.model_path.parents[1], monkeypatch)

@@ -1,6 +1,6 @@
 """The Draw page in a real browser: digits drawn with the mouse on the real canvas, and uploads.
 
-The mouse follows the same pen strokes as the project's drawn-digit set (mnist_core.drawn), placed anywhere on the
+The mouse follows the same pen strokes as the project's drawn-digit set (tests/drawn_digits.py), placed anywhere on the
 canvas at any size. The page needs a model: the bundled default when it exists, otherwise one trained here through
 the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.drawn import DIGITS, Drawing, pixel_strokes, render
 from mnist_core.predict import BUNDLED_MODEL
 from tests.browser.conftest import ROOT, Server, screenshot, wait_for_app
+from tests.drawn_digits import DIGITS, Drawing, pixel_strokes, render
 
 # (digit, style, (left, top, width, height) on the 280x280 canvas, what the case is about)
 CASES = [
