@@ -231,8 +231,3 @@ def naive_shrink(image) -> np.ndarray | None:
         return None
     shrunk = Image.fromarray(ink.astype(np.float32)).resize((FIELD, FIELD), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(shrunk, dtype=np.float32), 0, 1)
-
-
-def from_uint8(image28: np.ndarray) -> np.ndarray:
-    """An MNIST uint8 image to the model's float input scale."""
-    return np.asarray(image28, dtype=np.float32) / 255.0
