@@ -314,7 +314,7 @@ with tabs[4]:
         file_name=f"{run_id}-metrics.zip",
         mime="application/zip",
         help="epochs.csv: loss and accuracy per epoch; test.csv and per_class.csv: the test set's metrics",
-        key="runs.download_csv",
+        key="runs.download_metrics",
         on_click="ignore",
         icon=":material/download:",
     )
