@@ -122,7 +122,12 @@ def controls_ui() -> tuple[dict, dict]:
         help="The share of the training images held back to watch for overfitting.",
     )
     notes["validation_split"] = right.empty()
-    if right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP):
+    if right.toggle(
+        "Augmentation",
+        key="train.augmentation",
+        persist_state=KEEP,
+        help="Random shifts, rotations and zooms of the training images, a new draw every epoch.",
+    ):
         right.slider(
             "Shift (fraction of the image)", 0.0, 0.3, step=0.05, key="train.augment_shift", persist_state=KEEP
         )
@@ -156,8 +161,8 @@ def controls_ui() -> tuple[dict, dict]:
 def summary_ui(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.metric("Parameters", f"{total:,}")
-    # Every row and every full name in view: the columns take their contents' width (the four fit the page's
-    # right-hand column) and the table its rows' height, never a scroll bar inside the table.
+    # Every row and every full name in view: the columns take their contents' width (the four fit half the page)
+    # and the table its rows' height, never a scroll bar inside the table.
     st.dataframe(
         rows,
         hide_index=True,
@@ -165,7 +170,7 @@ def summary_ui(config: RunConfig) -> None:
         height="content",
         column_config={
             "layer": st.column_config.TextColumn("Layer"),
-            "type": st.column_config.TextColumn("Type"),
+            "type": st.column_config.TextColumn("Type", width=150),  # "BatchNormalization" in full
             "output_shape": st.column_config.TextColumn("Output"),
             "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
@@ -286,7 +291,8 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
 def settings_panel() -> None:
     """The controls and the model summary. A fragment: moving a slider reruns only this part, not the live view
     below; the chosen config is handed to the Start button through the session state."""
-    controls, summary = st.columns([3, 2], gap="large")
+    # Half the page for the model: its layer table shows every row and full names without a scroll bar.
+    controls, summary = st.columns(2, gap="medium")
     with controls:
         values, notes = controls_ui()
         config, error = check_controls(values)
