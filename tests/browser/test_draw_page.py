@@ -197,6 +197,21 @@ def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
     screenshot(page, "draw-evidence")
 
 
+def test_the_thick_pen_tip_shows_for_a_small_0_and_not_for_a_small_1(draw_server, page):
+    open_draw_page(page, draw_server)
+    box, pen = RECORDINGS["small"]  # 52 px tall with the 18 px pen: thick for the digit's size
+    set_pen(page, pen)
+    draw(page, 1, 0, box)
+    assert shown_answer(page, 1) == "1"
+    assert not page.get_by_text("The pen is thick").count()  # a 1 has no loop to fill in
+    screenshot(page, "draw-small-1-no-tip")
+    clear(page)
+    draw(page, 0, 0, box)
+    assert shown_answer(page, 1) == "0"
+    page.get_by_text("The pen is thick").wait_for()
+    screenshot(page, "draw-small-0-tip")
+
+
 def test_uploading_a_good_and_a_bad_file(draw_server, page, tmp_path):
     good = tmp_path / "six-on-paper.jpg"
     render(Drawing(6, 0, "centred", "medium", "paper")).save(good, quality=85)
