@@ -201,15 +201,16 @@ def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: i
 def seconds_left(
     points: Sequence[ProgressPoint], history: Sequence[EpochMetrics], epochs: int, elapsed: float | None
 ) -> float | None:
-    """The training time left, from the pace since the run's first point.
+    """The training time left, from the pace since the run's first training step.
 
-    The first point is the first batch: its time holds the start-up (building the model, TensorFlow tracing the
-    training step: 1-3 s here, most of a short run's first epoch), paid once. Extrapolating from the fraction done
-    since the start charged that cost again to every batch left: "about 25 s left" for a 6-second run. The pace
-    from the first point to the latest leaves it out, and once an epoch has ended it includes the epoch's
-    validation. Between two points the estimate counts down with the clock. None until a pace can be measured.
+    The first step's point comes after the start-up (building the model, TensorFlow tracing the training step:
+    1-3 s here, most of a short run's first epoch), which is paid once. Extrapolating from the fraction done since
+    the start charged it again to every batch left: "about 25 s left" for a 6-second run. The pace from the first
+    step to the latest point leaves it out (as it leaves out the untrained model's point at batch 0, taken before
+    the start-up), and once an epoch has ended it includes the epoch's validation. Between two points the estimate
+    counts down with the clock. None until a pace can be measured.
     """
-    timed = [p for p in points if p.elapsed is not None]
+    timed = [p for p in points if p.elapsed is not None and p.progress > 0]
     if len(timed) >= 2 and timed[-1].progress > timed[0].progress:
         first, last = timed[0], timed[-1]
         seconds_per_epoch = (last.elapsed - first.elapsed) / (last.progress - first.progress)
