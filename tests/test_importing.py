@@ -314,7 +314,7 @@ def test_the_runs_page_imports_an_uploaded_file_and_shows_it(tmp_path, monkeypat
     assert "Imported post-keras2.h5 as the post's model: 96.68%" in shown(at.success[0].value).replace("*", "")
     row = at.dataframe[0].value.iloc[0]
     assert (row["name"], row["preset"], row["status"]) == ("the post's model", "imported", "completed")
-    assert row["test_accuracy"] == pytest.approx(0.9668)
+    assert row["test_accuracy_percent"] == pytest.approx(96.68)
     assert "the post's model · completed" in texts(at.subheader)
     assert any("imported: no training history" in text for text in texts(at.caption))
     assert any("Imported from post-keras2.h5" in text for text in texts(at.caption))
