@@ -64,7 +64,12 @@ def test_queued_runs_train_one_at_a_time_in_a_warm_worker_that_then_leaves(store
 def test_stop_keeps_a_running_run_and_cancels_a_queued_one(store):
     long = submit(store, LONG, name="long")
     waiting = submit(store, QUICK, name="waiting")
-    wait_until(lambda: store.progress(long).points, 120, "the long run to start training")
+    # A third of an epoch trained (the first point is the untrained model's, reported before the first step).
+    wait_until(
+        lambda: store.progress(long).points and store.progress(long).points[-1].progress > 0.3,
+        120,
+        "the long run to train a while",
+    )
     assert store.stop(waiting) == "cancelled"
     assert store.get(waiting).state == "stopped"
     assert store.stop(long) == "stopping"
