@@ -6,6 +6,8 @@ draws the results. Nothing here imports TensorFlow, so the first page paints as 
 
 import streamlit as st
 
+from pages import shared  # before any page runs: what the pages share, imported once (see pages/shared.py)
+
 st.set_page_config(page_title="MNIST Lab", page_icon="✏️", layout="wide")
 
 PAGES = [
@@ -16,4 +18,4 @@ PAGES = [
     st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
 ]
 
-st.navigation(PAGES).run()
+shared.run_page(st.navigation(PAGES))

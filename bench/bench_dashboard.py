@@ -1,18 +1,28 @@
 """Benchmarks of the dashboard: first paint against an empty Streamlit app, and training launched from the
 dashboard against the same training from the command line.
 
-    .venv/bin/python bench/bench_dashboard.py             # both (about 3 minutes on 2 cores)
+    .venv/bin/python bench/bench_dashboard.py             # all of them (about 5 minutes on 2 cores)
     .venv/bin/python bench/bench_dashboard.py paint       # first paint only
     .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
     .venv/bin/python bench/bench_dashboard.py slider      # Train page: slider move to repaint
+    .venv/bin/python bench/bench_dashboard.py idle        # server CPU with the Data page open and nothing to do
+    .venv/bin/python bench/bench_dashboard.py start       # Train page: Start click to the first live point painted
+
+Every server is started the way scripts/start.sh starts it: the checkout's `streamlit run app.py` with the
+project's .streamlit/config.toml and no other flags but a free port (tests/browser/conftest.py's Server).
 
 First paint: the time from starting `streamlit run` to the first page's title painted in headless Chromium, for an
 empty app (one `st.title`) and for MNIST Lab, started alternately so both see the same machine. Also reported:
 the time until MNIST Lab's first page has drawn all its charts, and whether the server had loaded TensorFlow by then.
 
-Training: the same config trained by `python -m mnist_core train` and by the dashboard's path (`jobs.submit`, what
-the Train page's Start calls, so the background worker trains it) while a browser shows the Train page polling the
-run every second. Compared on model.fit time (train_seconds) of runs made alternately.
+Training: the same config trained by `python -m mnist_core train` and by the dashboard's path
+(`store.worker.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
+the Train page polling the run every second. Compared on model.fit time (train_seconds) of runs made alternately.
+
+Start: seconds from a click on Start training to the first point of the new run's live loss curve painted in the
+browser, with a warm worker (the Train page starts one when it opens; it keeps TensorFlow and MNIST loaded) against
+a cold one (MNIST_LAB_WORKER_IDLE=0: every Start waits for a new worker process to import TensorFlow, as before the
+worker stayed), alternately, on two servers started the same way.
 
 Prints a markdown table for the README and writes bench/results/dashboard.json.
 """
@@ -22,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,16 +43,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core import jobs  # noqa: E402
 from mnist_core.config import RunConfig  # noqa: E402
-from mnist_core.runs import RunStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, _free_port  # noqa: E402
+from mnist_core.store import RunStore  # noqa: E402
+from mnist_core.store.worker import submit, worker_alive  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
 PAINT_REPEATS = 3
 # The seed model on all 48,000 training images: long enough that a second of start-up noise does not count.
 TRAIN_CONFIG = RunConfig(epochs=3)
 TRAIN_REPEATS = 4
+IDLE_SECONDS = 20
 FINISHED = ("completed", "stopped", "failed", "interrupted")
 
 
@@ -53,48 +65,11 @@ def tensorflow_loaded(pid: int) -> bool:
         return False
 
 
-class AppServer(Server):
-    """The browser tests' server (same flags, empty run store), on any app file."""
-
-    def __init__(self, app_dir: Path, app: str, tmp: Path):
-        self.runs_dir = tmp / "runs"
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_LAB_RUNS": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-        self.log = open(tmp / "streamlit.log", "wb")
-        command = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            app,
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ]
-        self.process = subprocess.Popen(
-            command, cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self._wait_healthy()
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc), its waiting time excluded."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0) -> dict:
     """Seconds from `streamlit run` to `heading` painted (and to `charts` Plotly charts drawn, if asked)."""
+    tmp = Path(tempfile.mkdtemp(prefix="paint-"))
     started = time.perf_counter()
-    server = AppServer(app_dir, app, Path(tempfile.mkdtemp(prefix="paint-")))
+    server = Server(tmp / "runs", tmp / "streamlit.log", app_dir=app_dir, app=app)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url, timeout=60_000)
@@ -116,6 +91,7 @@ def first_paint(browser, app_dir: Path, app: str, heading: str, charts: int = 0)
 def bench_paint(browser) -> dict:
     empty_dir = Path(tempfile.mkdtemp(prefix="empty-app-"))
     (empty_dir / "app.py").write_text(EMPTY_APP)
+    shutil.copytree(ROOT / ".streamlit", empty_dir / ".streamlit")  # the same server settings as MNIST Lab
     rows = {"empty": [], "mnist_lab": []}
     for _ in range(PAINT_REPEATS):
         rows["empty"].append(first_paint(browser, empty_dir, "app.py", "Empty"))
@@ -155,8 +131,8 @@ def cli_train(runs_dir: Path) -> float:
         check=True,
         capture_output=True,
     )
-    run = max(RunStore(runs_dir).runs(), key=lambda r: r.status().get("finished_at") or "")
-    return run.status()["train_seconds"]
+    run = max(RunStore(runs_dir).runs(), key=lambda r: r.status.finished_at or "")
+    return run.status.train_seconds
 
 
 def browser_cpu_seconds() -> float:
@@ -182,16 +158,16 @@ def dashboard_train(server: Server, page, cpu: dict | None = None) -> float:
         page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
         page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     server_cpu, browser_cpu = process_cpu_seconds(server.process.pid), browser_cpu_seconds()
-    run = jobs.submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
+    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
     if page is not None:
         page.get_by_test_id("stProgress").wait_for(timeout=120_000)  # the page shows it live
-    while run.state not in FINISHED:
+    while (run := store.get(run_id)).state not in FINISHED:
         time.sleep(0.5)
-    assert run.state == "completed", run.status()
+    assert run.state == "completed", run.status
     if cpu is not None:
         cpu["server"].append(process_cpu_seconds(server.process.pid) - server_cpu)
         cpu["browser"].append(browser_cpu_seconds() - browser_cpu)
-    return run.status()["train_seconds"]
+    return run.status.train_seconds
 
 
 def bench_train(browser) -> dict:
@@ -261,6 +237,117 @@ def bench_slider(browser) -> dict:
     }
 
 
+def bench_idle(browser) -> dict:
+    """Server CPU seconds per second while one tab shows the Data page and nobody touches it."""
+    tmp = Path(tempfile.mkdtemp(prefix="idle-"))
+    server = Server(tmp / "runs", tmp / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+        time.sleep(2)
+        started, cpu = time.perf_counter(), process_cpu_seconds(server.process.pid)
+        time.sleep(IDLE_SECONDS)
+        rate = (process_cpu_seconds(server.process.pid) - cpu) / (time.perf_counter() - started)
+        page.close()
+    finally:
+        server.stop()
+    return {
+        "seconds": IDLE_SECONDS,
+        "server_cpu_per_second_s": round(rate, 4),
+        "log_bytes": server.log_path.stat().st_size,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+START_REPEATS = 5
+# JavaScript: the live loss chart's traces (the page's first chart), to tell the new run's chart from the last one's.
+LOSS_CHART = """() => {
+    const chart = document.querySelector(".js-plotly-plot");
+    return JSON.stringify(chart && chart.data ? chart.data.map(trace => [trace.name, trace.x]) : null);
+}"""
+# True once the heading names the new run and the loss chart, changed since the click, has a point: the chart of the
+# last run may still be on screen for a moment under the new heading.
+FIRST_POINT_PAINTED = """([name, before]) => {
+    const heading = [...document.querySelectorAll("h3")].some(h => h.textContent.startsWith(name + " · "));
+    const chart = document.querySelector(".js-plotly-plot");
+    if (!heading || !chart || !chart.data) return false;
+    const now = JSON.stringify(chart.data.map(trace => [trace.name, trace.x]));
+    return now !== before && chart.data.some(trace => trace.x && trace.x.length > 0);
+}"""
+
+
+def open_train_page_for_quick_runs(server: Server, page) -> None:
+    """The Train page, set to train 1 epoch of the first 1,000 images (a run of a few seconds)."""
+    page.goto(server.url)  # the app's default page first (see tests/browser/test_train_page.py)
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+    page.goto(f"{server.url}/train")
+    page.get_by_test_id("stMetric").filter(has_text="Parameters").wait_for(timeout=120_000)
+    for label, steps in (("Training images", 0), ("Epochs", 0)):
+        thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+        thumb.focus()
+        thumb.press("Home")
+        for _ in range(steps):
+            thumb.press("ArrowRight")
+    page.wait_for_timeout(1000)
+
+
+def click_start(server: Server, page, name: str) -> float:
+    """Seconds from the click on Start to the new run's first live point painted; waits for the run to end."""
+    page.get_by_label("Run name").fill(name)
+    page.get_by_label("Run name").press("Enter")
+    button = page.get_by_role("button", name="Start training")
+    button.wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    before = page.evaluate(LOSS_CHART)
+    started = time.perf_counter()
+    button.click()
+    page.wait_for_function(FIRST_POINT_PAINTED, arg=[name, before], timeout=120_000, polling="raf")
+    seconds = time.perf_counter() - started
+    store = RunStore(server.runs_dir)
+    deadline = time.monotonic() + 180
+    while not any(run.name == name and run.state in FINISHED for run in store.runs()):
+        assert time.monotonic() < deadline, f"{name} did not finish"
+        time.sleep(0.3)
+    return seconds
+
+
+def bench_start(browser) -> dict:
+    servers, pages = {}, {}
+    try:
+        for kind, idle in (("cold", "0"), ("warm", None)):
+            tmp = Path(tempfile.mkdtemp(prefix=f"start-{kind}-"))
+            previous = os.environ.pop("MNIST_LAB_WORKER_IDLE", None)
+            if idle is not None:
+                os.environ["MNIST_LAB_WORKER_IDLE"] = idle  # the server hands it to the workers it starts
+            try:
+                servers[kind] = Server(tmp / "runs", tmp / "streamlit.log")
+            finally:
+                os.environ.pop("MNIST_LAB_WORKER_IDLE", None)
+                if previous is not None:
+                    os.environ["MNIST_LAB_WORKER_IDLE"] = previous
+            pages[kind] = browser.new_page(viewport={"width": 1400, "height": 2200})
+            open_train_page_for_quick_runs(servers[kind], pages[kind])
+        time.sleep(15)  # the warm worker has imported TensorFlow; the cold one has come and gone
+        times = {"cold": [], "warm": []}
+        for i in range(START_REPEATS):
+            for kind in ("cold", "warm") if i % 2 == 0 else ("warm", "cold"):
+                if kind == "cold":
+                    while worker_alive(RunStore(servers[kind].runs_dir)):
+                        time.sleep(0.2)  # no worker left from the last run: this Start starts one
+                times[kind].append(round(click_start(servers[kind], pages[kind], f"{kind}-{i}"), 3))
+    finally:
+        for server in servers.values():
+            server.stop()
+    return {
+        "cold_s": times["cold"],
+        "warm_s": times["warm"],
+        "cold_median_s": statistics.median(times["cold"]),
+        "warm_median_s": statistics.median(times["warm"]),
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def main(sections: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -273,6 +360,10 @@ def main(sections: list[str]) -> None:
             results["train"] = bench_train(browser)
         if "slider" in sections:
             results["slider"] = bench_slider(browser)
+        if "idle" in sections:
+            results["idle"] = bench_idle(browser)
+        if "start" in sections:
+            results["start"] = bench_start(browser)
         browser.close()
 
     out = ROOT / "bench" / "results" / "dashboard.json"
@@ -315,8 +406,23 @@ def main(sections: list[str]) -> None:
             f"| Train page: server CPU per second while idle (the live view's poll) | "
             f"{slider['server_cpu_per_second_idle_s']:.3f} s |"
         )
+    if idle := results.get("idle"):
+        print(
+            f"| Data page open, nothing happening: server CPU per second ({idle['seconds']} s; load average "
+            f"{idle['load_average']:.1f}) | {idle['server_cpu_per_second_s']:.3f} s |"
+        )
+    if start := results.get("start"):
+        print(
+            f"| Train page: Start click to the first live point painted, warm worker (median of {START_REPEATS}; "
+            f"load average {start['load_average']:.1f}) | {start['warm_median_s']:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in start['warm_s'])}) |"
+        )
+        print(
+            f"| the same with a cold worker (a new process imports TensorFlow for every Start) | "
+            f"{start['cold_median_s']:.2f} s ({', '.join(f'{t:.2f}' for t in start['cold_s'])}) |"
+        )
     print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["paint", "slider", "train"])
+    main(sys.argv[1:] or ["paint", "idle", "slider", "start", "train"])

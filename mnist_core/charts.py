@@ -8,10 +8,12 @@ and return a `go.Figure`. No Streamlit here, so each chart is tested on its own 
     class_counts_figure per-class counts of the train and test sets as grouped bars
     digit_grid_figure   a grid of 28x28 digits with a caption above each (the seed's `label=N` grid)
     pixel_figure        one digit up close, with each pixel's value written in its cell
+    probabilities_figure the network's probability for each digit, the answer highlighted
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -21,6 +23,7 @@ from mnist_core.store.records import EpochMetrics, ProgressPoint
 
 NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
+OTHER_DIGITS_COLOUR = "#C7D2FE"  # a light shade of it
 VAL_COLOUR = "#F97316"
 # Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
 RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
@@ -30,6 +33,8 @@ INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
 # Space in pixels above each digit of a grid, for its caption.
 CAPTION_ROWS = 9
 GAP = 3
+# Characters of a run's name in a legend: two legends side by side on the Runs page, each half a page wide.
+LEGEND_NAME = 36
 
 
 def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
@@ -38,7 +43,9 @@ def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None =
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        # Keeps the user's zoom and hidden traces while a live chart is redrawn with new points.
+        # Plotly keeps a user's zoom and hidden traces across redraws with the same uirevision, and autoranges the
+        # axes nobody zoomed. (Streamlit 1.67 builds a changed figure as a new element, so there a zoom lasts until
+        # the data change: the axes always follow a live run.)
         uirevision=revision or title,
     )
     return fig
@@ -73,8 +80,9 @@ def curve_figure(
                 x=[p.progress for p in live],
                 y=[getattr(p, metric) for p in live],
                 name=f"{metric} (within epoch)",
-                mode="lines",
+                mode="lines" if len(live) > 1 else "markers",  # the first batch alone: a line of one point is invisible
                 line={"color": TRAIN_COLOUR, "width": 1},
+                marker={"color": TRAIN_COLOUR, "size": 6},
                 opacity=0.45,
             )
         )
@@ -94,18 +102,20 @@ def curve_figure(
     if epochs:
         fig.update_xaxes(range=[0, max(epochs, 1) * 1.02])
     fig.update_yaxes(title_text=metric)
+    # The y axis always fits the data: a first epoch's loss falls from 2.3 to 0.3 and its accuracy climbs from 10% to
+    # 90%. A loss axis starts at zero, where every loss heads; accuracy never goes past 100%.
     if metric == "accuracy":
-        # Autorange around a first flat stretch of points would reach below 0% (it once showed -50%): an accuracy
-        # axis never leaves 0..100%.
-        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": 0, "maxallowed": 1})
+        fig.update_yaxes(tickformat=".1%", autorange=True, autorangeoptions={"minallowed": 0, "maxallowed": 1})
+    else:
+        fig.update_yaxes(autorange=True, rangemode="tozero")
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
-        fig.update_yaxes(range=[0, 1] if metric == "accuracy" else [0, 2.5])
+        fig.update_yaxes(autorange=False, range=[0, 1] if metric == "accuracy" else [0, 2.5])
     return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 
 def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dashed, one colour per run."""
+    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
     fig = go.Figure()
@@ -118,7 +128,8 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
                     go.Scatter(
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
-                        name=f"{name} · {key}",
+                        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
+                        name=f"{html.escape(_short(name))} · {key}",
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
@@ -129,10 +140,21 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=400)
-    # Below the chart: one legend row per run would cover the title if it sat on top.
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0})
+    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
+    # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
+    # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
+    fig.update_layout(
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0}
+    )
     return fig
+
+
+def _short(name: str, length: int = LEGEND_NAME) -> str:
+    """A long run name for a legend: its start and its end, which tells runs of one name apart ("(14:02:31)")."""
+    if len(name) <= length:
+        return name
+    tail = length // 3
+    return f"{name[: length - tail - 1]}…{name[-tail:]}"
 
 
 def confusion_figure(matrix) -> go.Figure:
@@ -155,8 +177,17 @@ def confusion_figure(matrix) -> go.Figure:
             showscale=False,
         )
     )
-    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False)
-    fig.update_yaxes(title_text="true digit", autorange="reversed", type="category", scaleanchor="x", showgrid=False)
+    # Square cells by shrinking the plot area to the matrix ("domain"), not by widening the axes' ranges: the digit
+    # labels and titles stay next to the matrix instead of at the far edges of a wide chart.
+    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False, constrain="domain")
+    fig.update_yaxes(
+        title_text="true digit",
+        autorange="reversed",
+        type="category",
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+    )
     return _base_layout(fig, "Confusion matrix (test set)", height=460)
 
 
@@ -239,20 +270,22 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     return fig
 
 
-def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
-    """One 28x28 digit large, each cell labelled with its value (0-255, or 0-1 with `decimals`)."""
+def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool = True, height: int = 520) -> go.Figure:
+    """One 28x28 digit large, in square cells with rows and columns numbered; with `values`, each inked cell is
+    labelled with its value (0-255, or 0-1 with `decimals`): leave them out where the chart is too small to read."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"expected one 2-D image (got shape {image.shape})")
     zmax = 255 if image.dtype == np.uint8 or image.max(initial=0) > 1 else 1
-    values = np.asarray(image, dtype=np.float64)
+    pixels = np.asarray(image, dtype=np.float64)
+    rows, columns = pixels.shape
     # Only inked pixels are labelled: 784 zeros would bury the digit in text.
-    text = [[f"{v:.{decimals}f}" if v > 0 else "" for v in row] for row in values]
+    text = [[f"{v:.{decimals}f}" if v > 0 else "" for v in row] for row in pixels] if values else None
     fig = go.Figure(
         go.Heatmap(
-            z=values,
+            z=pixels,
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if values else None,
             textfont={"size": 7},
             colorscale=INK,
             zmin=0,
@@ -261,6 +294,45 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0) -> go.Figure:
             hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
         )
     )
-    fig.update_xaxes(showgrid=False, constrain="domain", dtick=7)
-    fig.update_yaxes(showgrid=False, autorange="reversed", scaleanchor="x", dtick=7)
-    return _base_layout(fig, title, height=520)
+    # Exactly the image on both axes, cells square: the plot area shrinks to fit ("domain") rather than an axis
+    # stretching past the image (a y axis from -7 to 35 in a narrow column).
+    frame = {"showline": True, "mirror": True, "linecolor": "#D1D5DB"}  # the 28x28 field's edge, white on white
+    fig.update_xaxes(
+        title_text="column",
+        range=[-0.5, columns - 0.5],
+        constrain="domain",
+        showgrid=False,
+        dtick=7,
+        zeroline=False,
+        **frame,
+    )
+    fig.update_yaxes(
+        title_text="row",
+        range=[rows - 0.5, -0.5],  # row 0 at the top, as an image is stored
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+        dtick=7,
+        zeroline=False,
+        **frame,
+    )
+    return _base_layout(fig, title, height=height)
+
+
+def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figure:
+    """A bar per digit, its height the network's probability for it; the answer's bar in the primary colour."""
+    if len(probabilities) != NUM_CLASSES:
+        raise ValueError(f"expected {NUM_CLASSES} probabilities (got {len(probabilities)})")
+    fig = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(NUM_CLASSES)],
+            y=list(probabilities),
+            marker_color=[TRAIN_COLOUR if d == answer else OTHER_DIGITS_COLOUR for d in range(NUM_CLASSES)],
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(type="category", title=None)
+    fig = _base_layout(fig, "Probability of each digit", height=260)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig

@@ -5,6 +5,7 @@ train      train a preset or custom config and save it as a run
 runs       list the runs in the run store
 evaluate   test metrics, confusion matrix and per-class metrics of a run
 predict    classify image files with a run's model (or the bundled one)
+import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
@@ -27,7 +28,7 @@ import msgspec
 from mnist_core import quiet
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.data import DATA_ENV, DataError, load_mnist
-from mnist_core.model_files import ModelFileError
+from mnist_core.model_files import ModelFileError, check_model_file
 from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
 from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", parents=[common], help="classify images of digits")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
     predict.add_argument("--run", help="the run whose model to use (default: the bundled model)")
+
+    add_import_parser(commands, parents=[common])
 
     rename = commands.add_parser("rename", parents=[common], help="rename a run")
     rename.add_argument("run")
@@ -242,6 +245,7 @@ def stop_on_ctrl_c(what: str):
 def cmd_train(args, store) -> int:
     config, preset = config_from_args(args)
     data = load_mnist(args.data)  # before queuing: a data problem leaves no run behind
+    store.sweep()  # what killed trainings left: temporary files, runs still marked running
     # Locked by this process from its creation: killed at any instant, the run reads interrupted, never queued.
     with store.create(config, name=args.name or preset, preset=preset, trainer=OWNER) as writer:
         images = config.train_limit or len(data.x_train)
@@ -325,7 +329,7 @@ def cmd_runs(args, store) -> int:
     print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
     for row in rows:
         acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
-        epochs = f"{row['epochs_completed']}/{row['epochs']}" if "epochs" in row else "-"
+        epochs = f"{row['epochs_completed']}/{row['epochs']}" if row.get("epochs") is not None else "-"
         print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
         if row["status"] in ("damaged", "failed", "interrupted") and row.get("error"):
             print(f"{'':<36} ({row['error']})")
@@ -362,33 +366,63 @@ def cmd_evaluate(args, store) -> int:
 
 def cmd_predict(args, store) -> int:
     from mnist_core.predict import BUNDLED_MODEL, Predictor
-    from mnist_core.preprocess import open_image
 
     model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
     quiet.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error
     predictor = Predictor.from_path(model_path)
-    rows, failures = [], 0
-    for path in args.images:
-        try:
-            prediction, _ = predictor.predict_picture(open_image(path))
-        except ImageError as error:
-            failures += 1
-            rows.append({"file": path, "error": str(error)})
-            continue
-        if prediction is None:
-            rows.append({"file": path, "error": f"{path}: no ink found (an empty image)"})
-            failures += 1
-            continue
-        rows.append({"file": path, **prediction.to_dict()})
+    answers = predictor.classify_pictures((path, path) for path in args.images)
+    rows = [
+        {"file": a.name, "error": a.error} if a.problem else {"file": a.name, **a.prediction.to_dict()} for a in answers
+    ]
     if args.json:
         _print_json(rows)
     else:
-        for row in rows:
-            if "error" in row:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{row['file']}: error: {row['error']}", file=sys.stderr)
+        for answer in answers:
+            if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
+                print(f"{answer.name}: error: {answer.problem}", file=sys.stderr)
             else:
-                print(f"{row['file']}: {row['digit']} ({row['confidence']:.1%})")
-    return 1 if failures else 0
+                print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
+    return 1 if any(answer.problem for answer in answers) else 0
+
+
+# --- import -------------------------------------------------------------------------------------------------
+
+
+def add_import_parser(commands, parents) -> None:
+    imported = commands.add_parser(
+        "import",
+        parents=parents,
+        help="keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set",
+        description="Open a model file in Keras' safe mode (its input 28x28, 28x28x1 or 784 pixels, its output 10\n"
+        "classes), evaluate it on the MNIST test set and keep it as an imported run. A file that cannot be\n"
+        "used is one line on stderr and changes nothing.",
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    imported.add_argument("file", metavar="FILE", help="a .keras file, or an .h5 file saved by Keras 2")
+    imported.add_argument("--name", help="a name for the run (default: the file's name)")
+
+
+def cmd_import(args, store) -> int:
+    check_model_file(args.file)  # a file that is no model at all is refused at once, before TensorFlow starts
+    data = load_mnist(args.data) if args.data else None
+    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a refused model prints only its one line
+    from mnist_core.importing import import_model
+
+    try:
+        run = import_model(store, args.file, name=args.name, data=data)
+    except KeyboardInterrupt:
+        print(f"\nimport of {args.file} interrupted; nothing was kept", file=sys.stderr)
+        return 130
+    row = run.summary()
+    keys = ("run_id", "name", "kind", "source_file", "status", "test_accuracy", "test_loss", "parameters")
+    result = {key: row[key] for key in keys} | {"model_path": row["model_path"]}
+    if args.json:
+        return _print_json(result)
+    print(
+        f"imported {args.file} as run {run.id} ({run.name}): test accuracy {result['test_accuracy']:.4f}, "
+        f"loss {result['test_loss']:.4f}, {result['parameters']:,} parameters; model {result['model_path']}"
+    )
+    return 0
 
 
 def cmd_rename(args, store) -> int:
@@ -692,6 +726,7 @@ COMMANDS = {
     "runs": cmd_runs,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "import": cmd_import,
     "rename": cmd_rename,
     "delete": cmd_delete,
     "export": cmd_export,

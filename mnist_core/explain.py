@@ -69,21 +69,49 @@ class Explainer:
 
 
 def first_conv_output(model):
-    """The symbolic output of the first Conv2D, taken after the BatchNormalization / activation right behind it."""
+    """The symbolic output of the first Conv2D, taken after the BatchNormalization / activation right behind it.
+
+    A model that wraps another (`model_files.as_digit_classifier` puts a Reshape in front of an imported 28x28 or
+    784-input model, a Softmax after one that gives logits) is looked into: the wrapped model's first convolution
+    belongs to that model's own graph, so it is reached by calling the wrapped model's layers up to it on the
+    tensor the wrapper feeds the wrapped model.
+    """
+    import keras
     from keras import layers
 
     following = (layers.BatchNormalization, layers.Activation, layers.ReLU)
+    # A Sequential model is a chain by definition, but one loaded from a file was built several times over and its
+    # layers' `output` and `input` come from different builds: the layers behind the convolution are called anew.
+    chain = isinstance(model, keras.Sequential)
     output, found = None, False
     for layer in model.layers:
         if not found:
             if isinstance(layer, layers.Conv2D):
                 found, output = True, layer.output
+            elif isinstance(layer, keras.Model):
+                inner = first_conv_output(layer)
+                fed = _input_of(layer)
+                if inner is not None and fed is not None:
+                    return keras.Model(layer.inputs, inner, name=f"{layer.name}_to_first_conv")(fed)
             continue
-        if isinstance(layer, following) and _consumes(layer, output):
+        if not isinstance(layer, following):
+            break
+        if chain:
+            output = layer(output)
+        elif _consumes(layer, output):
             output = layer.output
         else:
             break
     return output
+
+
+def _input_of(layer):
+    """The one tensor a layer was (first) called on in the model around it, or None (several inputs, or none)."""
+    try:
+        fed = layer.input
+    except (AttributeError, ValueError):
+        return None
+    return fed if not isinstance(fed, (list, tuple, dict)) else None
 
 
 def _consumes(layer, tensor) -> bool:

@@ -7,13 +7,14 @@ A `Predictor` loads the model once, warms it up, and calls `predict_on_batch`, w
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
-from mnist_core.preprocess import FIELD, prepare
+from mnist_core.preprocess import FIELD, ImageError, Prepared, open_image, prepare
 
 # Below this top probability the answer is shown as "not sure".
 CONFIDENT = 0.6
@@ -32,6 +33,21 @@ class Prediction:
 
     def to_dict(self) -> dict:
         return {"digit": self.digit, "confidence": self.confidence, "probabilities": self.probabilities}
+
+
+@dataclass
+class PictureAnswer:
+    """The answer for one picture of a digit, or why there is none."""
+
+    name: str
+    prediction: Prediction | None = None
+    prepared: Prepared | None = None
+    problem: str | None = None  # why there is no answer: not an image, damaged, too large, blank
+
+    @property
+    def error(self) -> str | None:
+        """The problem as one line that names the picture, for a list of several."""
+        return f"{self.name}: {self.problem}" if self.problem else None
 
 
 class Predictor:
@@ -58,12 +74,28 @@ class Predictor:
     def predict_image01(self, image01: np.ndarray) -> Prediction:
         return to_prediction(self.probabilities(image01[np.newaxis])[0])
 
-    def predict_picture(self, picture) -> tuple[Prediction | None, object]:
+    def predict_picture(self, picture) -> tuple[Prediction | None, Prepared | None]:
         """Prepare any picture MNIST-style and classify it; (None, None) when it holds no ink."""
         prepared = prepare(picture)
         if prepared is None:
             return None, None
         return self.predict_image01(prepared.image), prepared
+
+    def classify_pictures(self, pictures: Iterable[tuple[str, object]]) -> list[PictureAnswer]:
+        """Open, prepare and classify pictures given as (name, file path or bytes): an answer per picture, in order.
+        A picture that cannot be opened or holds no ink gets its problem instead; the others are still answered."""
+        answers = []
+        for name, source in pictures:
+            try:
+                prediction, prepared = self.predict_picture(open_image(source, name=name))
+            except ImageError as error:
+                answers.append(PictureAnswer(name, problem=str(error).removeprefix(f"{name}: ")))
+                continue
+            if prediction is None:
+                answers.append(PictureAnswer(name, problem="no ink found: the picture looks blank"))
+            else:
+                answers.append(PictureAnswer(name, prediction, prepared))
+        return answers
 
 
 def to_prediction(probabilities: np.ndarray) -> Prediction:

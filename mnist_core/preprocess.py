@@ -101,9 +101,7 @@ def open_image(source, name: str = "image") -> Image.Image:
 def ink_map(image) -> tuple[np.ndarray, bool]:
     """Grey levels in [0, 1] with ink = 1, and whether the input was dark ink on a light background."""
     if isinstance(image, Image.Image):
-        if image.mode in ("P", "PA"):
-            image = image.convert("RGBA")
-        image = np.asarray(image)
+        image = np.asarray(_grey_or_colour(image))
     pixels = np.asarray(image, dtype=np.float32)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
@@ -134,6 +132,22 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     if top - paper > 1e-3:
         ink = (ink - paper) / (top - paper)
     return np.clip(ink, 0, 1).astype(np.float32), dark_on_light
+
+
+def _grey_or_colour(image: Image.Image) -> Image.Image:
+    """The picture as L, LA, RGB or RGBA, the modes whose last channel may be read as opacity. A CMYK (or YCCK,
+    which the JPEG decoder hands over as CMYK) picture has four channels too, and its fourth is black ink, not
+    transparency: read as RGBA, a black 7 on white paper came out as an empty canvas's "0"."""
+    if image.mode in ("L", "LA", "RGB", "RGBA"):
+        return image
+    if image.mode in ("P", "PA") or "transparency" in image.info:
+        return image.convert("RGBA")
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # 16-bit and float greys: scale to 8 bits by the image's own range.
+        pixels = np.asarray(image, dtype=np.float64)
+        low, high = float(pixels.min(initial=0)), float(pixels.max(initial=0))
+        return Image.fromarray(np.uint8(np.clip((pixels - low) / max(high - low, 1e-9), 0, 1) * 255))
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, 1-bit
 
 
 def prepare(image) -> Prepared | None:
@@ -217,8 +231,3 @@ def naive_shrink(image) -> np.ndarray | None:
         return None
     shrunk = Image.fromarray(ink.astype(np.float32)).resize((FIELD, FIELD), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(shrunk, dtype=np.float32), 0, 1)
-
-
-def from_uint8(image28: np.ndarray) -> np.ndarray:
-    """An MNIST uint8 image to the model's float input scale."""
-    return np.asarray(image28, dtype=np.float32) / 255.0

@@ -1,6 +1,6 @@
 """Named configs: the seven runs of the seed post's study, and two of this project's own.
 
-The seed post (shared/seed) tuned by hand: after its first 20-epoch run it switched to 10 epochs and changed one
+The seed post (docs/seed-post.md) tuned by hand: after its first 20-epoch run it switched to 10 epochs and changed one
 thing at a time, so every study run after `seed` trains for 10 epochs. `widest` is not sized in the post ("larger
 again"); we double `wider` once more, to 128 / 256 filters.
 """

@@ -67,8 +67,14 @@ st.caption(
 
 # --- one digit up close -------------------------------------------------------------------------------------
 st.subheader("One digit up close")
-if st.session_state["data.position"] > len(shown) - 1:
-    st.session_state["data.position"] = 0
+# The slider counts positions in the grid: when the grid changes (another count, start, label or set), put it where
+# the digit it showed is now, or at the first digit if that one has left the grid. (A new maximum also makes it a
+# new slider, which would start again at 0.)
+grid = (subset, label, int(start), count)
+if st.session_state.get("data.grid") != grid:
+    st.session_state["data.grid"] = grid
+    was = st.session_state.get("data.index")
+    st.session_state["data.position"] = int(np.flatnonzero(shown == was)[0]) if was in shown else 0
 position = st.slider(
     "Digit of the grid above",
     0,
@@ -78,6 +84,7 @@ position = st.slider(
     disabled=len(shown) < 2,
 )
 index = int(shown[min(position, len(shown) - 1)])
+st.session_state["data.index"] = index
 image, digit = images[index], int(labels[index])
 st.markdown(f"**{subset} image #{index}**, label **{digit}**")
 pixels, normalised = st.columns(2)

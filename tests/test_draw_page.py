@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core.drawn import Drawing, render
 from mnist_core.predict import BUNDLED_MODEL
 from mnist_core.presets import PRESETS
 from mnist_core.store import OWNER, RunStore
+from tests.drawn_digits import Drawing, render
 from tests.pages_support import texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,9 +183,31 @@ def test_the_model_picker_offers_the_bundled_model_first_then_every_finished_run
         assert options[0] == "Bundled default model"
 
 
-def test_a_thick_pen_on_a_small_digit_gets_a_tip(page):
-    recorded = ROOT / "tests" / "data" / "drawn" / "recorded" / "0_0_small_browser.png"  # 18 px pen, 52 px tall
-    fake_drawing(page, Image.open(recorded))
+def test_a_thick_pen_on_a_small_digit_gets_a_tip_where_a_loop_can_fill_in(page):
+    recorded = ROOT / "tests" / "data" / "drawn" / "recorded"
+    fake_drawing(page, Image.open(recorded / "0_0_small_browser.png"))  # 18 px pen, 52 px tall
     assert any("pen is thick" in caption.value for caption in page.caption)
+    fake_drawing(page, Image.open(recorded / "1_0_small_browser.png"))  # as thick, but a 1 has no loop
+    assert page.metric[0].value == "1"
+    assert not any("pen is thick" in caption.value for caption in page.caption)
     fake_drawing(page, render(Drawing(0, 0, "centred", "medium", "canvas")))
     assert not any("pen is thick" in caption.value for caption in page.caption)
+
+
+@pytest.mark.skipif(not BUNDLED_MODEL.exists(), reason="reads the drawn set with the bundled model")
+def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_never_for_a_1_or_a_7():
+    from mnist_core.dashboard import LOOPED_DIGITS, thick_pen_tip
+    from mnist_core.predict import Predictor
+    from mnist_core.preprocess import THICK_STROKE, open_image
+    from tests.drawn_digits import label_of
+
+    predictor = Predictor.from_path(BUNDLED_MODEL)
+    folder = ROOT / "tests" / "data" / "drawn"
+    tips = {}
+    for path in sorted([*folder.glob("*.png"), *folder.glob("*.jpg"), *(folder / "recorded").glob("*.png")]):
+        prediction, prepared = predictor.predict_picture(open_image(path))
+        if prepared.stroke > THICK_STROKE:  # a pen thick for the digit's size: the strokes were thinned
+            tips[path.name] = (label_of(path), thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure))
+    assert len(tips) >= 40  # every digit drawn small with a fat pen, recorded in chromium and rendered
+    assert {digit for digit, _ in tips.values()} == set(range(10))
+    assert all(tip == (digit in LOOPED_DIGITS) for digit, tip in tips.values()), tips

@@ -30,6 +30,46 @@ def test_feature_maps_of_a_plain_model_are_the_first_convolutions_output():
     assert explainer.feature_maps(np.zeros((28, 28), np.float32)).shape == (4, 28, 28)
 
 
+def test_feature_maps_reach_the_first_convolution_inside_an_adapted_imported_model(tmp_path):
+    # An imported model that reads 28x28 and gives logits: as_digit_classifier wraps it (Reshape in front, Softmax
+    # after), and the run keeps the wrapper; its first convolution sits inside the wrapped model.
+    import keras
+
+    from mnist_core.model_files import as_digit_classifier, load_model_file
+
+    keras.utils.set_random_seed(0)
+    original = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Conv2D(6, 3, name="own_conv"),
+            keras.layers.ReLU(name="own_relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
+    original.save(tmp_path / "logits.keras")
+    wrapped = as_digit_classifier(load_model_file(tmp_path / "logits.keras"), "logits.keras")
+    wrapped.save(tmp_path / "run-model.keras")
+    reloaded = Predictor.from_path(tmp_path / "run-model.keras").model  # as the Draw page gets it from the run
+    explainer = Explainer(reloaded)
+    assert explainer.has_conv
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    maps = explainer.feature_maps(image)
+    own = keras.Model(original.inputs, original.get_layer("own_relu").output).predict_on_batch(image[np.newaxis])
+    assert maps.shape == (6, 26, 26)
+    assert np.allclose(maps, np.moveaxis(own[0], -1, 0), atol=1e-5)
+
+
+def test_a_model_without_convolutions_has_no_feature_maps(tmp_path):
+    import keras
+
+    from mnist_core.model_files import as_digit_classifier
+
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    assert not Explainer(as_digit_classifier(flat, "flat")).has_conv
+
+
 def test_occlusion_map_marks_the_ink_the_answer_rests_on(trained_run, mnist):
     predictor = Predictor.from_path(trained_run.model_path)
     explainer = Explainer(predictor.model)

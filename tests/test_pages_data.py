@@ -50,6 +50,29 @@ def test_one_digit_up_close_shows_pixels_normalised_values_and_one_hot():
     assert one_hot.to_numpy().sum() == 1
 
 
+def test_the_digit_up_close_stays_while_it_is_in_the_grid():
+    at = open_page("pages/data.py")
+    at.slider(key="data.position").set_value(5).run()
+    assert at.markdown[0].value.startswith("**train image #5**")
+    at.select_slider(key="data.count").set_value(50).run()
+    assert at.markdown[0].value.startswith("**train image #5**")
+    at.select_slider(key="data.count").set_value(10).run()
+    assert at.markdown[0].value.startswith("**train image #5**")
+    at.slider(key="data.position").set_value(7).run()  # the user's own move is never overridden
+    assert at.markdown[0].value.startswith("**train image #7**")
+    at.number_input(key="data.start").set_value(10).run()  # #7 has left the grid: its first digit
+    assert at.markdown[0].value.startswith("**train image #10**")
+
+
+def test_the_pixel_heatmaps_have_titled_axes_and_square_cells():
+    at = open_page("pages/data.py")
+    for key in ("data.pixels", "data.normalised"):
+        layout = figure(at, key)["layout"]
+        assert (layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]) == ("column", "row")
+        assert layout["yaxis"]["scaleanchor"] == "x"
+        assert layout["xaxis"]["constrain"] == layout["yaxis"]["constrain"] == "domain"
+
+
 def test_the_data_page_never_imports_tensorflow():
     script = textwrap.dedent(f"""
         import sys

@@ -1,12 +1,14 @@
 """The Runs page in AppTest: empty and damaged stores, the table, overlays, one run's details, predict, rename,
 delete with confirmation and the downloads."""
 
+import json
 import shutil
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from mnist_core.store import RunStore
-from tests.pages_support import completed_run, figure, open_page, texts
+from tests.pages_support import APP, completed_run, figure, open_page, texts
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def test_the_table_lists_every_run_and_damaged_ones_without_crashing(runs):
     at = open_page("pages/runs.py")
     table = at.dataframe[0].value
     assert sorted(table["status"]) == ["completed", "damaged", "damaged"]
-    assert table.set_index("name").loc["first", "test_accuracy"] == pytest.approx(0.997)
+    assert table.set_index("name").loc["first", "test_accuracy_percent"] == pytest.approx(99.7)
     assert any("2 damaged run folder" in e.label for e in at.expander)
     assert "first · completed" in texts(at.subheader)  # the newest readable run is shown
     at.button(key="runs.delete_damaged.20990101-000000-broken-0000").click().run()
@@ -51,16 +53,94 @@ def test_one_run_shows_confusion_per_class_and_its_mistakes(runs):
     assert "->" in gallery[0]["text"]
 
 
-def test_several_runs_are_overlaid_and_one_is_picked_for_details(runs):
-    a, b = completed_run(runs, "alpha"), completed_run(runs, "beta", wrong=50)
+def pick_rows(at, *rows: int):
+    """What clicking rows of the runs table sends: the selection, as row positions of the table as drawn."""
+    at.session_state["runs.table"] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
+    return at.run()
+
+
+def picked(at) -> list[int]:
+    return list(at.session_state["runs.table"]["selection"]["rows"])
+
+
+def test_rows_picked_in_the_table_are_overlaid_and_one_is_chosen_for_details(runs):
+    a = completed_run(runs, "alpha")
+    completed_run(runs, "beta", wrong=50)
     at = open_page("pages/runs.py")
-    at.multiselect(key="runs.selected").set_value([a.id, b.id]).run()
+    assert picked(at) == [0]  # the newest run, beta
+    assert "beta · completed" in texts(at.subheader)
+    pick_rows(at, 0, 1)
     names = [trace["name"] for trace in figure(at, "runs.overlay.accuracy")["data"]]
     assert len(names) == 4
     assert any("alpha" in n for n in names)
     assert any("beta" in n for n in names)
-    at.selectbox(key="runs.detail").set_value(b.id).run()
-    assert "beta · completed" in texts(at.subheader)
+    at.selectbox(key="runs.detail").set_value(a.id).run()
+    assert "alpha · completed" in texts(at.subheader)
+    pick_rows(at)
+    assert "Pick one run in the table" in at.info[0].value
+
+
+def test_the_pick_stays_with_its_runs_when_a_new_run_moves_the_rows(runs):
+    first = completed_run(runs, "first")
+    completed_run(runs, "second")
+    at = open_page("pages/runs.py")
+    pick_rows(at, 1)  # first
+    completed_run(runs, "third")  # trained meanwhile: it takes row 0, first moves to row 2
+    at.run()
+    assert picked(at) == [2]
+    assert at.session_state["runs.picked"] == [first.id]
+    assert "first · completed" in texts(at.subheader)
+
+
+def test_the_train_pages_link_picks_its_run(runs):
+    linked = completed_run(runs, "linked")
+    completed_run(runs, "newer")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["run"] = linked.id
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert "linked · completed" in texts(at.subheader)
+    assert picked(at) == [1]
+    pick_rows(at, 0)  # the user's next click wins over the link
+    assert "newer · completed" in texts(at.subheader)
+
+
+def test_runs_of_one_name_are_told_apart_where_they_are_listed(runs):
+    for _ in range(3):
+        completed_run(runs, "seed")
+    at = open_page("pages/runs.py")
+    pick_rows(at, 0, 1, 2)
+    options = at.selectbox(key="runs.detail").options
+    assert len(set(options)) == 3
+    assert all(option.startswith("seed (") for option in options)
+    legend = {trace["name"].split(" · ")[0] for trace in figure(at, "runs.overlay.loss")["data"]}
+    assert legend == set(options)
+
+
+def test_the_table_sorts_numbers_as_numbers_and_leaves_missing_values_blank(runs):
+    completed_run(runs, "done")
+    at = open_page("pages/runs.py")
+    table = at.dataframe[0]
+    assert table.proto.placeholder == ""
+    assert str(table.value["epochs_run"].dtype).lower().startswith("int")
+    assert table.value["epochs_planned"].tolist() == [3]
+    assert table.value["problem"].isna().all()
+    formats = {name: config.get("type_config", {}).get("format") for name, config in columns(table).items()}
+    assert formats["test_accuracy_percent"] == formats["best_val_accuracy_percent"] == "%.2f%%"
+    per_class = columns(at.dataframe[1])
+    assert {per_class[k]["type_config"]["format"] for k in ("precision_percent", "recall_percent", "f1_percent")} == {
+        "%.2f%%"
+    }
+
+
+def columns(table) -> dict:
+    return json.loads(table.proto.columns)
+
+
+def test_a_long_name_does_not_push_the_last_columns_off_the_page(runs):
+    completed_run(runs, "grid #12 filters=32/64, dropout=0.3, batch_size=128, learning_rate=0.001")
+    at = open_page("pages/runs.py")
+    assert columns(at.dataframe[0])["name"]["width"] == 130
 
 
 def test_rename_and_delete_after_confirmation(runs):
@@ -80,12 +160,14 @@ def test_rename_and_delete_after_confirmation(runs):
     assert "No runs yet" in at.info[0].value
 
 
-def test_downloads_offer_the_model_and_a_metrics_csv(runs):
+def test_downloads_offer_the_model_and_the_metrics_as_csv_files(runs):
     completed_run(runs, "csv")
     at = open_page("pages/runs.py")
     labels = {b.proto.label: b for b in at.get("download_button")}
     assert labels["Download model (.keras)"].proto.disabled  # this fixture run has no model file
-    assert not labels["Download metrics (CSV)"].proto.disabled
+    metrics = labels["Download metrics (CSV files, zip)"]
+    assert not metrics.proto.disabled
+    assert metrics.proto.url.endswith(".zip")  # one CSV file per table in a zip (test_dashboard reads them)
 
 
 def test_predict_test_image_n_with_the_runs_model(runs, trained_run):
@@ -96,3 +178,6 @@ def test_predict_test_image_n_with_the_runs_model(runs, trained_run):
     assert not at.exception
     assert next(m.value for m in at.metric if m.label == "True") == "7"  # the first test digit
     assert next(m.value for m in at.metric if m.label == "Predicted") in [str(d) for d in range(10)]
+    picture = figure(at, "runs.predict_image")
+    assert "text" not in picture["data"][0]  # no unreadable pixel values in the narrow column
+    assert picture["layout"]["yaxis"]["range"] == [27.5, -0.5]  # the image, not -7 to 35

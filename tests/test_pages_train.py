@@ -76,6 +76,24 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     assert runs.get(run.id).state == STOPPED
 
 
+def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_name_is_kept(runs, no_worker):
+    completed_run(runs, "fast")
+    at = open_page("pages/train.py")
+    assert at.text_input(key="train.name").placeholder == "seed"
+    at.selectbox(key="train.preset").set_value("fast").run()
+    assert at.text_input(key="train.name").value == ""
+    assert at.text_input(key="train.name").placeholder == "fast 2"
+    at.select_slider(key="train.train_limit").set_value(2000).run()
+    at.button(key="train.start").click().run()
+    queued = runs.get(at.session_state["train.run_id"])
+    assert (queued.name, queued.meta.preset) == ("fast 2", "fast")
+    at.slider(key="train.epochs").set_value(1).run()
+    assert at.text_input(key="train.name").placeholder == "custom"  # settings of one's own
+    at.text_input(key="train.name").input("mine").run()
+    at.selectbox(key="train.preset").set_value("wide").run()
+    assert at.text_input(key="train.name").value == "mine"
+
+
 def test_a_run_in_progress_shows_progress_eta_live_curves_and_stop(runs):
     run = running_run(runs)
     at = open_page("pages/train.py")

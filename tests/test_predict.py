@@ -26,7 +26,7 @@ def test_missing_model_file_says_what_to_do(tmp_path):
 
 
 def test_predict_picture_reads_a_canvas_drawing_and_refuses_an_empty_canvas(trained_run):
-    from mnist_core.drawn import Drawing, render
+    from tests.drawn_digits import Drawing, render
 
     predictor = Predictor.from_path(trained_run.model_path)
     canvas = np.asarray(render(Drawing(1, 0, "small", "thin", "canvas")))
@@ -38,6 +38,38 @@ def test_predict_picture_reads_a_canvas_drawing_and_refuses_an_empty_canvas(trai
     empty = np.zeros((280, 280, 4), np.uint8)
     empty[..., 3] = 255
     assert predictor.predict_picture(empty) == (None, None)
+
+
+def test_pictures_are_answered_in_order_and_each_bad_one_gets_its_problem(trained_run, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from tests.drawn_digits import Drawing, render
+
+    predictor = Predictor.from_path(trained_run.model_path)
+    good = io.BytesIO()
+    render(Drawing(2, 0, "centred", "medium", "paper")).save(good, format="JPEG")
+    path = tmp_path / "seven.png"
+    render(Drawing(7, 0, "centred", "thick", "canvas")).save(path)
+    blank = io.BytesIO()
+    Image.new("L", (60, 60), 255).save(blank, format="PNG")
+    answers = predictor.classify_pictures(
+        [
+            ("two.jpg", good.getvalue()),
+            (str(path), str(path)),
+            ("notes.png", b"words " * 20),
+            ("blank.png", blank.getvalue()),
+        ]
+    )
+    assert [a.name for a in answers] == ["two.jpg", str(path), "notes.png", "blank.png"]
+    assert all(a.prediction is not None and a.prepared.image.shape == (28, 28) for a in answers[:2])
+    assert answers[0].problem is None
+    assert answers[0].error is None
+    assert answers[2].prediction is None
+    assert answers[2].problem.startswith("not an image")
+    assert answers[2].error.startswith("notes.png: not an image")
+    assert answers[3].problem == "no ink found: the picture looks blank"
 
 
 def test_not_sure_below_the_confidence_threshold():

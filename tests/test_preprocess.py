@@ -155,12 +155,12 @@ def test_thickening_never_moves_the_centre_of_mass_off_centre():
 def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
     from pathlib import Path
 
-    from mnist_core.drawn import PLACEMENTS, catalogue, label_of
+    from tests.drawn_digits import PLACEMENTS, catalogue, label_of
 
     folder = Path(__file__).parent / "data" / "drawn"
     names = {p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".jpg")}
     expected = catalogue()
-    assert {d.name for d in expected} <= names, "regenerate with: python -m mnist_core.drawn tests/data/drawn"
+    assert {d.name for d in expected} <= names, "regenerate with: python -m tests.drawn_digits tests/data/drawn"
     assert {d.digit for d in expected} == set(range(10))
     assert {d.placement for d in expected} == set(PLACEMENTS)
     assert {d.pen for d in expected} >= {"thin", "thick"}
@@ -195,3 +195,28 @@ def test_narrowing_never_erases_the_digit():
     dot = np.zeros((6, 6), np.float32)
     dot[2:4, 2:4] = 1.0
     assert _morph(dot, 5, np.minimum) is dot  # it would vanish: kept as drawn
+
+
+@pytest.mark.parametrize("name", ["seven-cmyk.jpg", "seven-ycck.jpg"])
+def test_print_ready_cmyk_and_ycck_jpegs_are_read_as_their_black_ink(name):
+    # Black ink only in the K channel, as print-ready files have it: once read as RGBA, K looked like opacity
+    # and a 7 came out as an empty "0". seven-ycck.jpg was written by ImageMagick (Adobe transform 2: YCCK).
+    from pathlib import Path
+
+    picture = open_image(Path(__file__).parent / "data" / "images" / name)
+    assert picture.mode == "CMYK"
+    prepared = prepare(picture)
+    assert prepared is not None
+    assert prepared.dark_on_light, "black ink on white paper"
+    reference = prepare(Image.open(Path(__file__).parent / "data" / "images" / name).convert("RGB"))
+    assert np.abs(prepared.image - reference.image).max() < 1e-6
+
+
+def test_sixteen_bit_and_one_bit_greys_are_read_as_ink():
+    ink = Image.new("L", (100, 100), 255)
+    ImageDraw.Draw(ink).line([(30, 20), (70, 20), (45, 85)], fill=0, width=6)
+    eight_bit = prepare(ink)
+    sixteen_bit = prepare(Image.fromarray(np.asarray(ink).astype(np.uint16) * 257))
+    one_bit = prepare(ink.convert("1"))
+    assert np.abs(sixteen_bit.image - eight_bit.image).max() < 1e-3
+    assert np.abs(one_bit.image - eight_bit.image).max() < 0.2

@@ -30,7 +30,11 @@ def test_real_training_on_a_small_subset_learns(mnist):
     assert result.history[-1].loss < result.history[0].loss
     # Within-epoch points exist for every epoch, so a live chart of epoch 1 is not blank.
     assert {p.epoch for p in sink.points} == {1, 2, 3}
-    assert all(0 < p.progress <= 3 for p in sink.points)
+    start, *during = sink.points
+    # The untrained model's point comes first, before the first step: a live chart starts at once.
+    assert (start.epoch, start.batch, start.progress) == (1, 0, 0.0)
+    assert 1.8 < start.loss < 2.8, "an untrained 10-way softmax: about ln(10)"
+    assert all(0 < p.progress <= 3 for p in during)
 
 
 def test_stop_request_ends_after_the_current_batch_and_keeps_the_model(mnist):

@@ -27,7 +27,6 @@ import re
 import time
 from pathlib import Path
 
-RUN_FILES = ("config.json", "meta.json", "status.json", "history.json", "progress.json", "results.json")
 MODEL_FILE = "model.keras"
 _HIDDEN = "."
 

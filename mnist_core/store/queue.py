@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mnist_core.store.locks import Lock, is_held
+from mnist_core.store.locks import Lock
 from mnist_core.store.records import ACTIVE_STATES, RUNNING, WORKER
 from mnist_core.store.runs import Run, RunStore, RunWriter
 
@@ -28,10 +28,6 @@ def position(runs: list[Run], run_id: str) -> tuple[int, Run | None]:
     """Where a run stands in `line(...)`: how many runs are ahead of it, and the one training now (if any)."""
     ahead = next((i for i, run in enumerate(runs) if run.id == run_id), len(runs))
     return ahead, next((run for run in runs if run.state == RUNNING), None)
-
-
-def slot_busy(store: RunStore) -> bool:
-    return is_held(store.layout.training_slot)
 
 
 def training_slot(store: RunStore) -> Lock:

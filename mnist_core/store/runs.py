@@ -112,6 +112,7 @@ class Run:
             "run_id": self.id,
             "name": self.meta.name,
             "kind": self.meta.kind,
+            "source_file": self.meta.source_file,
             "preset": self.meta.preset,
             "study": self.meta.study,
             "created_at": self.meta.created_at,
@@ -181,7 +182,9 @@ class RunStore:
             config.validate()
         name = check_name(name or preset or "run")
         self._check_writable()
-        run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{slug(name)}-{secrets.token_hex(2)}"
+        now = datetime.now()
+        # Milliseconds too: ids sort in creation order (newest first in listings) even when two share a second.
+        run_id = f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{slug(name)}-{secrets.token_hex(2)}"
         staging = self.layout.staging_dir(run_id)
         staging.mkdir()
         lock = Lock(staging / self.layout.owner_lock(run_id).name)
@@ -199,10 +202,15 @@ class RunStore:
         files = {"meta.json": records.encode(meta), "status.json": records.encode(status)}
         if config is not None:
             files["config.json"] = records.encode_config(config)
-        for file, data in files.items():
-            atomic_write_bytes(staging / file, data)
-        # Renamed into place whole: a listing never sees half a run. The lock is on the file, so it moves along.
-        os.replace(staging, self.layout.run_dir(run_id))
+        try:
+            for file, data in files.items():
+                atomic_write_bytes(staging / file, data)
+            # Renamed into place whole: a listing never sees half a run. The lock is on the file: it moves along.
+            os.replace(staging, self.layout.run_dir(run_id))
+        except BaseException:  # a full disk, a Ctrl-C: no half-made run is left behind
+            lock.release()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         return RunWriter(self, run_id, lock)
 
     def _check_writable(self) -> None:
@@ -371,7 +379,9 @@ class RunStore:
     def sweep(self) -> list[str]:
         """Tidy up after killed processes: unfinished creations and deletions, temporary files of saves whose
         writer is gone, and runs whose owner died recorded as interrupted. Returns what was done, for the log."""
-        done = []
+        done: list[str] = []
+        if not self.root.is_dir():
+            return done
         for leftover in self.layout.leftovers():
             if leftover.name.startswith(".new-") and is_held(leftover / ".owner.lock"):
                 continue  # being created right now
@@ -464,11 +474,6 @@ class RunWriter:
         tmp = self._layout.model_tmp(self.id)
         model.save(tmp)
         os.replace(tmp, self._layout.model(self.id))
-        return self._layout.model(self.id)
-
-    def copy_model_file(self, source: Path) -> Path:
-        """Place an existing .keras file as this run's model, atomically."""
-        atomic_write_bytes(self._layout.model(self.id), Path(source).read_bytes())
         return self._layout.model(self.id)
 
 

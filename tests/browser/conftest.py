@@ -43,64 +43,62 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def streamlit_program(app_dir: Path = ROOT) -> Path:
+    """The .venv/bin/streamlit that scripts/start.sh runs (the app's, else this checkout's); else this Python's."""
+    for venv in (app_dir / ".venv", ROOT / ".venv"):
+        if (venv / "bin" / "streamlit").exists():
+            return venv / "bin" / "streamlit"
+    return Path(sys.executable).parent / "streamlit"
+
+
 class Server:
-    def __init__(self, runs_dir: Path, log_path: Path, env: dict | None = None):
+    """`streamlit run app.py` started the way scripts/start.sh starts it: the same program, from the app's folder,
+    with the project's .streamlit/config.toml and no flags but a free port; the run store comes from $MNIST_LAB_RUNS.
+    """
+
+    def __init__(
+        self, runs_dir: Path, log_path: Path, app_dir: Path = ROOT, app: str = "app.py", env: dict | None = None
+    ):
         self.runs_dir = runs_dir
+        self.log_path = log_path
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "MNIST_LAB_RUNS": str(runs_dir),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONPATH": str(ROOT),
-            **(env or {}),
-        }
-        self.log_path = log_path
-        # The server writes its own copy of the file descriptor: ours is closed once it has started.
+        env = {**os.environ, "MNIST_LAB_RUNS": str(runs_dir), **(env or {})}  # env: e.g. $MNIST_LAB_STUDIES
+        command = [str(streamlit_program(app_dir)), "run", app, "--server.port", str(self.port)]
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(self.port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                    "--browser.gatherUsageStats",
-                    "false",
-                    "--server.fileWatcherType",
-                    "none",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                command, cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self._wait_healthy()
 
     def _wait_healthy(self, timeout: float = 60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
                     if response.status == 200:
                         return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"streamlit did not start; see {self.log_path}")
+        self.stop()
+        raise RuntimeError(f"streamlit did not start; see {self.log_path}:\n{self.log()[-2000:]}")
+
+    def log(self) -> str:
+        """What the server has written to its terminal so far."""
+        return self.log_path.read_text(errors="replace")
 
     def stop(self):
+        """Stop the server, and the background worker it started for this run store (the Train page starts one,
+        which stays warm for minutes, and a test may leave a training running)."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        subprocess.run(["pkill", "-f", f"mnist_core worker --runs-dir {self.runs_dir.resolve()}"], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +107,6 @@ def server(tmp_path_factory):
     server = Server(tmp / "runs", tmp / "streamlit.log")
     yield server
     server.stop()
-    # Stop any background training the tests left running in this store.
-    subprocess.run(["pkill", "-f", f"worker --runs-dir {tmp / 'runs'}"], check=False)
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +130,12 @@ def page(browser):
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc), its waiting time excluded."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def screenshot(page, name: str) -> Path:

@@ -1,6 +1,6 @@
 """The Draw page in a real browser: digits drawn with the mouse on the real canvas, and uploads.
 
-The mouse follows the same pen strokes as the project's drawn-digit set (mnist_core.drawn), placed anywhere on the
+The mouse follows the same pen strokes as the project's drawn-digit set (tests/drawn_digits.py), placed anywhere on the
 canvas at any size. The page needs a model: the bundled default when it exists, otherwise one trained here through
 the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.drawn import DIGITS, Drawing, pixel_strokes, render
 from mnist_core.predict import BUNDLED_MODEL
 from tests.browser.conftest import ROOT, Server, screenshot, wait_for_app
+from tests.drawn_digits import DIGITS, Drawing, pixel_strokes, render
 
 # (digit, style, (left, top, width, height) on the 280x280 canvas, what the case is about)
 CASES = [
@@ -195,6 +195,21 @@ def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
     page.get_by_text("First convolution layer").wait_for()
     assert page.locator(".js-plotly-plot").count() == 1
     screenshot(page, "draw-evidence")
+
+
+def test_the_thick_pen_tip_shows_for_a_small_0_and_not_for_a_small_1(draw_server, page):
+    open_draw_page(page, draw_server)
+    box, pen = RECORDINGS["small"]  # 52 px tall with the 18 px pen: thick for the digit's size
+    set_pen(page, pen)
+    draw(page, 1, 0, box)
+    assert shown_answer(page, 1) == "1"
+    assert not page.get_by_text("The pen is thick").count()  # a 1 has no loop to fill in
+    screenshot(page, "draw-small-1-no-tip")
+    clear(page)
+    draw(page, 0, 0, box)
+    assert shown_answer(page, 1) == "0"
+    page.get_by_text("The pen is thick").wait_for()
+    screenshot(page, "draw-small-0-tip")
 
 
 def test_uploading_a_good_and_a_bad_file(draw_server, page, tmp_path):

@@ -8,6 +8,13 @@ from tests.pages_support import completed_run
 TALL = {"width": 1400, "height": 2400}
 
 
+def click_row(page, row: int):
+    """Click a row of the runs table: its checkbox sits in the row-marker column at the left (35-px rows)."""
+    box = page.get_by_test_id("stDataFrame").first.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + row * 35)
+    wait_for_app(page)
+
+
 def test_inspect_compare_and_delete_runs(server, page):
     store = RunStore(server.runs_dir)
     first, second = completed_run(store, "seed-like", wrong=120), completed_run(store, "wide-like", wrong=80)
@@ -26,7 +33,20 @@ def test_inspect_compare_and_delete_runs(server, page):
     page.get_by_text("1 damaged run folder").wait_for()
     page.get_by_test_id("stMetric").filter(has_text="Test accuracy").get_by_text("99.20%").wait_for()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")  # overlays, confusion
+    assert not page.evaluate(
+        "() => { const s = document.querySelector('[data-testid=stDataFrame] .dvn-scroller');"
+        " return s.scrollWidth > s.clientWidth; }"
+    ), "the runs table scrolls sideways: a column is off the page"
     screenshot(page, "runs-1-details")
+
+    click_row(page, 2)  # seed-like (the damaged folder sorts first, then wide-like): both compared
+    page.get_by_text("Details of").wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => d.data && d.data.length === 4)"
+    )
+    screenshot(page, "runs-1b-compared")
+    click_row(page, 2)  # and back to the newest alone
+    page.get_by_text("Details of").wait_for(state="detached")
 
     page.get_by_role("tab", name="Misclassified").click()
     page.get_by_text("80 of 10,000 test digits misclassified").wait_for()

@@ -36,8 +36,8 @@ def set_slider(page, label: str, steps_from_start: int):
 def start(page, name: str, images_step: int, epochs: int):
     set_slider(page, "Training images", images_step)  # 1,000 / 2,000 / 5,000 / 10,000 / 30,000 / all
     set_slider(page, "Epochs", epochs - 1)
-    page.get_by_label("Run name").fill(name)
-    page.get_by_label("Run name").press("Enter")
+    page.get_by_role("textbox", name="Run name").fill(name)
+    page.get_by_role("textbox", name="Run name").press("Enter")
     wait_for_app(page)
     page.get_by_role("button", name="Start training").click()
 
@@ -52,6 +52,40 @@ def live_points(page) -> int:
         "() => { const d = document.querySelector('.js-plotly-plot'); "
         "return d && d.data ? d.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }"
     )
+
+
+def curves_in_view(page) -> bool:
+    """Whether every point of every live curve lies within its chart's y axis (none fell out of view)."""
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].every(d => !d._fullLayout || d.data.every(t => {"
+        " const [a, b] = d._fullLayout.yaxis.range, lo = Math.min(a, b), hi = Math.max(a, b);"
+        " return Array.from(t.y || []).every(y => y >= lo && y <= hi); }))"
+    )
+
+
+def table_scrolls(page, index: int = 0) -> bool:
+    """Whether a st.dataframe scrolls inside itself, across or down (its rows or columns do not all fit)."""
+    return page.evaluate(
+        f"() => {{ const s = document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')[{index}];"
+        " return s.scrollWidth > s.clientWidth || s.scrollHeight > s.clientHeight; }"
+    )
+
+
+def choose_preset(page, name: str):
+    page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    wait_for_app(page)
+
+
+def test_the_layer_table_shows_every_layer_in_full_and_the_run_name_follows_the_preset(server, page):
+    open_train_page(server, page)
+    choose_preset(page, "best")  # 28 layers, BatchNormalization among them
+    page.get_by_test_id("stMetric").filter(has_text="585,514").wait_for()
+    assert not table_scrolls(page)
+    screenshot(page, "train-0-layer-table")
+    choose_preset(page, "fast")
+    # The name field lives in the live view, which reads the settings at its next once-a-second redraw.
+    page.wait_for_function("() => document.querySelector('input[aria-label=\"Run name\"]').placeholder === 'fast'")
 
 
 def run_status(server, name: str) -> str:
@@ -69,15 +103,17 @@ def test_train_a_small_run_and_watch_it_live_then_find_it_on_the_runs_page(serve
     start(page, "browser-live", images_step=4, epochs=4)
 
     page.get_by_test_id("stProgress").wait_for(timeout=60_000)
-    seen, counts = set(), []
+    seen, counts, in_view = set(), [], []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not page.get_by_test_id("stMetric").filter(has_text="Test accuracy").count():
         if text := progress_text(page):
             seen.add(text)
             counts.append(live_points(page))
+            in_view.append(curves_in_view(page))
         time.sleep(0.3)
     assert len(seen) >= 2, f"the progress bar did not move: {seen}"
     assert max(counts) > min(counts), "the live curves did not grow"
+    assert all(in_view), "a live curve left its chart: the y axis did not follow the data"
     page.get_by_text("browser-live · completed").wait_for()
     time.sleep(2)  # let the fragment run that drew "completed" finish and clear what it no longer draws
     screenshot(page, "train-2-finished")

@@ -1,4 +1,5 @@
-"""The project's own drawn test digits: pen strokes for all ten digits, rendered the ways people draw them.
+"""The project's drawn test digits: pen strokes for all ten digits, rendered the ways people draw them. Test data
+and the code that makes it: not part of mnist_core (the Draw page and `predict` never use it).
 
 MNIST's test set says how well a model reads MNIST; it says little about a digit drawn with a mouse on a 280x280
 canvas, small in a corner or with a fat pen. This module holds hand-designed pen strokes for each digit (two styles
@@ -6,7 +7,7 @@ each) and renders them at several placements and pen widths, on the canvas (whit
 page receives it) and on paper (dark ink on light, uneven paper, saved as JPEG like a phone photo). The same strokes
 drive the browser tests' mouse, so a test draws exactly what the benchmark measures.
 
-    python -m mnist_core.drawn tests/data/drawn     # (re)write the set; deterministic
+    python -m tests.drawn_digits tests/data/drawn     # (re)write the set; deterministic
 
 tests/data/drawn/recorded/ holds the same strokes drawn with the mouse on the real canvas in Chromium, saved through
 the Draw page's Save button (RECORD_DRAWINGS=tests/data/drawn/recorded pytest tests/browser/test_draw_page.py -k
