@@ -47,22 +47,18 @@ fi
 # Convert MNIST once into the cache (about 1 s), so the first page and the first training start fast.
 "$VENV/bin/python" -m mnist_core data
 
-if $want_tests && [ ! -x /usr/bin/chromium ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "setup: installing Debian's chromium for the browser tests"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "setup: browser tests need Debian's chromium: sudo apt-get install chromium" >&2
-    fi
-fi
-
-if $want_tests && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "setup: installing Debian's postgresql for the shared-study tests"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    else
-        echo "setup: shared-study tests need Debian's postgresql: sudo apt-get install postgresql" >&2
+# The tests' system packages, in one apt run: Debian's chromium (browser tests) and postgresql (shared studies).
+if $want_tests; then
+    debian=()
+    [ -x /usr/bin/chromium ] || debian+=(chromium)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || debian+=(postgresql)
+    if [ ${#debian[@]} -gt 0 ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "setup: installing Debian's ${debian[*]} for the tests"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debian[@]}" >/dev/null
+        else
+            echo "setup: the tests need Debian's ${debian[*]}: sudo apt-get install ${debian[*]}" >&2
+        fi
     fi
 fi

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Set everything up (chromium included), then run the whole test suite.
+# Set everything up (chromium and postgresql included), then lint and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+# Lint and format first (rules in pyproject.toml): seconds, and a finding fails the run like a test.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"
