@@ -33,8 +33,8 @@ with tensorflow_logs():
 from mnist_core.model import build_model  # noqa: E402
 from mnist_core.predict import Predictor  # noqa: E402
 from mnist_core.presets import get_preset  # noqa: E402
-from mnist_core.runner import RunRecorder  # noqa: E402
-from mnist_core.runs import RunStore  # noqa: E402
+from mnist_core.store import OWNER, RunStore  # noqa: E402
+from mnist_core.store.runner import RunRecorder  # noqa: E402
 from mnist_core.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
 
 TARGET = 0.992
@@ -90,8 +90,8 @@ def bench_overhead(data, repeats: int = 4) -> dict:
 
     def ours():
         # The real path: progress and history written to a run directory, stop checks on.
-        run = store.create(config, name="overhead")
-        return train(config, data, RunRecorder(run), should_stop=run.stop_requested).seconds
+        with store.create(config, name="overhead", trainer=OWNER) as writer:
+            return train(config, data, RunRecorder(writer), should_stop=writer.stop_requested).seconds
 
     bare(), ours()  # warm-up: graph tracing and thread pools
     bare_times, our_times = [], []
