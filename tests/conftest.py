@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +46,22 @@ def trained_run(tmp_path_factory, mnist):
     with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:
         execute_run(writer, mnist)
     return store.get(writer.id)
+
+
+def cli(*args, check: bool = True, env: dict | None = None, prefix=(), timeout: float = 300):
+    """`python -m mnist_core ARGS` as a user runs it (`prefix`: a command to run it under); with `check`, it must
+    succeed. Returns the CompletedProcess, output as text."""
+    result = subprocess.run(
+        [*prefix, sys.executable, "-m", "mnist_core", *args],
+        cwd=ROOT,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def cli_env(**extra) -> dict:

@@ -7,21 +7,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, cli_env
-
-
-def cli(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_core", *args],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from conftest import ROOT, cli, cli_env
 
 
 def test_data_json_shows_the_genuine_counts():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli
 from mnist_core.codegen import DEFAULT_CACHE, script_for
 from mnist_core.config import RunConfig
 from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
@@ -221,17 +221,7 @@ def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
 
 
 def code(*args, runs: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_core", "code", *args, "--runs-dir", str(runs)],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return cli("code", *args, "--runs-dir", str(runs), check=check, timeout=120)
 
 
 def without_title(script: str) -> str:

@@ -2,6 +2,7 @@
 store and a user without permissions. Each must leave every run readable, correctly reported and untouched,
 and the command line must answer in one line with a non-zero exit, never a traceback."""
 
+import functools
 import json
 import os
 import random
@@ -14,28 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SMALL, cli_env, wait_until
-from mnist_core import cli
+from conftest import ROOT, SMALL, cli, cli_env, wait_until
+from mnist_core import cli as cli_module
 from mnist_core.store import RunStore
 from mnist_core.store.worker import ensure_worker, submit, worker_alive
 
 NOBODY = 65534
 QUICK = ("--epochs", "1", "--limit", "1000", "--json")
+run_cli = functools.partial(cli, check=False)  # these tests look at the failures themselves
 
 
 def snapshot(path: Path) -> dict:
     return {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
-
-
-def run_cli(*args, prefix: list[str] = (), timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "mnist_core", *args],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *expected: str) -> None:
@@ -188,6 +179,6 @@ def test_a_programming_error_is_a_traceback_not_a_user_error(monkeypatch):
     def buggy(args, store):
         return {}["missing"]
 
-    monkeypatch.setitem(cli.COMMANDS, "runs", buggy)
+    monkeypatch.setitem(cli_module.COMMANDS, "runs", buggy)
     with pytest.raises(KeyError):
-        cli.main(["runs"])
+        cli_module.main(["runs"])

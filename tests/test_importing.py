@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli, cli_env
 from mnist_core.importing import import_model, import_upload
 from mnist_core.model_files import ModelFileError
 from mnist_core.predict import Predictor
@@ -189,20 +189,6 @@ def test_an_upload_is_named_as_uploaded_and_its_temporary_copy_removed(store, mn
 
 
 # --- the command line -------------------------------------------------------------------------------------------
-
-
-def cli(*args, env=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_core", *args],
-        cwd=ROOT,
-        env=env or cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_cli_import_then_runs_evaluate_and_predict_use_the_imported_run(tmp_path, mnist):

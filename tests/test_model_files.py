@@ -5,15 +5,13 @@ are tiny and made here. Every bad file must give a ModelFileError whose one line
 """
 
 import json
-import subprocess
-import sys
 import zipfile
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli
 from mnist_core.config import RunConfig
 from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.predict import Predictor
@@ -210,17 +208,6 @@ def test_a_format_under_the_other_suffix_says_how_to_rename(tmp_path):
 # --- the command line ------------------------------------------------------------------------------------------
 
 
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "mnist_core", *args],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def assert_one_line_error(result, match):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -242,19 +229,21 @@ def broken_run(tmp_path):
 def test_cli_predict_with_a_garbage_run_model_is_one_line(broken_run, tmp_path):
     image = tmp_path / "digit.png"
     image.write_bytes(b"")  # never read: the model fails first
-    result = cli("predict", "--run", "broken", str(image), "--runs-dir", str(broken_run.model_path.parents[1]))
+    runs = str(broken_run.model_path.parents[1])
+    result = cli("predict", "--run", "broken", str(image), "--runs-dir", runs, check=False)
     assert_one_line_error(result, f"error: {broken_run.model_path}: is not a Keras model")
 
 
 def test_cli_export_onto_a_directory_is_one_line(broken_run, tmp_path):
     (tmp_path / "out.keras").mkdir()
-    result = cli("export", "broken", str(tmp_path / "out.keras"), "--runs-dir", str(broken_run.model_path.parents[1]))
+    runs = str(broken_run.model_path.parents[1])
+    result = cli("export", "broken", str(tmp_path / "out.keras"), "--runs-dir", runs, check=False)
     assert_one_line_error(result, "is a directory")
     assert not any((tmp_path / "out.keras").iterdir())
 
 
 def test_cli_predict_with_a_directory_as_an_image_is_one_line(tmp_path):
     (tmp_path / "pictures").mkdir()
-    result = cli("predict", str(tmp_path / "pictures"), "--runs-dir", str(tmp_path / "runs"))
+    result = cli("predict", str(tmp_path / "pictures"), "--runs-dir", str(tmp_path / "runs"), check=False)
     assert_one_line_error(result, "is a directory, not an image file")
     assert result.stdout == ""
