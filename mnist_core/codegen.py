@@ -35,7 +35,6 @@ LINE_LENGTH = 120  # the project's ruff setting, which the script keeps
 
 def script_for(config: RunConfig, title: str | None = None) -> str:
     """The whole script for `config`, ruff-formatted, ending in a newline; `title` heads its docstring."""
-    config.validate()
     sections = [
         _header(config, title),
         _imports(config),

@@ -1,8 +1,9 @@
 """The settings of one training run, validated before any training starts.
 
 A `RunConfig` is plain data: it is saved as `config.json` in every run directory, filled by the Train page's
-controls and the command line's flags, and turned into a Keras model by `mnist_core.model`. Every field is checked
-by `validate()`, which names the field and the allowed range, so a typo never costs a ten-minute training.
+controls and the command line's flags, and turned into a Keras model by `mnist_core.model`. It is checked where it
+is made (a widget, a flag, a file): a RunConfig that exists is valid, so nothing downstream checks it again. The
+check names the field and the allowed range, so a typo never costs a ten-minute training.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ class RunConfig:
     seed: int = 42
     train_limit: int | None = None  # use only the first N training images (quick runs)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.filters, list):  # from JSON or a form: a tuple, so configs compare and hash alike
+            object.__setattr__(self, "filters", tuple(self.filters))
+        self.validate()
+
     @property
     def conv_blocks(self) -> int:
         return len(self.filters)
@@ -71,13 +77,15 @@ class RunConfig:
         return bool(self.augment_shift or self.augment_rotation or self.augment_zoom)
 
     def replace(self, **changes) -> RunConfig:
-        """A copy with some fields changed, validated."""
+        """A copy with some fields changed (checked like any new config)."""
         if "filters" in changes:
             changes["filters"] = tuple(changes["filters"])
-        return dataclasses.replace(self, **changes).validate()
+        return dataclasses.replace(self, **changes)
 
     def validate(self) -> RunConfig:
         """Return self if every field is sensible, else raise ConfigError naming the first bad field."""
+        if not isinstance(self.filters, tuple):
+            raise ConfigError("filters", f"must be a list of filter counts, one per block (got {self.filters!r})")
         _check_int("filters", len(self.filters), 1, MAX_CONV_BLOCKS, what="number of convolution blocks")
         for count in self.filters:
             _check_int("filters", count, 1, MAX_FILTERS, what="filters per block")
@@ -127,13 +135,7 @@ class RunConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], f"is not a config field (known: {', '.join(sorted(known))})")
-        values = dict(data)
-        if "filters" in values:
-            filters = values["filters"]
-            if isinstance(filters, int) or not hasattr(filters, "__iter__"):
-                raise ConfigError("filters", f"must be a list of filter counts, one per block (got {filters!r})")
-            values["filters"] = tuple(filters)
-        return cls(**values).validate()
+        return cls(**data)
 
 
 def _check_int(name: str, value, low: int, high: int, what: str | None = None) -> None:

@@ -246,7 +246,6 @@ def train(
 
     `extra_callbacks` run before the best-weights keeper, so at each epoch end they see that epoch's weights.
     """
-    config.validate()
     keras.utils.set_random_seed(config.seed)
     x_train, y_train = training_arrays(config, data)
     fit_images = len(x_train) - int(len(x_train) * config.validation_split)

@@ -70,10 +70,16 @@ def test_presets_are_the_seed_study_plus_fast_and_best():
     assert get_preset("one-conv").config.filters == (16,)
     # After its first run the post trained every variant for 10 epochs.
     assert all(get_preset(name).config.epochs == 10 for name in STUDY[1:])
-    for preset in PRESETS.values():
-        preset.config.validate()
 
 
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ConfigError, match="seed-10"):
         get_preset("sead")
+
+
+def test_a_config_is_checked_where_it_is_made_so_an_invalid_one_never_exists():
+    with pytest.raises(ConfigError, match="epochs"):
+        RunConfig(epochs=0)
+    with pytest.raises(ConfigError, match="filters"):
+        RunConfig(filters="16/36")
+    assert RunConfig(filters=[32, 64]).filters == (32, 64)

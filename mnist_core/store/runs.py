@@ -178,8 +178,6 @@ class RunStore:
         hand a WORKER run to the store's worker."""
         if config is None and kind != IMPORTED:
             raise RunStoreError("A run trained here needs its config; only an imported model may have none.")
-        if config is not None:
-            config.validate()
         name = check_name(name or preset or "run")
         self._check_writable()
         now = datetime.now()
