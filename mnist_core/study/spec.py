@@ -240,6 +240,11 @@ def search_study(search: dict, n_trials: int, base: str = "seed", prune: bool = 
     ).validate()
 
 
+def _filled(texts: dict | None) -> dict:
+    """The form's fields a person typed something into."""
+    return {name: text for name, text in (texts or {}).items() if text and text.strip()}
+
+
 def spec_from_form(
     kind: str,
     presets=STUDY,
@@ -256,14 +261,13 @@ def spec_from_form(
     Blank fields are not varied; 0 or None for epochs / train_limit means "as each trial's config says".
     """
     overrides = {"epochs": epochs or None, "train_limit": train_limit or None}
-    filled = lambda texts: {k: v for k, v in (texts or {}).items() if v and v.strip()}  # noqa: E731
     if kind == "presets":
         return preset_study(presets, **overrides)
     if kind == "grid":
-        grid_values = {name: parse_values(name, text) for name, text in filled(grid).items()}
+        grid_values = {name: parse_values(name, text) for name, text in _filled(grid).items()}
         return grid_study(grid_values, base=base, prune=bool(prune), **overrides)
     if kind == "search":
-        ranges = {name: parse_range(name, text) for name, text in filled(search).items()}
+        ranges = {name: parse_range(name, text) for name, text in _filled(search).items()}
         return search_study(ranges, n_trials, base=base, prune=True if prune is None else prune, **overrides)
     raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
 
