@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core.data.mnist import load_mnist  # noqa: E402
 from mnist_core.quiet import tensorflow_logs  # noqa: E402
 
 with tensorflow_logs():

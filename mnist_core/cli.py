@@ -27,9 +27,9 @@ import msgspec
 
 from mnist_core import quiet
 from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
-from mnist_core.data import DATA_ENV, DataError, load_mnist
+from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
+from mnist_core.data.preprocess import ImageError
 from mnist_core.model_files import ModelFileError, check_model_file
-from mnist_core.preprocess import ImageError
 from mnist_core.presets import PRESETS, STUDY, get_preset
 from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
 from mnist_core.store.runs import CANCELLED
@@ -446,8 +446,8 @@ def cmd_export(args, store) -> int:
     """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
     from pathlib import Path
 
+    from mnist_core.atomic import atomic_write_bytes
     from mnist_core.model_files import load_model_file
-    from mnist_core.store.atomic import atomic_write_bytes
 
     run = store.find(args.run)
     if not run.has_model:
@@ -497,8 +497,8 @@ def add_code_parser(commands, parents) -> None:
 
 
 def cmd_code(args, store) -> int:
+    from mnist_core.atomic import atomic_write_text
     from mnist_core.codegen import script_for
-    from mnist_core.store.atomic import atomic_write_text
 
     if args.run:
         if args.preset:

@@ -20,10 +20,10 @@ from mnist_core.config import (
     SGD_MOMENTUM,
     RunConfig,
 )
-from mnist_core.data import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
+from mnist_core.data.mnist import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
 
 DEFAULT_TITLE = "Your settings from MNIST Lab"
-# Where mnist_core.data keeps its cache when $MNIST_LAB_CACHE is unset (`data.default_cache_path()`).
+# Where mnist_core.data.mnist keeps its cache when $MNIST_LAB_CACHE is unset (`data.default_cache_path()`).
 DEFAULT_CACHE = "~/.cache/mnist-lab/mnist.npz"
 OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 # Keras' own default rate for these optimizers: at that rate and without a schedule, the post's `optimizer="adam"`

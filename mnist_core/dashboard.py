@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_core.config import ConfigError, RunConfig
-from mnist_core.data import NUM_CLASSES
-from mnist_core.preprocess import THICK_STROKE
+from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.data.preprocess import THICK_STROKE
 from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, Results
 
 ALL_TRAINING_IMAGES = 60_000

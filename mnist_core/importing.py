@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.store import (
     COMPLETED,

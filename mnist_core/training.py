@@ -23,7 +23,7 @@ from mnist_core.config import (
     SGD_MOMENTUM,
     RunConfig,
 )
-from mnist_core.data import NUM_CLASSES, MnistData
+from mnist_core.data.mnist import NUM_CLASSES, MnistData
 from mnist_core.model import build_model
 from mnist_core.store.records import EpochMetrics, ProgressPoint
 

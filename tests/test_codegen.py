@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, cli
 from mnist_core.codegen import DEFAULT_CACHE, script_for
 from mnist_core.config import RunConfig
-from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
+from mnist_core.data.mnist import CACHE_ENV, DATA_ENV, default_cache_path
 from mnist_core.presets import PRESETS, SEED
 from mnist_core.store import RunStore
 from tests.pages_support import completed_run, open_page

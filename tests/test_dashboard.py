@@ -10,7 +10,7 @@ import pytest
 
 from mnist_core import dashboard
 from mnist_core.config import ConfigError, RunConfig
-from mnist_core.preprocess import THICK_STROKE
+from mnist_core.data.preprocess import THICK_STROKE
 from mnist_core.presets import PRESETS
 from mnist_core.store.records import ClassMetrics, EpochMetrics, Progress, ProgressPoint, Results
 

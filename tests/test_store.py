@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from conftest import SMALL
+from mnist_core.atomic import atomic_write_json
 from mnist_core.store import COMPLETED, OWNER, QUEUED, RUNNING, WORKER, DamagedRun, RunStore, RunStoreError
-from mnist_core.store.atomic import atomic_write_json
 from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, RunStatus, decode, encode
 from tests.pages_support import completed_run
 

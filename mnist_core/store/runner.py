@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.evaluation import evaluate_model
 from mnist_core.store import records
 from mnist_core.store.records import COMPLETED, FAILED, INTERRUPTED, STOPPED, EpochMetrics, Progress, ProgressPoint

@@ -102,7 +102,7 @@ def run_worker(store: RunStore, idle_seconds: float | None = None, log: Callable
 
 
 def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None]) -> int:
-    from mnist_core.data import load_mnist
+    from mnist_core.data.mnist import load_mnist
     from mnist_core.quiet import tensorflow_logs
 
     with tensorflow_logs():
