@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mnist_core.networks.presets import PRESETS
 from mnist_core.predict import BUNDLED_MODEL
-from mnist_core.presets import PRESETS
 from mnist_core.store import OWNER, RunStore
 from tests.drawn_digits import Drawing, render
 from tests.pages_support import texts

@@ -172,7 +172,7 @@ class _Trainer:
             from mnist_core.data.mnist import load_mnist
 
             self.data = load_mnist()
-        from mnist_core.quiet import tensorflow_logs
+        from mnist_core.networks.backend import tensorflow_logs
 
         with tensorflow_logs():
             from mnist_core.store.runner import execute_run
