@@ -27,11 +27,12 @@ import msgspec
 
 from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
 from mnist_core.data.preprocess import ImageError
+from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
 from mnist_core.networks.presets import PRESETS, STUDY, get_preset
-from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
+from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -265,7 +266,7 @@ def cmd_train(args, store) -> int:
                 return _not_started(args, store, writer)
             with slot:
                 with backend.tensorflow_logs():
-                    from mnist_core.store.runner import execute_run
+                    from mnist_core.jobs.runner import execute_run
                 from mnist_core.terminal import TerminalProgress
 
                 display = None if args.json else TerminalProgress()
@@ -406,7 +407,7 @@ def cmd_import(args, store) -> int:
     check_model_file(args.file)  # a file that is no model at all is refused at once, before TensorFlow starts
     data = load_mnist(args.data) if args.data else None
     backend.import_keras()  # TensorFlow's start-up log hidden here, so a refused model prints only its one line
-    from mnist_core.importing import import_model
+    from mnist_core.jobs.importing import import_model
 
     try:
         run = import_model(store, args.file, name=args.name, data=data)
@@ -529,7 +530,7 @@ def cmd_code(args, store) -> int:
 
 
 def cmd_worker(args, store) -> int:
-    from mnist_core.store.worker import run_worker
+    from mnist_core.jobs.worker import run_worker
 
     trained = run_worker(store, idle_seconds=args.idle, log=lambda message: print(message, flush=True))
     if args.json:

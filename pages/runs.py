@@ -10,7 +10,7 @@ from mnist_core import charts
 from mnist_core.dashboard import distinct_names, format_duration, metrics_zip, per_class_rows, table_rows
 from mnist_core.dashboard import markdown_text as md
 from mnist_core.data.mnist import DataError
-from mnist_core.importing import import_upload
+from mnist_core.jobs.importing import import_upload
 from mnist_core.networks.codegen import script_for
 from mnist_core.networks.model_files import ModelFileError
 from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError

@@ -40,7 +40,7 @@ def store(tmp_path) -> RunStore:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, mnist):
     """One real run (2 epochs on 3,000 images) shared by the tests that only read it."""
-    from mnist_core.store.runner import execute_run
+    from mnist_core.jobs.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
     with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:

@@ -31,7 +31,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     """A run store the page can draw with: empty if the bundled model exists, else holding one trained run."""
     runs_dir = tmp_path_factory.mktemp("draw") / "runs"
     if not BUNDLED_MODEL.exists():
-        from mnist_core.store.runner import execute_run
+        from mnist_core.jobs.runner import execute_run
 
         with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=OWNER) as writer:
             execute_run(writer, mnist)

@@ -320,7 +320,7 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
 
 def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(tmp_path, mnist):
     from conftest import SMALL
-    from mnist_core.store.worker import submit
+    from mnist_core.jobs.launch import submit
 
     store = RunStore(tmp_path / "runs")
     queued = submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from mnist_core.jobs.launch import ensure_worker
 from mnist_core.store.locks import Lock
 from mnist_core.store.records import ACTIVE_STATES, RUNNING, WORKER
 from mnist_core.store.runs import Run, RunStore, RunWriter
@@ -45,8 +46,6 @@ def wait_for_turn(
     """Wait until `writer`'s run heads the line, then take the training slot and return it (release it when the
     training ends). Returns None if `cancelled()` turns true first. `on_wait(ahead, current)` is called whenever the
     run's place in the line changes, so a terminal or a log can say what it waits for."""
-    from mnist_core.store.worker import ensure_worker  # the worker module builds on this one
-
     slot = training_slot(store)
     last = None
     while True:
