@@ -366,7 +366,7 @@ def cmd_evaluate(args, store) -> int:
 
 
 def cmd_predict(args, store) -> int:
-    from mnist_core.predict import BUNDLED_MODEL, Predictor
+    from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
 
     model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
     backend.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error

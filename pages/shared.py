@@ -97,7 +97,7 @@ def store() -> RunStore:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def predictor(model_path: str, modified: float):
     """One loaded model per file version (`modified` makes a retrained file load anew)."""
-    from mnist_core.predict import Predictor
+    from mnist_core.inspection.predict import Predictor
 
     return Predictor.from_path(model_path)
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_core.dashboard import WORD_JOINER
 from mnist_core.data.mnist import load_mnist
-from mnist_core.evaluation import evaluate_probabilities
+from mnist_core.inspection.evaluation import evaluate_probabilities
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.store import COMPLETED, OWNER, Run, RunStore, RunWriter, records

@@ -103,7 +103,7 @@ def printed_test_accuracy(stdout: str) -> float:
 
 def project_training(config: RunConfig, mnist) -> tuple[list[dict], float]:
     """What the project's own training path records for `config`: per-epoch metrics and the test accuracy."""
-    from mnist_core.evaluation import evaluate_model
+    from mnist_core.inspection.evaluation import evaluate_model
     from mnist_core.networks.training import to_model_input, train
 
     result = train(config, mnist)

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
+from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
+from mnist_core.inspection.predict import Predictor
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model import build_model
 from mnist_core.networks.training import to_model_input
-from mnist_core.predict import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,7 @@ def default_name(file_name: str) -> str:
 
 def _evaluate(model, data: MnistData, label: str) -> Results:
     """The project's evaluation on the MNIST test set, checked to be a valid results record before any run exists."""
-    from mnist_core.evaluation import evaluate_probabilities, predict_probabilities
+    from mnist_core.inspection.evaluation import evaluate_probabilities, predict_probabilities
     from mnist_core.networks.training import to_model_input
 
     probabilities = predict_probabilities(model, to_model_input(data.x_test))

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 
 from mnist_core.data.mnist import MnistData, load_mnist
-from mnist_core.evaluation import evaluate_model
+from mnist_core.inspection.evaluation import evaluate_model
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.training import ProgressSink, to_model_input, train
 from mnist_core.store import records

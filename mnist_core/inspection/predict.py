@@ -18,7 +18,7 @@ from mnist_core.networks.model_files import ModelFileError, as_digit_classifier,
 
 # Below this top probability the answer is shown as "not sure".
 CONFIDENT = 0.6
-BUNDLED_MODEL = Path(__file__).resolve().parent / "bundled" / "default.keras"
+BUNDLED_MODEL = Path(__file__).resolve().parents[1] / "bundled" / "default.keras"
 
 
 @dataclass
