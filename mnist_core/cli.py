@@ -267,7 +267,7 @@ def cmd_train(args, store) -> int:
             with slot:
                 with backend.tensorflow_logs():
                     from mnist_core.jobs.runner import execute_run
-                from mnist_core.terminal import TerminalProgress
+                from mnist_core.presentation.terminal import TerminalProgress
 
                 display = None if args.json else TerminalProgress()
                 try:
@@ -660,7 +660,7 @@ def _study_spec_from_args(args, module):
 
 
 def _study_work(args, studies, resume: bool) -> int:
-    from mnist_core.terminal import StudyProgress
+    from mnist_core.presentation.terminal import StudyProgress
 
     # A bar for the study and the trial's epochs in a terminal; plain lines on stderr otherwise and with --json.
     display = StudyProgress(args.name, lines=args.json)

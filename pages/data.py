@@ -7,8 +7,8 @@ the seed's preprocessing (pixels 0-255, divided by 255, the one-hot label). Neve
 import numpy as np
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.dashboard import one_hot
+from mnist_core.presentation import charts
+from mnist_core.presentation.data_page import one_hot
 from pages.shared import KEEP, init_state, mnist
 
 GRID_SIZES = (10, 20, 50, 100, 200)

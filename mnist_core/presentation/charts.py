@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from mnist_core.data.mnist import NUM_CLASSES
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
-NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
 OTHER_DIGITS_COLOUR = "#C7D2FE"  # a light shade of it
 VAL_COLOUR = "#F97316"
@@ -37,7 +37,7 @@ GAP = 3
 LEGEND_NAME = 36
 
 
-def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
+def base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
@@ -111,17 +111,19 @@ def curve_figure(
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
         fig.update_yaxes(autorange=False, range=[0, 1] if metric == "accuracy" else [0, 2.5])
-    return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
+    return base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 
-def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run."""
+def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]], training: bool = True) -> go.Figure:
+    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run.
+    Without `training`, only the validation curves, each named by its run alone."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
     fig = go.Figure()
     for i, (name, history) in enumerate(runs.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        for key, dash in ((f"val_{metric}", "solid"), (metric, "dot")):
+        series = ((f"val_{metric}", "solid"), (metric, "dot")) if training else ((f"val_{metric}", "solid"),)
+        for key, dash in series:
             rows = [h for h in history if getattr(h, key) is not None]
             if rows:
                 fig.add_trace(
@@ -129,7 +131,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
                         # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
-                        name=f"{html.escape(_short(name))} · {key}",
+                        name=f"{html.escape(_short(name))} · {key}" if training else html.escape(_short(name)),
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
@@ -140,7 +142,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
+    fig = base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
     # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
     # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
     fig.update_layout(
@@ -188,7 +190,7 @@ def confusion_figure(matrix) -> go.Figure:
         constrain="domain",
         showgrid=False,
     )
-    return _base_layout(fig, "Confusion matrix (test set)", height=460)
+    return base_layout(fig, "Confusion matrix (test set)", height=460)
 
 
 def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
@@ -209,7 +211,7 @@ def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="digit", type="category")
     fig.update_yaxes(title_text="images")
-    return _base_layout(fig, "Images per digit", height=340)
+    return base_layout(fig, "Images per digit", height=340)
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
@@ -238,7 +240,7 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
         fig.add_annotation(text="No digits to show", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
-        return _base_layout(fig, "", height=120)
+        return base_layout(fig, "", height=120)
     columns = max(1, min(columns, len(images)))
     height, width = images.shape[1:]
     fig.add_trace(
@@ -265,7 +267,7 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     pixel = 2.6 if columns > 5 else 4.0  # screen pixels per image pixel: 10 columns fit a wide page
     grid_height = int(rows * (CAPTION_ROWS + height + GAP) * pixel) + 20
-    fig = _base_layout(fig, "", height=grid_height)
+    fig = base_layout(fig, "", height=grid_height)
     fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="rgba(0,0,0,0)")
     return fig
 
@@ -316,7 +318,7 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         zeroline=False,
         **frame,
     )
-    return _base_layout(fig, title, height=height)
+    return base_layout(fig, title, height=height)
 
 
 def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figure:
@@ -333,6 +335,6 @@ def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figu
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_xaxes(type="category", title=None)
-    fig = _base_layout(fig, "Probability of each digit", height=260)
+    fig = base_layout(fig, "Probability of each digit", height=260)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
