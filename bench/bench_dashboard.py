@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core.config import RunConfig  # noqa: E402
+from mnist_core.networks.config import RunConfig  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
 from mnist_core.store.worker import submit, worker_alive  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402

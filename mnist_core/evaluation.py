@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_core.data import NUM_CLASSES
+from mnist_core.data.mnist import NUM_CLASSES
 from mnist_core.store.records import ClassMetrics, Misclassified, Results
 
 # Keras clips probabilities to this before taking the log in categorical cross-entropy.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_core.preprocess import FIELD
+from mnist_core.data.preprocess import FIELD
 
 PATCH = 6  # about the width of an MNIST stroke plus its edges: hides one piece of stroke at a time
 STRIDE = 2

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core.data import MnistData, load_mnist
-from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
+from mnist_core.data.mnist import MnistData, load_mnist
+from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.store import (
     COMPLETED,
     IMPORTED,
@@ -116,7 +116,7 @@ def default_name(file_name: str) -> str:
 def _evaluate(model, data: MnistData, label: str) -> Results:
     """The project's evaluation on the MNIST test set, checked to be a valid results record before any run exists."""
     from mnist_core.evaluation import evaluate_probabilities, predict_probabilities
-    from mnist_core.training import to_model_input
+    from mnist_core.networks.training import to_model_input
 
     probabilities = predict_probabilities(model, to_model_input(data.x_test))
     if not np.isfinite(probabilities).all():

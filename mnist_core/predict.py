@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core.model_files import ModelFileError, as_digit_classifier, load_model_file
-from mnist_core.preprocess import FIELD, ImageError, Prepared, open_image, prepare
+from mnist_core.data.preprocess import FIELD, ImageError, Prepared, open_image, prepare
+from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 
 # Below this top probability the answer is shown as "not sure".
 CONFIDENT = 0.6

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.store import RunStore
 
 # Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).

@@ -11,8 +11,6 @@ import json
 import streamlit as st
 
 from mnist_core import charts
-from mnist_core.codegen import script_for
-from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
     check_controls,
@@ -23,7 +21,9 @@ from mnist_core.dashboard import (
     matching_preset,
 )
 from mnist_core.dashboard import markdown_text as md
-from mnist_core.presets import PRESETS
+from mnist_core.networks.codegen import script_for
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
+from mnist_core.networks.presets import PRESETS
 from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError, queue
 from mnist_core.store.worker import ensure_worker, submit
 from pages.shared import KEEP, init_state, store
@@ -62,7 +62,7 @@ init_state(
 def model_summary(config_json: str) -> tuple[list[dict], int]:
     import keras
 
-    from mnist_core.model import describe
+    from mnist_core.networks.model import describe
 
     try:
         return describe(RunConfig.from_dict(json.loads(config_json)))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.config import RunConfig
-from mnist_core.data import load_mnist
+from mnist_core.data.mnist import load_mnist
+from mnist_core.networks.config import RunConfig
 from mnist_core.store import OWNER, RunStore
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

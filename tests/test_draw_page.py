@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mnist_core.networks.presets import PRESETS
 from mnist_core.predict import BUNDLED_MODEL
-from mnist_core.presets import PRESETS
 from mnist_core.store import OWNER, RunStore
 from tests.drawn_digits import Drawing, render
 from tests.pages_support import texts
@@ -197,8 +197,8 @@ def test_a_thick_pen_on_a_small_digit_gets_a_tip_where_a_loop_can_fill_in(page):
 @pytest.mark.skipif(not BUNDLED_MODEL.exists(), reason="reads the drawn set with the bundled model")
 def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_never_for_a_1_or_a_7():
     from mnist_core.dashboard import LOOPED_DIGITS, thick_pen_tip
+    from mnist_core.data.preprocess import THICK_STROKE, open_image
     from mnist_core.predict import Predictor
-    from mnist_core.preprocess import THICK_STROKE, open_image
     from tests.drawn_digits import label_of
 
     predictor = Predictor.from_path(BUNDLED_MODEL)

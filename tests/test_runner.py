@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import SMALL
-from mnist_core.config import ConfigError
+from mnist_core.networks.config import ConfigError
+from mnist_core.networks.training import to_model_input
 from mnist_core.store import OWNER, RunStore
 from mnist_core.store.runner import execute_run
-from mnist_core.training import to_model_input
 
 
 def test_a_finished_run_has_everything_on_disk(trained_run):

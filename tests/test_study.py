@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
-from mnist_core.presets import PRESETS, STUDY
+from mnist_core.networks.presets import PRESETS, STUDY
 from mnist_core.store import RunStore
 from mnist_core.study import Studies, StudyError, StudySpec
 
@@ -343,7 +343,7 @@ def _progress(finished: int, planned: int = 4) -> dict:
 def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_bars_under_it():
     import io
 
-    from mnist_core.store import EpochMetrics
+    from mnist_core.networks.metrics import EpochMetrics
     from mnist_core.terminal import StudyProgress
 
     screen = io.StringIO()
@@ -368,7 +368,7 @@ def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_
 def test_a_worker_without_a_terminal_or_with_json_writes_plain_lines():
     import io
 
-    from mnist_core.store import EpochMetrics
+    from mnist_core.networks.metrics import EpochMetrics
     from mnist_core.terminal import StudyProgress
 
     for display in (

@@ -11,12 +11,13 @@ import time
 import traceback
 from collections.abc import Callable
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.evaluation import evaluate_model
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.networks.training import ProgressSink, to_model_input, train
 from mnist_core.store import records
-from mnist_core.store.records import COMPLETED, FAILED, INTERRUPTED, STOPPED, EpochMetrics, Progress, ProgressPoint
+from mnist_core.store.records import COMPLETED, FAILED, INTERRUPTED, STOPPED, Progress
 from mnist_core.store.runs import RunWriter, now_iso
-from mnist_core.training import ProgressSink, to_model_input, train
 
 
 class RunRecorder:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mnist_core.config import RunConfig
+from mnist_core.networks.config import RunConfig
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.queue import POLL_SECONDS, line, training_slot
 from mnist_core.store.records import QUEUED, STOPPED, WORKER
@@ -102,8 +102,8 @@ def run_worker(store: RunStore, idle_seconds: float | None = None, log: Callable
 
 
 def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None]) -> int:
-    from mnist_core.data import load_mnist
-    from mnist_core.quiet import tensorflow_logs
+    from mnist_core.data.mnist import load_mnist
+    from mnist_core.networks.backend import tensorflow_logs
 
     with tensorflow_logs():
         from mnist_core.store.runner import execute_run

@@ -169,10 +169,10 @@ class _Trainer:
 
     def _train(self, trial: TrialHandle, writer, params: dict) -> float:
         if self.data is None:
-            from mnist_core.data import load_mnist
+            from mnist_core.data.mnist import load_mnist
 
             self.data = load_mnist()
-        from mnist_core.quiet import tensorflow_logs
+        from mnist_core.networks.backend import tensorflow_logs
 
         with tensorflow_logs():
             from mnist_core.store.runner import execute_run

@@ -2,17 +2,18 @@
 
 The script reads like the seed post (constants, the data, the model, its summary, compile, fit, evaluate) and needs
 numpy and keras only, so a student can take it anywhere. It builds the same layers with the same names, in the same
-order, as `mnist_core.model.build_model`, so its `model.summary()` matches the Train page's table row for row, and it
-trains as `mnist_core.training.train` does: the same optimizer and learning-rate schedule, validation split, first N
-images, random seed and callbacks. Code appears only for the options that are on, so the seed's config reads almost
-like the post.
+order, as `mnist_core.networks.model.build_model`, so its `model.summary()` matches the Train page's table row for
+row, and it trains as `mnist_core.networks.training.train` does: the same optimizer and learning-rate schedule,
+validation split, first N images, random seed and callbacks. Code appears only for the options that are on, so the
+seed's config reads almost like the post.
 
 Plain string building, no Keras import: the Train page regenerates the script on every slider move.
 """
 
 from __future__ import annotations
 
-from mnist_core.config import (
+from mnist_core.data.mnist import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
+from mnist_core.networks.config import (
     EXPONENTIAL_DECAY_PER_EPOCH,
     PLATEAU_FACTOR,
     PLATEAU_MIN_LR,
@@ -20,10 +21,9 @@ from mnist_core.config import (
     SGD_MOMENTUM,
     RunConfig,
 )
-from mnist_core.data import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
 
 DEFAULT_TITLE = "Your settings from MNIST Lab"
-# Where mnist_core.data keeps its cache when $MNIST_LAB_CACHE is unset (`data.default_cache_path()`).
+# Where mnist_core.data.mnist keeps its cache when $MNIST_LAB_CACHE is unset (`data.default_cache_path()`).
 DEFAULT_CACHE = "~/.cache/mnist-lab/mnist.npz"
 OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 # Keras' own default rate for these optimizers: at that rate and without a schedule, the post's `optimizer="adam"`

@@ -1,9 +1,9 @@
 """The settings of one training run, validated before any training starts.
 
 A `RunConfig` is plain data: it is saved as `config.json` in every run directory, filled by the Train page's
-controls and the command line's flags, and turned into a Keras model by `mnist_core.model`. It is checked where it
-is made (a widget, a flag, a file): a RunConfig that exists is valid, so nothing downstream checks it again. The
-check names the field and the allowed range, so a typo never costs a ten-minute training.
+controls and the command line's flags, and turned into a Keras model by `mnist_core.networks.model`. It is checked
+where it is made (a widget, a flag, a file): a RunConfig that exists is valid, so nothing downstream checks it
+again. The check names the field and the allowed range, so a typo never costs a ten-minute training.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from typing import Protocol
 import keras
 import numpy as np
 
-from mnist_core.config import (
+from mnist_core.data.mnist import NUM_CLASSES, MnistData
+from mnist_core.networks.config import (
     EXPONENTIAL_DECAY_PER_EPOCH,
     PLATEAU_FACTOR,
     PLATEAU_MIN_LR,
@@ -23,9 +24,8 @@ from mnist_core.config import (
     SGD_MOMENTUM,
     RunConfig,
 )
-from mnist_core.data import NUM_CLASSES, MnistData
-from mnist_core.model import build_model
-from mnist_core.store.records import EpochMetrics, ProgressPoint
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.networks.model import build_model
 
 
 class ProgressSink(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mnist_core.config import ConfigError, RunConfig
+from mnist_core.networks.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core.store.atomic import atomic_write_bytes
+from mnist_core.atomic import atomic_write_bytes
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
