@@ -70,4 +70,7 @@ def load(catalog: str) -> gettext.NullTranslations:
             _write_mo(po)
         except OSError:  # a read-only install: compile into memory instead
             return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[catalog], fallback=True)
+    # Read as gettext.translation() reads it, but not from its process-wide cache, which would keep an .mo
+    # compiled again above in its old state. (mnist_core.i18n.translator caches the result per language.)
+    with po.with_suffix(".mo").open("rb") as file:
+        return gettext.GNUTranslations(file)
