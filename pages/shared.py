@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, language_of, translator
 from mnist_core.store import RunStore
 
@@ -119,7 +119,7 @@ def store() -> RunStore:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def predictor(model_path: str, modified: float):
     """One loaded model per file version (`modified` makes a retrained file load anew)."""
-    from mnist_core.predict import Predictor
+    from mnist_core.inspection.predict import Predictor
 
     return Predictor.from_path(model_path)
 

@@ -16,7 +16,6 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, cli, cli_env
-from mnist_core.config import ConfigError, RunConfig
 from mnist_core.i18n import (
     Message,
     catalogs,
@@ -24,6 +23,7 @@ from mnist_core.i18n import (
     language_of,
     translator,
 )
+from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.store import DamagedRun
 from tests.pages_support import APP
 
