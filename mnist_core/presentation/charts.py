@@ -1,5 +1,7 @@
 """Plotly figures for the dashboard: pure functions that take plain data (run records, lists, dicts, numpy arrays)
 and return a `go.Figure`. No Streamlit here, so each chart is tested on its own and drawn by whichever page needs it.
+A chart given a translator `t` (mnist_core.i18n) writes its titles, axes, legends and hover labels in the reader's
+language; without one, in English.
 
     curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
                         within-epoch points of a run in progress (so the first epoch is not a blank chart)
@@ -20,6 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.i18n import Translator, translator
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
@@ -193,8 +196,9 @@ def confusion_figure(matrix) -> go.Figure:
     return base_layout(fig, "Confusion matrix (test set)", height=460)
 
 
-def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
+def class_counts_figure(counts: Mapping[str, Mapping[str, int]], t: Translator | None = None) -> go.Figure:
     """Grouped bars of images per digit, one group per set: {"train": {"0": 5923, ...}, "test": {...}}."""
+    t = t or translator()
     fig = go.Figure()
     for i, (subset, per_class) in enumerate(counts.items()):
         digits = sorted(per_class, key=int)
@@ -202,16 +206,22 @@ def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
             go.Bar(
                 x=digits,
                 y=[per_class[d] for d in digits],
-                name=subset,
+                name=subset_name(subset, t),
                 marker_color=RUN_COLOURS[i % len(RUN_COLOURS)],
                 text=[per_class[d] for d in digits],
                 textposition="outside",
             )
         )
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="digit", type="category")
-    fig.update_yaxes(title_text="images")
-    return base_layout(fig, "Images per digit", height=340)
+    fig.update_xaxes(title_text=t("digit"), type="category")
+    fig.update_yaxes(title_text=t("images"))
+    return base_layout(fig, t("Images per digit"), height=340)
+
+
+def subset_name(subset: str, t: Translator | None = None) -> str:
+    """ "train" or "test" as a reader calls that set of images."""
+    t = t or translator()
+    return {"train": t.pgettext("subset", "train"), "test": t.pgettext("subset", "test")}.get(subset, subset)
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
@@ -229,15 +239,18 @@ def tile(images: np.ndarray, columns: int) -> np.ndarray:
     return mosaic
 
 
-def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int = 10) -> go.Figure:
+def digit_grid_figure(
+    images: np.ndarray, captions: Sequence[str], columns: int = 10, t: Translator | None = None
+) -> go.Figure:
     """Digits (N, 28, 28), uint8 or floats, in a grid with a caption above each; one heatmap, so a 100-digit grid
     draws as fast as one digit."""
+    t = t or translator()
     images = np.asarray(images)
     if len(images) != len(captions):
         raise ValueError(f"{len(images)} images but {len(captions)} captions")
     fig = go.Figure()
     if len(images) == 0:
-        fig.add_annotation(text="No digits to show", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.add_annotation(text=t("No digits to show"), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return base_layout(fig, "", height=120)
@@ -272,12 +285,20 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     return fig
 
 
-def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool = True, height: int = 520) -> go.Figure:
+def pixel_figure(
+    image: np.ndarray,
+    title: str,
+    decimals: int = 0,
+    values: bool = True,
+    height: int = 520,
+    t: Translator | None = None,
+) -> go.Figure:
     """One 28x28 digit large, in square cells with rows and columns numbered; with `values`, each inked cell is
     labelled with its value (0-255, or 0-1 with `decimals`): leave them out where the chart is too small to read."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"expected one 2-D image (got shape {image.shape})")
+    t = t or translator()
     zmax = 255 if image.dtype == np.uint8 or image.max(initial=0) > 1 else 1
     pixels = np.asarray(image, dtype=np.float64)
     rows, columns = pixels.shape
@@ -293,14 +314,15 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
             zmin=0,
             zmax=zmax,
             showscale=False,
-            hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
+            # TRANSLATORS: Plotly fills in %{y}, %{x} and %{z}: keep them as they are.
+            hovertemplate=t("row %{y}, column %{x}: %{z}") + "<extra></extra>",
         )
     )
     # Exactly the image on both axes, cells square: the plot area shrinks to fit ("domain") rather than an axis
     # stretching past the image (a y axis from -7 to 35 in a narrow column).
     frame = {"showline": True, "mirror": True, "linecolor": "#D1D5DB"}  # the 28x28 field's edge, white on white
     fig.update_xaxes(
-        title_text="column",
+        title_text=t("column"),
         range=[-0.5, columns - 0.5],
         constrain="domain",
         showgrid=False,
@@ -309,7 +331,7 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         **frame,
     )
     fig.update_yaxes(
-        title_text="row",
+        title_text=t("row"),
         range=[rows - 0.5, -0.5],  # row 0 at the top, as an image is stored
         scaleanchor="x",
         constrain="domain",
