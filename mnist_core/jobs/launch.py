@@ -6,7 +6,6 @@ session of its own, so it survives reruns, page changes and closed tabs.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,6 @@ from mnist_core.store.records import QUEUED, WORKER
 from mnist_core.store.runs import RunStore
 
 MAX_LOG_BYTES = 1_000_000
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn_detached(args: list[str], log_path: Path) -> None:
@@ -25,7 +23,6 @@ def spawn_detached(args: list[str], log_path: Path) -> None:
     browser tab that started it. Its output goes to `log_path` (started afresh once it grows past a megabyte)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     too_big = log_path.exists() and log_path.stat().st_size > MAX_LOG_BYTES
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(log_path, "wb" if too_big else "ab") as log:
         subprocess.Popen(
             [sys.executable, "-m", "mnist_core", *args],
@@ -33,8 +30,6 @@ def spawn_detached(args: list[str], log_path: Path) -> None:
             stdout=log,
             stderr=log,
             start_new_session=True,
-            env=env,
-            cwd=PROJECT_ROOT,
         )
 
 
