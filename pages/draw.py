@@ -19,7 +19,7 @@ from mnist_core.inspection.predict import CONFIDENT, bundled_model
 from mnist_core.presentation import charts
 from mnist_core.presentation.draw_page import thick_pen_tip
 from mnist_core.presentation.text import markdown_text as md
-from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
+from mnist_core.store import FINISHED_WITH_MODEL, RunKind
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
@@ -43,7 +43,7 @@ def model_choices() -> dict[str, tuple[str, Path, int | None]]:
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
-            what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
+            what = "Imported" if run.meta.kind == RunKind.IMPORTED else "Run"  # a model file someone brought
             choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path, run.model_version)
     return choices
 

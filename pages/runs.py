@@ -14,7 +14,7 @@ from mnist_core.presentation import charts
 from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, table_rows
 from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
-from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
+from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 
 GALLERY_SIZE = 40
@@ -62,7 +62,7 @@ def import_ui(runs_store, expanded: bool) -> None:
 
 
 def imported_note(run) -> None:
-    if run.meta.kind == IMPORTED:
+    if run.meta.kind == RunKind.IMPORTED:
         st.caption(
             f"Imported from {md(run.meta.source_file or 'a model file')}: trained elsewhere, so there is no "
             "training history or settings; evaluated here on the MNIST test set like every run."
@@ -182,7 +182,7 @@ st.dataframe(
         "problem": st.column_config.TextColumn("Problem", width="small"),
     },
 )
-damaged = [r for r in rows if r["status"] == "damaged"]
+damaged = [r for r in rows if r["status"] == DAMAGED]
 if damaged:
     with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
         for row in damaged:
@@ -204,12 +204,12 @@ if not selected:
         st.info("Pick one run in the table for its details, or several to compare their curves.")
     st.stop()
 
-histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != IMPORTED}
+histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != RunKind.IMPORTED}
 if histories:
     loss, accuracy = st.columns(2)
     loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
     accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
-no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == IMPORTED]
+no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == RunKind.IMPORTED]
 if no_curves:
     st.caption(f"{', '.join(no_curves)}: imported: no training history, so no curves.")
 

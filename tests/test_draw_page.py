@@ -18,7 +18,7 @@ from PIL import Image
 
 from mnist_core.inspection.predict import BUNDLED_MODEL
 from mnist_core.networks.presets import PRESETS
-from mnist_core.store import OWNER, RunStore
+from mnist_core.store import RunStore, Trainer
 from tests.drawn_digits import Drawing, render
 from tests.pages_support import texts
 
@@ -33,7 +33,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     if not BUNDLED_MODEL.exists():
         from mnist_core.jobs.runner import execute_run
 
-        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=OWNER) as writer:
+        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=Trainer.OWNER) as writer:
             execute_run(writer, mnist)
     return runs_dir
 

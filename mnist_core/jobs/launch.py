@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mnist_core.networks.config import RunConfig
 from mnist_core.store.locks import is_held
-from mnist_core.store.records import QUEUED, WORKER
+from mnist_core.store.records import RunState, Trainer
 from mnist_core.store.runs import RunStore
 
 MAX_LOG_BYTES = 1_000_000
@@ -39,12 +39,12 @@ def worker_alive(store: RunStore) -> bool:
 
 def waiting_for_worker(store: RunStore) -> bool:
     """Whether some queued run waits for the store's worker to train it."""
-    return any(run.state == QUEUED and run.status.trainer == WORKER for run in store.runs())
+    return any(run.state == RunState.QUEUED and run.status.trainer == Trainer.WORKER for run in store.runs())
 
 
 def submit(store: RunStore, config: RunConfig, name: str | None = None, preset: str | None = None) -> str:
     """Queue a run for the worker and make sure a worker will train it; returns its id at once."""
-    with store.create(config, name=name, preset=preset, trainer=WORKER) as writer:
+    with store.create(config, name=name, preset=preset, trainer=Trainer.WORKER) as writer:
         run_id = writer.id
     ensure_worker(store)
     return run_id

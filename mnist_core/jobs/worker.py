@@ -2,7 +2,7 @@
 
 A page only *queues* a run (`submit`) and makes sure a worker is alive (`ensure_worker`); the worker is a separate
 process (`python -m mnist_core worker`) that survives reruns, page changes and closed tabs. It takes the store's
-queued WORKER runs in the queue's order (waiting its turn behind runs of the command line and of studies), and
+queued Trainer.WORKER runs in the queue's order (waiting its turn behind runs of the command line and of studies), and
 after the line empties it stays a while, warm, with TensorFlow imported and MNIST loaded, so that the next Start
 begins training at once. At most one worker per store: it holds `.worker.lock` while it lives.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from mnist_core.jobs.launch import waiting_for_worker
 from mnist_core.jobs.queue import POLL_SECONDS, line, training_slot
 from mnist_core.store.locks import Lock
-from mnist_core.store.records import QUEUED, STOPPED, WORKER
+from mnist_core.store.records import RunState, Trainer
 from mnist_core.store.runs import CANCELLED, RunStore, now_iso
 
 IDLE_ENV = "MNIST_LAB_WORKER_IDLE"
@@ -32,7 +32,7 @@ def idle_seconds_default() -> float:
 
 
 def run_worker(store: RunStore, idle_seconds: float | None = None, log: Callable[[str], None] = print) -> int:
-    """The worker's life: hold the worker lock, warm up, train WORKER runs as they reach the head of the line,
+    """The worker's life: hold the worker lock, warm up, train Trainer.WORKER runs as they reach the head of the line,
     and exit after `idle_seconds` with nothing to do. Returns how many runs it trained (0 if another worker
     already serves the store)."""
     idle_seconds = idle_seconds_default() if idle_seconds is None else idle_seconds
@@ -75,7 +75,7 @@ def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None]) -> 
         if runs:
             idle_since = time.monotonic()  # the worker is idle only while nothing at all waits or trains
         head = runs[0] if runs else None
-        if head is None or head.state != QUEUED or head.status.trainer != WORKER or not slot.acquire():
+        if head is None or head.state != RunState.QUEUED or head.status.trainer != Trainer.WORKER or not slot.acquire():
             if head is None and time.monotonic() - idle_since >= idle_seconds:
                 return trained
             time.sleep(POLL_SECONDS)  # nothing to do, or the head of the line is another process's run
@@ -86,7 +86,7 @@ def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None]) -> 
                 continue
             with writer:
                 if writer.stop_requested():
-                    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+                    writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
                     continue
                 log(f"worker: training run {head.id}")
                 try:
