@@ -20,6 +20,7 @@ from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outli
 from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
 from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
+from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
@@ -145,7 +146,7 @@ def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain
         st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
 
 
-def uploads_ui(predictor) -> None:
+def uploads_ui(predictor, model_path: Path) -> None:
     st.subheader("Upload pictures of digits")
     files = st.file_uploader(
         f"One digit per picture: {', '.join(ACCEPTED_FORMATS)}; dark ink on paper or light on dark; "
@@ -187,6 +188,16 @@ def uploads_ui(predictor) -> None:
     )
     for problem in problems:
         st.error(md(problem), icon=":material/error:")
+    readable = [answer for answer in answers if answer.prediction]
+    if readable:
+        picked = st.selectbox(
+            "Look inside the network for",
+            range(len(readable)),
+            format_func=lambda i: readable[i].name,
+            key="draw_upload_inspect",
+            help="Every layer of the model for this picture, from its 28x28 input to the probabilities",
+        )
+        layer_view_ui(str(model_path), readable[picked].prepared.image, key="draw_upload_layers")
 
 
 st.title("Draw")
@@ -221,6 +232,8 @@ with right:
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
     evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
+    # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
+    layer_view_ui(str(model_path), prepared.image, key="draw_layers")
 
 st.divider()
-uploads_ui(predictor)
+uploads_ui(predictor, model_path)
