@@ -59,7 +59,7 @@ def layer_view_ui(model_path: str, image01: np.ndarray, key: str) -> None:
         "to see it; pick one of its maps to see the kernel that made it."
     )
     for step in view.steps:
-        with st.expander(step_label(step), expanded=step.index == 0):
+        with st.expander(md(step_label(step)), expanded=step.index == 0):  # names as typed, never markdown
             st.caption(md(step.note) if step.note else step.type)
             if step.kind in (INPUT, FEATURE_MAPS):
                 maps_ui(view, step, model_path, key)
@@ -93,6 +93,7 @@ def maps_ui(view, step: LayerStep, model_path: str, key: str) -> None:
         "Look closer at map",
         [NOT_PICKED, *range(step.channels)],
         key=f"{key}.pick.{step.index}",
+        width=220,
         help="Shows the map large, beside the convolution kernel that made it",
     )
     if picked != NOT_PICKED:
@@ -124,20 +125,20 @@ def kernel_ui(kernel, view) -> None:
                 )
             column.image(
                 pictures.png(pictures.enlarged(piece.weights, (-scale[1], scale[1]), 112)),
-                caption=f"its {piece.weights.shape[0]}x{piece.weights.shape[1]} weights (sum |w| {piece.weight:.3g})",
+                caption=f"its weights, L1 {piece.weight:.3g}",
             )
         if kernel.rest:
             with st.expander(f"The other {len(kernel.rest)} input maps and their kernel slices"):
+                # One above the other at their own size: side by side, the browser shrank them past legibility.
                 labels = [str(piece.input_channel) for piece in kernel.rest]
-                inputs, weights = st.columns(2)
                 if all(piece.input_map is not None for piece in kernel.rest):
                     maps = np.stack([piece.input_map for piece in kernel.rest])
-                    inputs.image(
-                        pictures.png(pictures.maps_sheet(maps, source.value_range, columns=8, labels=labels, tile=48)),
+                    st.image(
+                        pictures.png(pictures.maps_sheet(maps, source.value_range, columns=8, labels=labels)),
                         caption="input maps, heaviest slice first",
                     )
                 slices = np.stack([piece.weights for piece in kernel.rest])
-                weights.image(
-                    pictures.png(pictures.maps_sheet(slices, (-scale[1], scale[1]), columns=8, labels=labels, tile=48)),
+                st.image(
+                    pictures.png(pictures.maps_sheet(slices, (-scale[1], scale[1]), columns=8, labels=labels)),
                     caption="their kernel slices, in the same order",
                 )

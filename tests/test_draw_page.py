@@ -20,7 +20,7 @@ from mnist_core.predict import BUNDLED_MODEL
 from mnist_core.presets import PRESETS
 from mnist_core.store import OWNER, RunStore
 from tests.drawn_digits import Drawing, render
-from tests.pages_support import texts
+from tests.pages_support import shown, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
@@ -110,7 +110,7 @@ def test_the_layers_of_the_model_are_listed_in_order_below_the_answer(page, mode
     assert headings.index("What the network sees") < headings.index("Inside the network, layer by layer")
     model_path = BUNDLED_MODEL if BUNDLED_MODEL.exists() else RunStore(model_runs_dir).runs()[0].model_path
     steps = LayerInspector(Predictor.from_path(model_path).model).inspect(np.zeros((28, 28), np.float32)).steps
-    labels = [e.label for e in page.expander if e.label[0].isdigit()]
+    labels = [shown(e.label) for e in page.expander if e.label[0].isdigit()]
     assert labels == [f"{s.index}. {s.name} · {s.type} · {s.shape_text}" for s in steps]
     # every layer has its picture: maps and vectors as images, the probabilities as the second chart
     pictures = [c for c in image_captions(page)[4:] if "colour scale" in c]

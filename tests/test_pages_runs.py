@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_core.store import RunStore
-from tests.pages_support import APP, completed_run, figure, open_page, texts
+from tests.pages_support import APP, completed_run, figure, open_page, shown, texts
 
 
 @pytest.fixture
@@ -195,6 +195,6 @@ def test_a_misclassified_test_digit_opens_inside_the_network_layer_by_layer(runs
     assert options[1] == f"test image {wrong.index}: a {wrong.true} read as {wrong.predicted}"
     assert "Inside the network, layer by layer" in [h.value for h in at.subheader]
     assert any(c.value == f"Test image {wrong.index}, labelled {int(mnist.y_test[wrong.index])}:" for c in at.caption)
-    labels = [e.label for e in at.expander if e.label[0].isdigit()]
+    labels = [shown(e.label) for e in at.expander if e.label[0].isdigit()]
     assert labels[0] == "0. input · Input · 28x28x1"
     assert labels[-1].startswith(f"{len(labels) - 1}. digit · Dense · 10")
