@@ -16,7 +16,7 @@ empty app (one `st.title`) and for MNIST Lab, started alternately so both see th
 the time until MNIST Lab's first page has drawn all its charts, and whether the server had loaded TensorFlow by then.
 
 Training: the same config trained by `python -m mnist_core train` and by the dashboard's path
-(`store.worker.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
+(`jobs.launch.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
 the Train page polling the run every second. Compared on model.fit time (train_seconds) of runs made alternately.
 
 Start: seconds from a click on Start training to the first point of the new run's live loss curve painted in the
@@ -24,7 +24,7 @@ browser, with a warm worker (the Train page starts one when it opens; it keeps T
 a cold one (MNIST_LAB_WORKER_IDLE=0: every Start waits for a new worker process to import TensorFlow, as before the
 worker stayed), alternately, on two servers started the same way.
 
-Prints a markdown table for the README and writes bench/results/dashboard.json.
+Prints a markdown table for docs/benchmarks.md and writes bench/results/dashboard.json.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core.config import RunConfig  # noqa: E402
+from mnist_core.jobs.launch import submit, worker_alive  # noqa: E402
+from mnist_core.networks.config import RunConfig  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
-from mnist_core.store.worker import submit, worker_alive  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'

@@ -1,7 +1,7 @@
 """The layer view's two costs: every layer's output for one digit (one forward pass), and its pictures' encoding.
 
-    .venv/bin/python bench/bench_layers.py                      # the bundled model and the `best` preset
-    .venv/bin/python bench/bench_layers.py --repeats 200 --json bench/results/layers.json
+    .venv/bin/python -m bench.bench_layers                      # the bundled model and the `best` preset
+    .venv/bin/python -m bench.bench_layers --repeats 200 --json bench/results/layers.json
 
 Pass: `LayerInspector.inspect` on a drawn digit (28x28 after the MNIST-style preprocessing), in-process, after a
 warm-up; the `best` preset untrained (its weights do not change the cost). Encoding: every picture the Draw page
@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from mnist_core import layer_pictures as pictures  # noqa: E402
+from mnist_core.data.preprocess import open_image, prepare  # noqa: E402
+from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor  # noqa: E402
 from mnist_core.layer_view import FEATURE_MAPS, INPUT, VECTOR, LayerInspector  # noqa: E402
-from mnist_core.predict import BUNDLED_MODEL, Predictor  # noqa: E402
-from mnist_core.preprocess import open_image, prepare  # noqa: E402
 
 DRAWN = ROOT / "tests" / "data" / "drawn"
 
@@ -102,8 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
 
-    from mnist_core.model import build_model
-    from mnist_core.presets import PRESETS
+    from mnist_core.networks.model import build_model
+    from mnist_core.networks.presets import PRESETS
 
     images = digits()
     models = {

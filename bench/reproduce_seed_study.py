@@ -1,4 +1,4 @@
-"""Reproduce the seed post's hyperparameter study and write the table for the README.
+"""Reproduce the seed post's hyperparameter study and write the table for docs/studies.md.
 
     .venv/bin/python bench/reproduce_seed_study.py                         # the real thing: 7 runs, full data
     .venv/bin/python bench/reproduce_seed_study.py --limit 2000 --epochs 1 # a quick check that it all works
@@ -25,8 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core.data import load_mnist  # noqa: E402
-from mnist_core.presets import PRESETS, STUDY  # noqa: E402
+from mnist_core.data.mnist import load_mnist  # noqa: E402
+from mnist_core.networks.presets import PRESETS, STUDY  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
 from mnist_core.study import Studies, preset_study  # noqa: E402
 
@@ -43,7 +43,7 @@ Known differences from the post, whatever the numbers:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The README table: one line per preset of the study, its latest completed trial."""
+    """The table of docs/studies.md: one line per preset of the study, its latest completed trial."""
     latest = {}
     for row in rows:
         if row["state"] == "completed":

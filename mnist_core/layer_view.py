@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from mnist_core.preprocess import FIELD
+from mnist_core.data.preprocess import FIELD
 
 # What each step shows.
 INPUT = "input"  # the 28x28 digit the network receives

@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_core import charts
-from mnist_core.dashboard import markdown_text as md
-from mnist_core.dashboard import thick_pen_tip
-from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
-from mnist_core.predict import BUNDLED_MODEL, CONFIDENT
-from mnist_core.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
+from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
+from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
+from mnist_core.inspection.predict import CONFIDENT, bundled_model
+from mnist_core.presentation import charts
+from mnist_core.presentation.draw_page import thick_pen_tip
+from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
 from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store
@@ -29,26 +29,27 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def explainer(model_path: str, modified: float) -> Explainer:
-    return Explainer(load_predictor(model_path).model)
+def explainer(model_path: str, version: int | None) -> Explainer:
+    return Explainer(load_predictor(model_path, version).model)
 
 
-def model_choices() -> dict[str, tuple[str, Path]]:
+def model_choices() -> dict[str, tuple[str, Path, int | None]]:
     """Key -> (label, model file): the bundled default first, then every finished run with a model, newest first."""
     choices = {}
-    if BUNDLED_MODEL.exists():
-        choices["bundled"] = ("Bundled default model", BUNDLED_MODEL)
+    bundled = bundled_model()
+    if bundled:
+        choices["bundled"] = ("Bundled default model", bundled, 0)  # package data: never rewritten
     # Damaged runs are not in runs(): the Runs page lists them, with the reason.
     for run in store().runs():
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
             what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
-            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path)
+            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path, run.model_version)
     return choices
 
 
-def model_picker_ui() -> Path:
+def model_picker_ui() -> tuple[Path, int | None]:
     choices = model_choices()
     if not choices:
         st.info(
@@ -63,7 +64,7 @@ def model_picker_ui() -> Path:
         key="draw_model",
         help="The bundled default, or any finished run (trained here or imported on the Runs page)",
     )
-    return choices[key][1]
+    return choices[key][1:]
 
 
 def canvas_ui():
@@ -146,7 +147,7 @@ def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain
         st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
 
 
-def uploads_ui(predictor, model_path: Path) -> None:
+def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
     st.subheader("Upload pictures of digits")
     files = st.file_uploader(
         f"One digit per picture: {', '.join(ACCEPTED_FORMATS)}; dark ink on paper or light on dark; "
@@ -197,7 +198,7 @@ def uploads_ui(predictor, model_path: Path) -> None:
             key="draw_upload_inspect",
             help="Every layer of the model for this picture, from its 28x28 input to the probabilities",
         )
-        layer_view_ui(str(model_path), readable[picked].prepared.image, key="draw_upload_layers")
+        layer_view_ui(str(model_path), model_version, readable[picked].prepared.image, key="draw_upload_layers")
 
 
 st.title("Draw")
@@ -205,9 +206,9 @@ st.caption(
     "Draw one digit, any size, anywhere on the canvas. Like MNIST, the picture is cropped to the ink, scaled into a "
     "20x20 box and centred by its centre of mass before the network reads it."
 )
-model_path = model_picker_ui()
+model_path, model_version = model_picker_ui()
 try:
-    predictor = load_predictor(model_path)
+    predictor = load_predictor(model_path, model_version)
 except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file
     st.error(f"This model could not be loaded: {md(error)}", icon=":material/error:")
     st.stop()
@@ -231,9 +232,9 @@ with right:
             )
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
-    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
+    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_version))
     # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
-    layer_view_ui(str(model_path), prepared.image, key="draw_layers")
+    layer_view_ui(str(model_path), model_version, prepared.image, key="draw_layers")
 
 st.divider()
-uploads_ui(predictor, model_path)
+uploads_ui(predictor, model_path, model_version)

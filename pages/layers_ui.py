@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from mnist_core import charts
 from mnist_core import layer_pictures as pictures
-from mnist_core.dashboard import markdown_text as md
+from mnist_core.presentation import charts
+from mnist_core.presentation.text import markdown_text as md
 from pages.shared import load_predictor, loading_keras
 
 if TYPE_CHECKING:  # mnist_core.layer_view imports Keras: the Runs page imports this module before any model loads
@@ -24,17 +24,16 @@ NOT_PICKED = "-"
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _inspector(model_path: str, modified: float) -> LayerInspector:
-    """One inspector per model file version: its every-layer model is built once."""
+def _inspector(model_path: str, version: int | None) -> LayerInspector:
+    """One inspector per model file version (a run's `model_version`): its every-layer model is built once."""
     from mnist_core.layer_view import LayerInspector
 
-    return LayerInspector(load_predictor(model_path).model)
+    return LayerInspector(load_predictor(model_path, version).model)
 
 
-def inspector(model_path: str | Path) -> LayerInspector:
-    path = Path(model_path)
+def inspector(model_path: str | Path, version: int | None) -> LayerInspector:
     with loading_keras():  # building it traces a Keras function: not while another page first imports TensorFlow
-        return _inspector(str(path), path.stat().st_mtime)
+        return _inspector(str(model_path), version)
 
 
 def step_label(step: LayerStep) -> str:
@@ -42,12 +41,12 @@ def step_label(step: LayerStep) -> str:
 
 
 @st.fragment
-def layer_view_ui(model_path: str, image01: np.ndarray, key: str) -> None:
+def layer_view_ui(model_path: str, version: int | None, image01: np.ndarray, key: str) -> None:
     """Every layer of the model for this 28x28 image, in order; the first open, the others folded."""
     from mnist_core.layer_view import FEATURE_MAPS, INPUT, PROBABILITIES, UNSUPPORTED, VECTOR
 
     try:
-        view = inspector(model_path).inspect(image01)
+        view = inspector(model_path, version).inspect(image01)
     except (OSError, ValueError) as error:  # the model file went away meanwhile
         st.error(f"The layers could not be shown: {md(error)}", icon=":material/error:")
         return
@@ -62,7 +61,7 @@ def layer_view_ui(model_path: str, image01: np.ndarray, key: str) -> None:
         with st.expander(md(step_label(step)), expanded=step.index == 0):  # names as typed, never markdown
             st.caption(md(step.note) if step.note else step.type)
             if step.kind in (INPUT, FEATURE_MAPS):
-                maps_ui(view, step, model_path, key)
+                maps_ui(view, step, inspector(model_path, version), key)
             elif step.kind == VECTOR:
                 st.image(
                     pictures.png(pictures.vector_sheet(step.activations, step.value_range)),
@@ -79,7 +78,7 @@ def layer_view_ui(model_path: str, image01: np.ndarray, key: str) -> None:
                 st.caption(f"Output shape {step.shape_text}: not drawn.")
 
 
-def maps_ui(view, step: LayerStep, model_path: str, key: str) -> None:
+def maps_ui(view, step: LayerStep, layers: LayerInspector, key: str) -> None:
     from mnist_core.layer_view import INPUT
 
     st.image(
@@ -97,7 +96,7 @@ def maps_ui(view, step: LayerStep, model_path: str, key: str) -> None:
         help="Shows the map large, beside the convolution kernel that made it",
     )
     if picked != NOT_PICKED:
-        kernel_ui(inspector(model_path).kernel_for(view, step.index, int(picked)), view)
+        kernel_ui(layers.kernel_for(view, step.index, int(picked)), view)
 
 
 def kernel_ui(kernel, view) -> None:

@@ -6,13 +6,14 @@ Everything here reads the run store; only "predict" loads a model (and so Tensor
 
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.codegen import script_for
-from mnist_core.dashboard import distinct_names, format_duration, metrics_zip, per_class_rows, table_rows
-from mnist_core.dashboard import markdown_text as md
-from mnist_core.data import DataError
-from mnist_core.importing import import_upload
-from mnist_core.model_files import ModelFileError
+from mnist_core.data.mnist import DataError
+from mnist_core.jobs.importing import import_upload
+from mnist_core.networks.codegen import script_for
+from mnist_core.networks.model_files import ModelFileError
+from mnist_core.presentation import charts
+from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, table_rows
+from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
 from pages.layers_ui import layer_view_ui
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
@@ -131,7 +132,7 @@ def inside_ui(run, shown, data) -> None:
     if asked and asked[0] == run.id:
         index = asked[1]
         st.caption(f"Test image {index}, labelled {int(data.y_test[index])}:")
-        layer_view_ui(str(run.model_path), data.x_test[index] / 255.0, key="runs.layers")
+        layer_view_ui(str(run.model_path), run.model_version, data.x_test[index] / 255.0, key="runs.layers")
 
 
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
@@ -295,7 +296,7 @@ else:
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
             asked = st.form_submit_button("Predict", disabled=not run.has_model)
         if asked:
-            prediction = load_predictor(run.model_path).predict_image01(data.x_test[index] / 255.0)
+            prediction = load_predictor(run.model_path, run.model_version).predict_image01(data.x_test[index] / 255.0)
             st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
         answer = st.session_state["runs.prediction"]
         if answer and answer[0] == run_id:
@@ -321,7 +322,7 @@ with tabs[4]:
     left, right, far = st.columns(3)
     left.download_button(
         "Download model (.keras)",
-        run.model_path.read_bytes,
+        lambda: runs_store.model_bytes(run_id),
         file_name=f"{run_id}.keras",
         mime="application/octet-stream",
         key="runs.download_model",

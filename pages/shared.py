@@ -1,4 +1,10 @@
-"""What several pages share: cached data and models, the run store. Not a page (app.py does not list it).
+"""What several pages share: the reader's language, cached data and models, the run store. Not a page (app.py
+does not list it).
+
+Each page starts with `t = tr()`, the translator of this session's reader, and writes what a person reads through
+it: `t("Training images")`, `t("Start at (of {count})", count=t.number(n))`, `t.ngettext("{n} run", "{n} runs",
+n)`, `t.message(error)` for an engine message. The language is looked up per session, never switched process-wide:
+one server serves readers of both languages at once.
 
 app.py imports this module before any page runs and runs every page through `run_page`. Tabs opening pages of a
 freshly started server run their scripts at the same time, in threads of one process, and a module that one
@@ -15,11 +21,11 @@ import threading
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
+from mnist_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, language_of, translator
 from mnist_core.store import RunStore
+from pages import streamlit_patches
 
 # Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).
 SHARED_LIBRARIES = ("numpy", "pandas", "PIL.Image", "plotly.graph_objects")
@@ -33,18 +39,7 @@ _pages_run_once: set[str] = set()
 _APP_RAN = "shared.app_ran"
 
 
-def _no_keras_cleanup_after_every_run() -> None:
-    """Streamlit calls keras.backend.clear_session() after every script run once Keras is loaded, for apps that
-    build models in the script. That is a full garbage collection, about 0.12 s of CPU here, on every widget
-    change and on every once-a-second poll of the Train page's live view, for the rest of the server's life.
-    This app builds a model in the server in one place only (the Train page's summary), which clears the session
-    itself; loaded models (Draw, Runs) are cached and never rebuilt. So skip Streamlit's per-run call."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = lambda: None
-
-
-_no_keras_cleanup_after_every_run()
+streamlit_patches.skip_keras_cleanup_after_every_run()
 
 
 def run_page(page) -> None:
@@ -60,33 +55,29 @@ def run_page(page) -> None:
 
 
 def _leave_legacy_pages_mode() -> None:
-    """If this run is Streamlit's legacy multipage mode, rerun so that app.py's navigation runs the page.
-
-    A `pages/` folder puts a fresh Streamlit server in its legacy multipage mode until app.py has called
-    st.navigation once (streamlit/runtime/pages_manager.py decides when the first session connects): a first
-    request for /train then runs pages/train.py alone, without app.py, with a sidebar listing every file in pages/.
-    Several tabs opened at once on a fresh server may all start that way. Such a run lists app.py itself among
-    its pages, which app.py's navigation never does. Leaving that mode and rerunning runs app.py, whose
-    st.navigation opens the page that was asked for. Called by init_state(), store() and load_predictor(), one
-    of which every page calls before its real work.
-
-    On a server that happens only in a session's first run: once app.py has run, the mode is off for good.
-    AppTest (streamlit.testing) puts every run back in that mode; there a rerun would drop the button a test
-    clicked, so a session that has run app.py before is left alone.
-    """
-    ctx = get_script_run_ctx()
-    if ctx is None or st.session_state.get(_APP_RAN):
-        return
-    app = Path(ctx.pages_manager.main_script_path).resolve()
-    if any(Path(page.get("script_path") or "").resolve() == app for page in ctx.pages_manager.get_pages().values()):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    """Called by init_state(), store() and load_predictor(), one of which every page calls before its real work."""
+    streamlit_patches.leave_legacy_pages_mode(app_ran=bool(st.session_state.get(_APP_RAN)))
 
 
-@st.cache_data(show_spinner="Loading MNIST...")
-def mnist() -> MnistData:
-    """The arrays load once per server process; moving through the data set never reloads them."""
+@st.cache_data(show_spinner=False)
+def _mnist() -> MnistData:
     return load_mnist()
+
+
+_mnist_loaded = False
+
+
+def mnist() -> MnistData:
+    """The arrays load once per server process; moving through the data set never reloads them. The first load
+    says so in the reader's language (a cache's own spinner text is fixed when the module loads)."""
+    global _mnist_loaded
+    if _mnist_loaded:
+        return _mnist()
+    t = tr()
+    with st.spinner(t("Loading MNIST...")):
+        data = _mnist()
+    _mnist_loaded = True
+    return data
 
 
 def store() -> RunStore:
@@ -95,18 +86,18 @@ def store() -> RunStore:
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
-def predictor(model_path: str, modified: float):
+def predictor(model_path: str, version: int | None):
     """One loaded model per file version (`modified` makes a retrained file load anew)."""
-    from mnist_core.predict import Predictor
+    from mnist_core.inspection.predict import Predictor
 
     return Predictor.from_path(model_path)
 
 
-def load_predictor(model_path: str | Path):
+def load_predictor(model_path: str | Path, version: int | None = 0):
+    """The loaded model of a file; `version` (a run's `model_version`) makes a retrained file load anew."""
     _leave_legacy_pages_mode()
-    path = Path(model_path)
     with loading_keras():
-        return predictor(str(path), path.stat().st_mtime)
+        return predictor(str(model_path), version)
 
 
 def loading_keras() -> threading.RLock:
@@ -125,3 +116,50 @@ def init_state(defaults: dict) -> None:
 
 # Widgets keep their values for the whole session: leaving a page and coming back finds the controls as they were.
 KEEP = "session"
+
+
+# --- the reader's language ------------------------------------------------------------------------------------
+# The URL's ?lang= (a link, a reload, the sidebar control) names the language; the session remembers it, since a
+# navigation link opens the next page without the query string (Streamlit clears it on a page switch).
+LANGUAGE_PARAM = "lang"
+_CHOSEN = "shared.language"
+LANGUAGE_CONTROL = "shared.language_control"
+
+
+def language() -> str:
+    """This session's language: ?lang= in the URL, then the one chosen earlier in this session (put back in the
+    URL, which the navigation dropped), then the browser's (any zh-*: Chinese), then English."""
+    asked = language_of(st.query_params.get(LANGUAGE_PARAM))
+    if asked:
+        st.session_state[_CHOSEN] = asked
+        return asked
+    chosen = st.session_state.get(_CHOSEN)
+    if chosen:
+        st.query_params[LANGUAGE_PARAM] = chosen
+        return chosen
+    return language_of(st.context.locale) or DEFAULT_LANGUAGE
+
+
+def tr() -> Translator:
+    """The translator of this session's reader (a shared, read-only object: asking for it is a dict lookup)."""
+    return translator(language())
+
+
+def _language_chosen() -> None:
+    chosen = st.session_state[LANGUAGE_CONTROL]
+    st.session_state[_CHOSEN] = chosen
+    st.query_params[LANGUAGE_PARAM] = chosen
+
+
+def language_control() -> None:
+    """The sidebar's English / 中文 switch (app.py draws it on every page). Its label is in both languages, so a
+    reader who cannot read the current one still finds it."""
+    st.session_state[LANGUAGE_CONTROL] = language()
+    st.sidebar.segmented_control(
+        "Language · 语言",
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key=LANGUAGE_CONTROL,
+        on_change=_language_chosen,
+        required=True,
+    )

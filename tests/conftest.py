@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.config import RunConfig
-from mnist_core.data import load_mnist
+from mnist_core.data.mnist import load_mnist
+from mnist_core.networks.config import RunConfig
 from mnist_core.store import OWNER, RunStore
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -40,7 +40,7 @@ def store(tmp_path) -> RunStore:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, mnist):
     """One real run (2 epochs on 3,000 images) shared by the tests that only read it."""
-    from mnist_core.store.runner import execute_run
+    from mnist_core.jobs.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
     with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:

@@ -1,6 +1,6 @@
-"""The README's promises, broken on purpose: kill -9 at random instants, damaged files, bad paths, an unwritable
-store and a user without permissions. Each must leave every run readable, correctly reported and untouched,
-and the command line must answer in one line with a non-zero exit, never a traceback."""
+"""The run store's promises (docs/run-store.md), broken on purpose: kill -9 at random instants, damaged files, bad
+paths, an unwritable store and a user without permissions. Each must leave every run readable, correctly reported
+and untouched, and the command line must answer in one line with a non-zero exit, never a traceback."""
 
 import functools
 import json
@@ -17,8 +17,8 @@ import pytest
 
 from conftest import ROOT, SMALL, cli, cli_env, wait_until
 from mnist_core import cli as cli_module
+from mnist_core.jobs.launch import ensure_worker, submit, worker_alive
 from mnist_core.store import RunStore
-from mnist_core.store.worker import ensure_worker, submit, worker_alive
 
 NOBODY = 65534
 QUICK = ("--epochs", "1", "--limit", "1000", "--json")

@@ -12,15 +12,18 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mnist_core.config import RunConfig
+from mnist_core.atomic import atomic_write_bytes
+from mnist_core.i18n import Message
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
-from mnist_core.store.atomic import atomic_write_bytes
 from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.records import (
@@ -33,7 +36,6 @@ from mnist_core.store.records import (
     STOPPED,
     TRAINED,
     WORKER,
-    EpochMetrics,
     Progress,
     RecordError,
     Results,
@@ -84,8 +86,12 @@ class Run:
     history: tuple[EpochMetrics, ...]
     results: Results | None
     model_path: Path  # for Keras to load; exists only when `has_model`
-    has_model: bool
+    model_version: int | None  # when the model file was last written (ns): a cache key for a loaded model
     stop_requested: bool
+
+    @property
+    def has_model(self) -> bool:
+        return self.model_version is not None
 
     @property
     def state(self) -> str:
@@ -137,11 +143,17 @@ class Run:
 
 @dataclass(frozen=True)
 class DamagedRun:
-    """A run directory with a record that fails its check: listed with the reason so it can be seen and deleted."""
+    """A run directory with a record that fails its check: listed with the reason so it can be seen and deleted.
+    `reason` is the English text (the summary's "error", `--json`); `why` the same as a Message, for a page to show
+    in its reader's language."""
 
     id: str
-    reason: str
+    why: Message
     state = "damaged"
+
+    @property
+    def reason(self) -> str:
+        return str(self.why)
 
     def summary(self) -> dict:
         return {"run_id": self.id, "name": self.id, "status": self.state, "error": self.reason}
@@ -238,9 +250,11 @@ class RunStore:
         try:
             return self._read(run_id)
         except RecordError as error:
-            return DamagedRun(run_id, str(error))
+            return DamagedRun(run_id, error.explanation)
         except OSError as error:
-            return DamagedRun(run_id, f"cannot be read ({error.strerror or type(error).__name__})")
+            return DamagedRun(
+                run_id, Message("cannot be read ({detail})", detail=error.strerror or type(error).__name__)
+            )
 
     def _read(self, run_id: str) -> Run:
         layout = self.layout
@@ -259,7 +273,7 @@ class RunStore:
             history=history,
             results=results,
             model_path=layout.model(run_id),
-            has_model=layout.model(run_id).is_file(),
+            model_version=_file_version(layout.model(run_id)),
             stop_requested=layout.stop_request(run_id).exists(),
         )
 
@@ -320,6 +334,13 @@ class RunStore:
 
     def model_path(self, run_id: str) -> Path:
         return self.layout.model(run_id)
+
+    def model_bytes(self, run_id: str) -> bytes:
+        """The run's .keras file as bytes (a download). RunStoreError if it has none (any more)."""
+        try:
+            return self.layout.model(run_id).read_bytes()
+        except OSError as error:
+            raise RunStoreError(f"Run {run_id} has no model file to read ({error.strerror}).") from None
 
     # --- changing ------------------------------------------------------------------------------------------------
     def rename(self, run_id: str, new_name: str) -> Run:
@@ -475,6 +496,14 @@ class RunWriter:
         return self._layout.model(self.id)
 
 
+def _file_version(path: Path) -> int | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns if stat.S_ISREG(info.st_mode) else None
+
+
 def _orphaned(status: RunStatus) -> RunStatus:
     """A queued or running status whose owner is gone, as it is reported: interrupted, saying when it died."""
     started = status.state == RUNNING
@@ -497,14 +526,14 @@ def _read_record(path: Path, record_type, missing=_MISSING):
         stat = path.stat()
     except FileNotFoundError:
         if missing is _MISSING:
-            raise RecordError(path.name, "the file is missing") from None
+            raise RecordError(path.name, Message("the file is missing")) from None
         return missing
     key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     cached = _cache.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
     if not path.is_file():
-        raise RecordError(path.name, "is not a file")
+        raise RecordError(path.name, Message("is not a file"))
     data = path.read_bytes()
     if record_type is RunConfig:
         record = records.decode_config(data, path.name)
