@@ -201,7 +201,7 @@ def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
     page.get_by_text("What the network sees").wait_for()
     page.get_by_text("The 28x28 input it receives").wait_for()
     page.get_by_text("First convolution layer").wait_for()
-    assert page.locator(".js-plotly-plot").count() == 1
+    assert page.locator(".js-plotly-plot").count() == 2  # the answer's, and the last step of the layer view
     screenshot(page, "draw-evidence")
 
 
