@@ -15,6 +15,7 @@ from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_c
 from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
+from pages.layers_ui import layer_view_ui
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 
 GALLERY_SIZE = 40
@@ -114,6 +115,24 @@ def picked_runs(row_ids: list[str], runs: dict) -> list[str]:
         st.session_state["runs.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
     st.session_state["runs.table_ids"], st.session_state["runs.picked"] = row_ids, picked
     return picked
+
+
+def inside_ui(run, shown, data) -> None:
+    """One misclassified test digit through every layer of the run's model (loads the model: only when asked)."""
+    pick, ask = st.columns([3, 1], vertical_alignment="bottom")
+    choice = pick.selectbox(
+        "Look inside the network for",
+        range(len(shown)),
+        format_func=lambda i: f"test image {shown[i].index}: a {shown[i].true} read as {shown[i].predicted}",
+        key="runs.inside_pick",
+    )
+    if ask.button("Look inside", key="runs.inside", icon=":material/layers:", width="stretch"):
+        st.session_state["runs.inside_shown"] = (run.id, shown[choice].index)
+    asked = st.session_state.get("runs.inside_shown")
+    if asked and asked[0] == run.id:
+        index = asked[1]
+        st.caption(f"Test image {index}, labelled {int(data.y_test[index])}:")
+        layer_view_ui(str(run.model_path), run.model_version, data.x_test[index] / 255.0, key="runs.layers")
 
 
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
@@ -270,6 +289,8 @@ else:
             ),
             key="runs.misclassified",
         )
+        if shown and run.has_model:
+            inside_ui(run, shown, data)
     with tabs[3]:
         with st.form("runs.predict_form", border=False):
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
