@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from mnist_core import layer_pictures as pictures  # noqa: E402
 from mnist_core.data.preprocess import open_image, prepare  # noqa: E402
+from mnist_core.inspection.layers import FEATURE_MAPS, INPUT, VECTOR, LayerInspector  # noqa: E402
 from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor  # noqa: E402
-from mnist_core.layer_view import FEATURE_MAPS, INPUT, VECTOR, LayerInspector  # noqa: E402
+from mnist_core.presentation import layer_pictures as pictures  # noqa: E402
 
 DRAWN = ROOT / "tests" / "data" / "drawn"
 

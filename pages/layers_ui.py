@@ -1,5 +1,6 @@
 """Inside the network, layer by layer: the view the Draw page shows for a drawing or an upload, and the Runs page
-for a misclassified test digit. Not a page (app.py does not list it); it draws what mnist_core.layer_view computes.
+for a misclassified test digit. Not a page (app.py does not list it); it draws what mnist_core.inspection.layers
+computes.
 
 The view is a fragment: picking a map to look at closer reruns the view alone, not the page's prediction.
 """
@@ -12,13 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from mnist_core import layer_pictures as pictures
 from mnist_core.presentation import charts
+from mnist_core.presentation import layer_pictures as pictures
 from mnist_core.presentation.text import markdown_text as md
 from pages.shared import load_predictor, loading_keras
 
-if TYPE_CHECKING:  # mnist_core.layer_view imports Keras: the Runs page imports this module before any model loads
-    from mnist_core.layer_view import LayerInspector, LayerStep
+if (
+    TYPE_CHECKING
+):  # mnist_core.inspection.layers imports Keras: the Runs page imports this module before any model loads
+    from mnist_core.inspection.layers import LayerInspector, LayerStep
 
 NOT_PICKED = "-"
 
@@ -26,7 +29,7 @@ NOT_PICKED = "-"
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _inspector(model_path: str, version: int | None) -> LayerInspector:
     """One inspector per model file version (a run's `model_version`): its every-layer model is built once."""
-    from mnist_core.layer_view import LayerInspector
+    from mnist_core.inspection.layers import LayerInspector
 
     return LayerInspector(load_predictor(model_path, version).model)
 
@@ -43,7 +46,7 @@ def step_label(step: LayerStep) -> str:
 @st.fragment
 def layer_view_ui(model_path: str, version: int | None, image01: np.ndarray, key: str) -> None:
     """Every layer of the model for this 28x28 image, in order; the first open, the others folded."""
-    from mnist_core.layer_view import FEATURE_MAPS, INPUT, PROBABILITIES, UNSUPPORTED, VECTOR
+    from mnist_core.inspection.layers import FEATURE_MAPS, INPUT, PROBABILITIES, UNSUPPORTED, VECTOR
 
     try:
         view = inspector(model_path, version).inspect(image01)
@@ -79,7 +82,7 @@ def layer_view_ui(model_path: str, version: int | None, image01: np.ndarray, key
 
 
 def maps_ui(view, step: LayerStep, layers: LayerInspector, key: str) -> None:
-    from mnist_core.layer_view import INPUT
+    from mnist_core.inspection.layers import INPUT
 
     st.image(
         pictures.png(pictures.maps_sheet(step.activations, step.value_range)),

@@ -102,8 +102,8 @@ def image_captions(page) -> list[str]:
 
 
 def test_the_layers_of_the_model_are_listed_in_order_below_the_answer(page, model_runs_dir):
+    from mnist_core.inspection.layers import LayerInspector
     from mnist_core.inspection.predict import Predictor
-    from mnist_core.layer_view import LayerInspector
 
     fake_drawing(page, render(Drawing(3, 0, "centred", "thick", "canvas")))
     headings = [h.value for h in page.subheader]

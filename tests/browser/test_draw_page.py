@@ -237,8 +237,8 @@ def test_uploading_a_good_and_a_bad_file(draw_server, page, tmp_path):
 
 
 def test_the_layer_view_lists_every_layer_and_a_picked_map_shows_its_kernel(draw_server, page):
+    from mnist_core.inspection.layers import LayerInspector
     from mnist_core.inspection.predict import Predictor
-    from mnist_core.layer_view import LayerInspector
 
     model_path = BUNDLED_MODEL if BUNDLED_MODEL.exists() else next(draw_server.runs_dir.glob("*/model.keras"))
     steps = LayerInspector(Predictor.from_path(model_path).model).inspect(np.zeros((28, 28), np.float32)).steps

@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_core import layer_pictures as pictures
+from mnist_core.inspection.layers import FEATURE_MAPS, INPUT, PROBABILITIES, UNSUPPORTED, VECTOR, LayerInspector
 from mnist_core.inspection.predict import Predictor
-from mnist_core.layer_view import FEATURE_MAPS, INPUT, PROBABILITIES, UNSUPPORTED, VECTOR, LayerInspector
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model import build_model
 from mnist_core.networks.model_files import as_digit_classifier, load_model_file
 from mnist_core.networks.presets import PRESETS
+from mnist_core.presentation import layer_pictures as pictures
 
 IMAGE = np.random.default_rng(0).random((28, 28)).astype(np.float32)
 
