@@ -33,7 +33,7 @@ from mnist_core.data.preprocess import ImageError
 from mnist_core.i18n import LANGUAGES, install_for_process, language_from_environment, language_of, marked, translator
 from mnist_core.jobs import queue
 from mnist_core.networks import backend
-from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, PADDINGS, PRECISIONS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
 from mnist_core.networks.presets import PRESETS, STUDY, get_preset
 from mnist_core.store import DAMAGED, RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     config_flags.add_argument(
         "--filters", type=int, nargs="+", metavar="N", help=t("filters per convolution block, 1 to 4 blocks")
     )
-    config_flags.add_argument("--kernel-size", type=int)
+    config_flags.add_argument("--kernel-size", type=int, nargs="+", metavar="N")
+    config_flags.add_argument("--padding", choices=PADDINGS)
     config_flags.add_argument("--dense-units", type=int)
     config_flags.add_argument("--dropout", type=float)
     config_flags.add_argument("--batch-size", type=int)
@@ -141,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     config_flags.add_argument("--optimizer", choices=OPTIMIZERS)
     config_flags.add_argument("--learning-rate", type=float)
     config_flags.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    config_flags.add_argument("--adam-beta-1", type=float)
+    config_flags.add_argument("--adam-beta-2", type=float)
+    config_flags.add_argument("--label-smoothing", type=float)
+    config_flags.add_argument("--precision", choices=PRECISIONS)
     config_flags.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
     config_flags.add_argument(
         "--augment",
@@ -262,6 +267,7 @@ CONFIG_FLAGS = (
     "epochs",
     "filters",
     "kernel_size",
+    "padding",
     "dense_units",
     "dropout",
     "batch_size",
@@ -269,6 +275,10 @@ CONFIG_FLAGS = (
     "optimizer",
     "learning_rate",
     "lr_schedule",
+    "adam_beta_1",
+    "adam_beta_2",
+    "label_smoothing",
+    "precision",
     "batch_norm",
     "early_stopping_patience",
     "seed",
@@ -284,6 +294,8 @@ def config_from_args(args) -> tuple[RunConfig, str]:
 def config_changes(args) -> dict:
     """The config fields the flags set; a flag left out keeps the preset's (or the run's) value."""
     changes = {flag: getattr(args, flag) for flag in CONFIG_FLAGS if getattr(args, flag) is not None}
+    if len(changes.get("kernel_size") or ()) == 1:  # one size for every block
+        changes["kernel_size"] = changes["kernel_size"][0]
     if args.augment is not None:
         on = args.augment
         changes.update(augment_shift=0.1 * on, augment_rotation=10.0 * on, augment_zoom=0.1 * on)

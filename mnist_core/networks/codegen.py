@@ -19,6 +19,8 @@ from mnist_core.networks.config import (
     PLATEAU_MIN_LR,
     PLATEAU_PATIENCE,
     SGD_MOMENTUM,
+    WARMUP_FRACTION,
+    WARMUP_START_FACTOR,
     RunConfig,
 )
 
@@ -121,7 +123,13 @@ y_test = keras.utils.to_categorical(y_test, NUM_CLASSES)"""
 
 
 def _model(config: RunConfig) -> str:
-    lines = [
+    lines = []
+    if config.precision != "float32":
+        lines += [
+            "# Mixed precision: layers compute in bfloat16 (fast where the CPU has bf16 units), weights stay float32.",
+            f'keras.mixed_precision.set_global_policy("{config.precision}")',
+        ]
+    lines += [
         "# The model, layer by layer, with the names of MNIST Lab's summary table.",
         'inputs = keras.Input(shape=INPUT_SHAPE, name="image")',
     ]
@@ -130,27 +138,37 @@ def _model(config: RunConfig) -> str:
         lines.append("x = augmentation(inputs)")
         previous = "x"
     kernel = f"kernel_size=({config.kernel_size}, {config.kernel_size})"
-    lines.append(
-        f"# Convolution blocks: {config.kernel_size}x{config.kernel_size} filters with 'same' padding keep the"
-        " image's size, 2x2 max pooling halves it."
-    )
+    if config.padding == "same" and isinstance(config.kernel_size, int):
+        lines.append(
+            f"# Convolution blocks: {config.kernel_size}x{config.kernel_size} filters with 'same' padding keep the"
+            " image's size, 2x2 max pooling halves it."
+        )
+    else:
+        sizes = " then ".join(dict.fromkeys(f"{size}x{size}" for size in config.kernel_sizes))
+        trims = ": no border, so a k x k filter trims k - 1 pixels;" if config.padding == "valid" else ";"
+        lines += [
+            f"# Convolution blocks: {sizes} filters with '{config.padding}' padding{trims}",
+            "# 2x2 max pooling halves the image.",
+        ]
     if config.batch_norm:
         lines.append(
             "# Batch normalisation after each convolution; its own offset makes the convolution's bias redundant."
         )
-    for block, filters in enumerate(config.filters, start=1):
+    for block, (filters, size) in enumerate(zip(config.filters, config.kernel_sizes, strict=True), start=1):
+        kernel = f"kernel_size=({size}, {size})"
         for conv in range(1, config.convs_per_block + 1):
             name = f"conv{block}" if config.convs_per_block == 1 else f"conv{block}_{conv}"
             if config.batch_norm:
                 lines += [
-                    f'x = layers.Conv2D({filters}, {kernel}, padding="same", use_bias=False, name="{name}")'
+                    f'x = layers.Conv2D({filters}, {kernel}, padding="{config.padding}", use_bias=False, name="{name}")'
                     f"({previous})",
                     f'x = layers.BatchNormalization(name="{name}_bn")(x)',
                     f'x = layers.Activation("relu", name="{name}_relu")(x)',
                 ]
             else:
                 lines.append(
-                    f'x = layers.Conv2D({filters}, {kernel}, padding="same", activation="relu", name="{name}")'
+                    f'x = layers.Conv2D({filters}, {kernel}, padding="{config.padding}", activation="relu", '
+                    f'name="{name}")'
                     f"({previous})"
                 )
             previous = "x"
@@ -162,9 +180,10 @@ def _model(config: RunConfig) -> str:
         lines.append(f'x = layers.Dense({config.dense_units}, activation="relu", name="dense")(x)')
         if config.dropout:
             lines.append(f'x = layers.Dropout({config.dropout!r}, name="dropout_dense")(x)')
+    output_dtype = ', dtype="float32"' if config.precision != "float32" else ""
     lines += [
-        "# One output per digit; softmax turns them into probabilities.",
-        'outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit")(x)',
+        "# One output per digit; softmax turns them into probabilities" + (" (in float32)." if output_dtype else "."),
+        f'outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit"{output_dtype})(x)',
         'model = keras.Model(inputs, outputs, name="mnist_cnn")',
         "model.summary()",
     ]
@@ -217,16 +236,42 @@ def _compile(config: RunConfig) -> str:
             "learning_rate = keras.optimizers.schedules.ExponentialDecay("
             f"LEARNING_RATE, decay_steps=steps_per_epoch, decay_rate={EXPONENTIAL_DECAY_PER_EPOCH!r})",
         ]
+    elif config.lr_schedule == "warmup_cosine":
+        lines += [
+            f"# The learning rate climbs in a straight line from {WARMUP_START_FACTOR!r} x LEARNING_RATE to"
+            f" LEARNING_RATE over the first {WARMUP_FRACTION:.0%}",
+            "# of all steps, then falls to 0 along a cosine.",
+            "total_steps = EPOCHS * steps_per_epoch",
+            f"warmup_steps = int({WARMUP_FRACTION!r} * total_steps)",
+            "learning_rate = keras.optimizers.schedules.CosineDecay(",
+            f"    LEARNING_RATE * {WARMUP_START_FACTOR!r}, decay_steps=total_steps - warmup_steps,"
+            " warmup_target=LEARNING_RATE, warmup_steps=warmup_steps",
+            ")",
+        ]
     rate = "learning_rate" if _needs_steps_per_epoch(config) else "LEARNING_RATE"
     if not _uses_learning_rate_constant(config):
         optimizer = f'"{config.optimizer}"'
     else:
         if config.optimizer == "sgd":
             lines.append(f"optimizer = keras.optimizers.SGD({rate}, momentum={SGD_MOMENTUM!r}, nesterov=True)")
+        elif _custom_betas(config):
+            lines.append(
+                f"optimizer = keras.optimizers.{OPTIMIZER_CLASSES[config.optimizer]}("
+                f"{rate}, beta_1={config.adam_beta_1!r}, beta_2={config.adam_beta_2!r})"
+            )
         else:
             lines.append(f"optimizer = keras.optimizers.{OPTIMIZER_CLASSES[config.optimizer]}({rate})")
         optimizer = "optimizer"
-    lines.append(f'model.compile(loss="categorical_crossentropy", optimizer={optimizer}, metrics=["accuracy"])')
+    loss = '"categorical_crossentropy"'
+    if config.label_smoothing:
+        share = config.label_smoothing / NUM_CLASSES
+        lines += [
+            f"# Label smoothing: the targets ask for {1 - config.label_smoothing + share:.3g} on the digit and"
+            f" {share:.3g} on each other class, not 1 and 0.",
+            f"loss_function = keras.losses.CategoricalCrossentropy(label_smoothing={config.label_smoothing!r})",
+        ]
+        loss = "loss_function"
+    lines.append(f'model.compile(loss={loss}, optimizer={optimizer}, metrics=["accuracy"])')
     return "\n".join(lines)
 
 
@@ -298,12 +343,20 @@ print(f"test accuracy: {accuracy:.4f}")"""
 
 
 def _needs_steps_per_epoch(config: RunConfig) -> bool:
-    return config.lr_schedule in ("cosine", "exponential")
+    return config.lr_schedule in ("cosine", "exponential", "warmup_cosine")
 
 
 def _uses_learning_rate_constant(config: RunConfig) -> bool:
     default = KERAS_DEFAULT_RATE.get(config.optimizer)
-    return _needs_steps_per_epoch(config) or config.learning_rate != default
+    return _needs_steps_per_epoch(config) or config.learning_rate != default or _custom_betas(config)
+
+
+def _custom_betas(config: RunConfig) -> bool:
+    """Adam's or AdamW's betas other than Keras' defaults (the other optimizers have none)."""
+    default = RunConfig()
+    return config.optimizer in ("adam", "adamw") and (
+        (config.adam_beta_1, config.adam_beta_2) != (default.adam_beta_1, default.adam_beta_2)
+    )
 
 
 def _number(value: float) -> str:

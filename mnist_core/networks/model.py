@@ -3,6 +3,9 @@
 The shape follows the seed post: convolution blocks of [Conv2D 'same' relu -> MaxPooling2D 2x2], then Dropout ->
 Flatten -> Dense relu -> Dropout -> Dense 10 softmax. Batch normalisation and augmentation layers are added only
 when the config asks for them. Only `keras` APIs are used here, so any Keras backend can run it.
+
+Mixed precision is set layer by layer (`dtype=`), never as Keras' global policy: a worker trains one run after
+another in one process, and a global policy would carry into the next run.
 """
 
 from __future__ import annotations
@@ -15,44 +18,56 @@ from mnist_core.networks.config import RunConfig
 
 
 def build_model(config: RunConfig) -> keras.Model:
+    # Every layer but the output computes in the config's precision; the probabilities stay float32.
+    dtype = config.precision
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = inputs
     if config.augments:
         x = _augmentation(config)(x)
 
-    for block, filters in enumerate(config.filters, start=1):
+    for block, (filters, kernel_size) in enumerate(zip(config.filters, config.kernel_sizes, strict=True), start=1):
         for conv in range(1, config.convs_per_block + 1):
             name = f"conv{block}" if config.convs_per_block == 1 else f"conv{block}_{conv}"
             if config.batch_norm:
                 # The normalisation's own offset makes the convolution's bias redundant.
-                x = layers.Conv2D(filters, config.kernel_size, padding="same", use_bias=False, name=name)(x)
-                x = layers.BatchNormalization(name=f"{name}_bn")(x)
-                x = layers.Activation("relu", name=f"{name}_relu")(x)
+                x = layers.Conv2D(filters, kernel_size, padding=config.padding, use_bias=False, name=name, dtype=dtype)(
+                    x
+                )
+                x = layers.BatchNormalization(name=f"{name}_bn", dtype=dtype)(x)
+                x = layers.Activation("relu", name=f"{name}_relu", dtype=dtype)(x)
             else:
-                x = layers.Conv2D(filters, config.kernel_size, padding="same", activation="relu", name=name)(x)
-        x = layers.MaxPooling2D(pool_size=2, name=f"pool{block}")(x)
+                # ReLU before the pooling: max-pooling and ReLU commute, so this is conv -> pool -> ReLU too.
+                x = layers.Conv2D(
+                    filters, kernel_size, padding=config.padding, activation="relu", name=name, dtype=dtype
+                )(x)
+        x = layers.MaxPooling2D(pool_size=2, name=f"pool{block}", dtype=dtype)(x)
 
     if config.dropout:
-        x = layers.Dropout(config.dropout, name="dropout_conv")(x)
-    x = layers.Flatten(name="flatten")(x)
+        x = layers.Dropout(config.dropout, name="dropout_conv", dtype=dtype)(x)
+    x = layers.Flatten(name="flatten", dtype=dtype)(x)
     if config.dense_units:
-        x = layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+        x = layers.Dense(config.dense_units, activation="relu", name="dense", dtype=dtype)(x)
         if config.dropout:
-            x = layers.Dropout(config.dropout, name="dropout_dense")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit")(x)
+            x = layers.Dropout(config.dropout, name="dropout_dense", dtype=dtype)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
 def _augmentation(config: RunConfig) -> keras.Sequential:
     """Random shifts, rotations and zoom of the training images; Keras skips these layers at inference."""
+    dtype = config.precision
     steps = []
     if config.augment_rotation:
-        steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
+        steps.append(
+            layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed, dtype=dtype)
+        )
     if config.augment_zoom:
-        steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
+        steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed, dtype=dtype))
     if config.augment_shift:
         steps.append(
-            layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
+            layers.RandomTranslation(
+                config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed, dtype=dtype
+            )
         )
     return keras.Sequential(steps, name="augmentation")
 

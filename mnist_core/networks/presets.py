@@ -3,12 +3,18 @@
 The seed post (docs/seed-post.md) tuned by hand: after its first 20-epoch run it switched to 10 epochs and changed one
 thing at a time, so every study run after `seed` trains for 10 epochs. `widest` is not sized in the post ("larger
 again"); we double `wider` once more, to 128 / 256 filters.
+
+`fast` is tuomaso/train_mnist_fast's net and optimizer with label smoothing and Keras' warm-up cosine schedule, its
+settings chosen on a validation split (the last 10,000 training images), then trained on all 60,000. Its precision
+is this CPU's (`backend.preferred_precision`): bfloat16 where the CPU has bf16 units, float32 elsewhere; a run's
+config.json records the one it used.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mnist_core.networks.backend import preferred_precision
 from mnist_core.networks.config import ConfigError, RunConfig
 
 
@@ -47,15 +53,24 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "fast",
             SEED.replace(
-                filters=(16, 32, 64),
-                dropout=0.1,
-                epochs=3,
-                batch_size=128,
-                learning_rate=0.003,
-                lr_schedule="cosine",
-                validation_split=0.05,
+                filters=(24, 32),
+                kernel_size=(5, 3),
+                padding="valid",
+                dense_units=256,
+                dropout=0.0,
+                epochs=2,
+                batch_size=256,
+                learning_rate=0.01,
+                adam_beta_1=0.7,
+                adam_beta_2=0.9,
+                lr_schedule="warmup_cosine",
+                label_smoothing=0.1,
+                precision=preferred_precision(),
+                validation_split=0.0,
             ),
-            "Least wall time to 99.2% here: a cheap third block, a cosine-decayed rate of 0.003, 3 epochs",
+            "99.4% in 2 epochs: Conv 5x5 24 -> pool -> Conv 3x3 32 -> pool -> Dense 256 ('valid' padding, no"
+            " dropout), Adam 0.01 with betas 0.7 / 0.9 and a warm-up cosine schedule, label smoothing 0.1, batch 256,"
+            " all 60,000 images; bfloat16 where the CPU has bf16 units",
         ),
         Preset(
             "best",

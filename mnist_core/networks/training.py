@@ -21,6 +21,8 @@ from mnist_core.networks.config import (
     PLATEAU_MIN_LR,
     PLATEAU_PATIENCE,
     SGD_MOMENTUM,
+    WARMUP_FRACTION,
+    WARMUP_START_FACTOR,
     RunConfig,
 )
 from mnist_core.networks.metrics import (
@@ -54,7 +56,9 @@ def training_arrays(config: RunConfig, data: MnistData) -> tuple[np.ndarray, np.
 def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int) -> None:
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        if config.label_smoothing
+        else "categorical_crossentropy",
         metrics=["accuracy"],
     )
 
@@ -69,13 +73,29 @@ def make_optimizer(config: RunConfig, steps_per_epoch: int) -> keras.optimizers.
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             config.learning_rate, decay_steps=max(1, steps_per_epoch), decay_rate=EXPONENTIAL_DECAY_PER_EPOCH
         )
+    elif config.lr_schedule == "warmup_cosine":
+        learning_rate = warmup_cosine(config.learning_rate, config.epochs * steps_per_epoch)
+    betas = {"beta_1": config.adam_beta_1, "beta_2": config.adam_beta_2}
     optimizers = {
-        "adam": lambda: keras.optimizers.Adam(learning_rate),
-        "adamw": lambda: keras.optimizers.AdamW(learning_rate),
+        "adam": lambda: keras.optimizers.Adam(learning_rate, **betas),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, **betas),
         "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=SGD_MOMENTUM, nesterov=True),
         "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate),
     }
     return optimizers[config.optimizer]()
+
+
+def warmup_cosine(learning_rate: float, total_steps: int) -> keras.optimizers.schedules.CosineDecay:
+    """A straight climb from WARMUP_START_FACTOR x the rate to the rate over WARMUP_FRACTION of the steps, then a
+    cosine down to 0 at the last step (config.py says why)."""
+    total_steps = max(1, total_steps)
+    warmup_steps = int(WARMUP_FRACTION * total_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate * WARMUP_START_FACTOR,
+        decay_steps=max(1, total_steps - warmup_steps),
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
 
 
 class ProgressReporter(keras.callbacks.Callback):

@@ -284,6 +284,8 @@ def _check_variable(name: str, where: str) -> None:
 
 
 def _numeric_kind(name: str):
+    if name == "kernel_size":  # one size for every block (a range of it too), or "5/3": one per block
+        return int
     kind = FIELD_TYPES[name]
     return {"int": int, "float": float}.get(kind if isinstance(kind, str) else getattr(kind, "__name__", ""))
 
@@ -296,6 +298,8 @@ def encode_value(name: str, value):
         if isinstance(value, int):
             return str(value)
         return "/".join(str(int(v)) for v in value)
+    if name == "kernel_size" and isinstance(value, (list, tuple)):
+        return "/".join(str(int(v)) for v in value)
     return value
 
 
@@ -306,6 +310,14 @@ def decode_value(name: str, value):
             return tuple(int(part) for part in value.split("/"))
         except ValueError:
             raise ConfigError("filters", f"must be filter counts per block like 16/36 (got {value!r})") from None
+    if name == "kernel_size" and isinstance(value, str):
+        try:
+            sizes = tuple(int(part) for part in value.split("/"))
+        except ValueError:
+            raise ConfigError(
+                "kernel_size", f"must be a size like 3, or one per block like 5/3 (got {value!r})"
+            ) from None
+        return sizes if len(sizes) > 1 else sizes[0]
     return value
 
 
@@ -368,6 +380,8 @@ def _parse_one(name: str, text: str):
     if name == "filters":
         decode_value("filters", text)  # checks the form
         return [int(p) for p in text.split("/")]
+    if name == "kernel_size" and "/" in text:
+        return list(decode_value(name, text))
     if kind == "bool":
         if text.lower() in ("true", "yes", "on", "1"):
             return True
