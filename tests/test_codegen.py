@@ -21,7 +21,7 @@ from mnist_core.store import RunStore
 from tests.pages_support import completed_run, open_page
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
-QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
+QUICK_PRESETS = {"seed": 2000, "fast": 3000, "best": 1000}
 # The options no preset turns on, in two small nets: every one of them must train as the project trains it.
 OPTION_CONFIGS = {
     # Batch norm, augmentation, early stopping, the plateau schedule and best weights from an earlier epoch.
@@ -50,6 +50,25 @@ OPTION_CONFIGS = {
         lr_schedule="exponential",
         validation_split=0.1,
         augment_shift=0.1,
+        epochs=2,
+        batch_size=32,
+        train_limit=1000,
+    ),
+    # The `fast` recipe's options on another net, in bfloat16 on any CPU (emulated where it has no bf16 units).
+    "adamw-bf16-warmup": SEED.replace(
+        filters=(8, 16),
+        kernel_size=(3, 5),
+        padding="valid",
+        batch_norm=True,
+        optimizer="adamw",
+        learning_rate=0.003,
+        adam_beta_1=0.8,
+        adam_beta_2=0.95,
+        lr_schedule="warmup_cosine",
+        label_smoothing=0.05,
+        precision="mixed_bfloat16",
+        augment_rotation=10.0,
+        validation_split=0.1,
         epochs=2,
         batch_size=32,
         train_limit=1000,

@@ -1,7 +1,13 @@
+import json
+from pathlib import Path
+
 import pytest
 
+from mnist_core.networks.backend import cpu_bf16_flags
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.presets import PRESETS, STUDY, get_preset
+
+LEGACY = Path(__file__).parent / "data" / "legacy-store-5d940cd"
 
 
 def test_default_config_is_the_seed_model():
@@ -35,6 +41,16 @@ def test_default_config_is_the_seed_model():
         ({"augment_rotation": 90}, "augment_rotation"),
         ({"train_limit": 10}, "train_limit"),
         ({"early_stopping_patience": 3, "validation_split": 0.0}, "validation_split"),
+        ({"padding": "full"}, "padding"),
+        ({"kernel_size": (5, 3, 3)}, "kernel_size"),  # three sizes for two blocks
+        ({"kernel_size": (5, 4)}, "kernel_size"),
+        ({"kernel_size": (9, 3)}, "kernel_size"),
+        ({"adam_beta_1": 1.0}, "adam_beta_1"),
+        ({"adam_beta_2": -0.1}, "adam_beta_2"),
+        ({"adam_beta_2": "0.9"}, "adam_beta_2"),
+        ({"label_smoothing": 0.6}, "label_smoothing"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
+        ({"precision": "float16"}, "precision"),
     ],
 )
 def test_absurd_values_are_rejected_naming_the_field(changes, field):
@@ -83,3 +99,81 @@ def test_a_config_is_checked_where_it_is_made_so_an_invalid_one_never_exists():
     with pytest.raises(ConfigError, match="filters"):
         RunConfig(filters="16/36")
     assert RunConfig(filters=[32, 64]).filters == (32, 64)
+
+
+def image_sides(config: RunConfig) -> list[int]:
+    """The feature map's side after each block of the model Keras builds for `config`."""
+    from mnist_core.networks.model import describe
+
+    rows, _ = describe(config)
+    return [int(row["output_shape"].split("x")[0]) for row in rows if row["type"] == "MaxPooling2D"]
+
+
+def test_valid_padding_trims_each_convolution_and_the_image_must_last_every_block():
+    fast = get_preset("fast").config
+    assert image_sides(fast) == [12, 5]  # 28 -> 24 (5x5) -> 12 -> 10 (3x3) -> 5
+    assert image_sides(fast.replace(filters=(24, 32, 32), kernel_size=3)) == [13, 5, 1]  # 26, 11, 3 before pooling
+    # Block 3 of 5x5 'valid' convolutions meets a 4x4 map: nothing is left, and the config says where and what to do.
+    for too_deep in (
+        {"filters": (24, 32, 32), "kernel_size": 5},
+        {"filters": (24, 32), "kernel_size": 7, "convs_per_block": 3},
+        {"filters": (8, 8, 8, 8), "kernel_size": 3},
+    ):
+        with pytest.raises(ConfigError, match="'valid' padding leaves no image after block") as caught:
+            fast.replace(**too_deep)
+        assert caught.value.field == "padding"
+    # The same shapes with 'same' padding keep the image until the pooling alone halves it away, after four blocks.
+    assert image_sides(fast.replace(filters=(8, 8, 8, 8), kernel_size=3, padding="same")) == [14, 7, 3, 1]
+
+
+def test_kernel_sizes_are_one_for_every_block_or_one_per_block_and_read_back_from_json():
+    assert RunConfig(filters=(16, 36, 64), kernel_size=5).kernel_sizes == (5, 5, 5)
+    config = RunConfig.from_dict({**RunConfig().to_dict(), "kernel_size": [5, 3]})
+    assert config.kernel_size == (5, 3)  # a list from JSON is a tuple, so configs compare alike
+    assert RunConfig.from_dict(json.loads(config.to_json())) == config
+    assert RunConfig().replace(kernel_size=[7, 3]).kernel_size == (7, 3)
+    with pytest.raises(ConfigError, match="gives 3 kernel sizes for 2 blocks"):
+        RunConfig(kernel_size=(5, 3, 3))
+
+
+def test_betas_below_one_and_smoothing_up_to_a_half_are_accepted():
+    config = RunConfig(adam_beta_1=0.0, adam_beta_2=0.9999, label_smoothing=0.5, precision="mixed_bfloat16")
+    assert (config.adam_beta_1, config.adam_beta_2, config.label_smoothing) == (0.0, 0.9999, 0.5)
+    with pytest.raises(ConfigError, match="must be at least 0 and below 1"):
+        RunConfig(adam_beta_1=1.0)
+
+
+def test_a_config_saved_before_these_fields_existed_reads_with_their_defaults():
+    files = sorted((LEGACY / "store").glob("*/config.json"))
+    assert files
+    for file in files:
+        old = json.loads(file.read_text())
+        assert not {"padding", "adam_beta_1", "label_smoothing", "precision"} & set(old)
+        config = RunConfig.from_dict(old)
+        assert (config.padding, config.adam_beta_1, config.adam_beta_2) == ("same", 0.9, 0.999)
+        assert (config.label_smoothing, config.precision, config.kernel_size) == (0.0, "float32", old["kernel_size"])
+
+
+def test_the_fast_preset_is_the_recipe_in_this_cpus_precision():
+    fast = get_preset("fast").config
+    assert (fast.filters, fast.kernel_size, fast.padding, fast.dense_units, fast.dropout) == (
+        (24, 32),
+        (5, 3),
+        "valid",
+        256,
+        0.0,
+    )
+    assert (fast.optimizer, fast.learning_rate, fast.adam_beta_1, fast.adam_beta_2) == ("adam", 0.01, 0.7, 0.9)
+    assert (fast.lr_schedule, fast.label_smoothing, fast.epochs, fast.batch_size) == ("warmup_cosine", 0.1, 2, 256)
+    assert fast.validation_split == 0.0  # all 60,000 images
+    assert fast.precision == ("mixed_bfloat16" if cpu_bf16_flags() else "float32")
+
+
+def test_bf16_units_are_read_from_the_cpus_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile amx_bf16\n\n")
+    assert cpu_bf16_flags(str(cpuinfo)) == ("avx512_bf16", "amx_bf16")
+    older = tmp_path / "cpuinfo-older"
+    older.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert cpu_bf16_flags(str(older)) == ()
+    assert cpu_bf16_flags(str(tmp_path / "missing")) == ()

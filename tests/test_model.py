@@ -5,6 +5,7 @@ import numpy as np
 
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model import build_model, describe
+from mnist_core.networks.presets import get_preset
 
 
 def test_seed_model_matches_the_post():
@@ -70,4 +71,46 @@ def test_every_layer_is_plain_keras_so_the_model_reloads_in_safe_mode_and_answer
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
     images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    assert np.allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_the_fast_preset_is_conv5x5_24_conv3x3_32_valid_then_dense_256_as_its_layer_arithmetic_says():
+    """'valid' padding: 28 -> 24 (5x5) -> pool 12 -> 10 (3x3) -> pool 5, so the dense layer sees 5 x 5 x 32 = 800."""
+    rows, parameters = describe(get_preset("fast").config)
+    shapes = {row["layer"]: row["output_shape"] for row in rows}
+    assert [shapes[name] for name in ("conv1", "pool1", "conv2", "pool2", "flatten")] == [
+        "24x24x24",
+        "12x12x24",
+        "10x10x32",
+        "5x5x32",
+        "800",
+    ]
+    assert "Dropout" not in {row["type"] for row in rows}
+    assert parameters == conv(5, 1, 24) + conv(3, 24, 32) + dense(800, 256) + dense(256, 10) == 215_194
+
+
+def test_mixed_bfloat16_is_set_layer_by_layer_with_float32_weights_and_probabilities():
+    config = RunConfig(filters=(8, 8), batch_norm=True, augment_shift=0.1, precision="mixed_bfloat16")
+    model = build_model(config)
+    layers = {layer.name: layer for layer in model.layers}
+    for name in ("conv1", "conv1_bn", "pool1", "conv2", "flatten", "dense", "dropout_dense"):
+        assert layers[name].dtype_policy.name == "mixed_bfloat16", name
+        assert layers[name].compute_dtype == "bfloat16", name
+    assert {layer.dtype_policy.name for layer in layers["augmentation"].layers} == {"float32"}  # as the script's
+    assert all(weight.dtype == "float32" for weight in model.weights)  # the weights Adam updates stay float32
+    assert layers["digit"].dtype_policy.name == "float32"  # softmax and the loss in float32
+    probabilities = model.predict(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32), verbose=0)
+    assert probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # Never Keras' global policy: the next model a long-lived worker builds is float32 again.
+    assert keras.config.dtype_policy().name == "float32"
+    assert {layer.compute_dtype for layer in build_model(RunConfig(filters=(8,))).layers[1:]} == {"float32"}
+
+
+def test_a_mixed_bfloat16_model_reloads_with_its_precision_and_answers_the_same(tmp_path):
+    model = build_model(get_preset("fast").config.replace(precision="mixed_bfloat16"))
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert reloaded.get_layer("conv1").compute_dtype == "bfloat16"
+    images = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
     assert np.allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)

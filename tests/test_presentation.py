@@ -309,3 +309,55 @@ def test_an_invalid_combination_names_the_control_to_fix():
     assert config is None
     assert isinstance(error, ConfigError)
     assert error.field == "validation_split"
+
+
+def test_the_fast_presets_knobs_reach_the_config_through_the_controls():
+    values = train_page.controls_from_config(PRESETS["fast"].config)
+    assert values["per_block_kernels"] is True
+    assert (values["kernel_size_1"], values["kernel_size_2"], values["padding"]) == (5, 3, "valid")
+    assert (values["adam_beta_1"], values["adam_beta_2"], values["label_smoothing"]) == (0.7, 0.9, 0.1)
+    assert values["lr_schedule"] == "warmup_cosine"
+    changed = train_page.config_from_controls(
+        {**values, "label_smoothing": 0.2, "adam_beta_1": 0.9, "precision": "float32", "padding": "same"}
+    )
+    assert (changed.label_smoothing, changed.adam_beta_1, changed.precision, changed.padding) == (
+        0.2,
+        0.9,
+        "float32",
+        "same",
+    )
+    assert train_page.matching_preset(changed, PRESETS) is None
+
+
+def test_kernel_sizes_per_block_follow_the_blocks_and_equal_ones_are_one_size():
+    values = train_page.controls_from_config(PRESETS["fast"].config)
+    # A third block takes the size of the one before it, as a new block's filters double the last ones.
+    assert train_page.config_from_controls({**values, "blocks": 3, "padding": "same"}).kernel_size == (5, 3, 3)
+    assert train_page.config_from_controls({**values, "per_block_kernels": False}).kernel_size == 5
+    seed = train_page.controls_from_config(RunConfig())
+    assert (seed["per_block_kernels"], seed["kernel_size_1"], seed["kernel_size_2"]) == (False, 3, 3)
+    # Per-block sizes that are all 3 are the seed's one size of 3: still the seed preset.
+    same = train_page.config_from_controls({**seed, "per_block_kernels": True})
+    assert same.kernel_size == 3
+    assert train_page.matching_preset(same, PRESETS) == "seed"
+
+
+def test_a_page_without_the_new_controls_keeps_the_configs_values():
+    """Controls the page does not draw (yet) leave their fields as the base config has them."""
+    values = train_page.controls_from_config(RunConfig())
+    for name in ("padding", "adam_beta_1", "adam_beta_2", "label_smoothing", "precision", "per_block_kernels"):
+        del values[name]
+    assert train_page.config_from_controls(values) == RunConfig()
+
+
+def test_valid_padding_that_shrinks_the_image_away_names_the_padding_control():
+    values = {**train_page.controls_from_config(PRESETS["fast"].config), "blocks": 3, "kernel_size_3": 5}
+    config, error = train_page.check_controls(values)
+    assert config is None
+    assert error.field == "padding"
+    assert "block 3 of 3" in str(error)
+
+
+def test_the_precision_help_says_whether_this_cpu_has_bf16_units():
+    assert "(avx512_bf16, amx_bf16)" in str(train_page.precision_note(("avx512_bf16", "amx_bf16")))
+    assert "no bfloat16 units" in str(train_page.precision_note(()))

@@ -1,7 +1,10 @@
+import keras
 import numpy as np
+import pytest
 
 from conftest import SMALL
-from mnist_core.networks.training import KeepBestWeights, train
+from mnist_core.networks.presets import get_preset
+from mnist_core.networks.training import KeepBestWeights, make_optimizer, train
 
 
 class Recorder:
@@ -79,3 +82,26 @@ def test_the_best_weights_by_val_loss_are_put_back():
     keeper.on_train_end()
     assert keeper.model.weights == "w2"
     assert keeper.best_epoch == 2
+
+
+def test_the_warmup_cosine_schedule_climbs_from_a_25th_for_30_percent_of_the_steps_then_falls_to_zero():
+    # `fast` on all 60,000 images: 2 epochs of 235 batches of 256.
+    optimizer = make_optimizer(get_preset("fast").config, steps_per_epoch=235)
+    schedule = optimizer._learning_rate  # the schedule itself; optimizer.learning_rate is its value now
+    rate = {step: float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 70, 141, 300, 470)}
+    assert rate[0] == pytest.approx(0.01 / 25)
+    assert rate[70] == pytest.approx(0.0004 + (0.01 - 0.0004) * 70 / 141, rel=1e-4)  # a straight line up
+    assert rate[141] == pytest.approx(0.01)  # int(0.3 * 470): the top
+    assert rate[300] == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * (300 - 141) / (470 - 141))), rel=1e-4)
+    assert rate[470] == pytest.approx(0.0, abs=1e-9)
+    assert (float(optimizer.beta_1), float(optimizer.beta_2)) == (0.7, 0.9)
+
+
+def test_label_smoothing_changes_the_loss_the_model_is_compiled_with(mnist):
+    config = SMALL.replace(epochs=1, label_smoothing=0.2, lr_schedule="warmup_cosine", adam_beta_1=0.8)
+    result = train(config, mnist)
+    assert result.model.loss.get_config()["label_smoothing"] == 0.2
+    assert float(result.model.optimizer.beta_1) == 0.8
+    # A smoothed target asks for 0.82 on the digit and 0.02 on each other class: no answer has a cross-entropy
+    # below that target's own entropy, 0.82 ln(1 / 0.82) + 9 x 0.02 ln(1 / 0.02) = 0.867.
+    assert result.history[-1].loss > 0.867

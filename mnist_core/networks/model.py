@@ -18,7 +18,7 @@ from mnist_core.networks.config import RunConfig
 
 
 def build_model(config: RunConfig) -> keras.Model:
-    # Every layer but the output computes in the config's precision; the probabilities stay float32.
+    # Every layer after the augmentation computes in the config's precision, but the output: probabilities in float32.
     dtype = config.precision
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = inputs
@@ -54,20 +54,16 @@ def build_model(config: RunConfig) -> keras.Model:
 
 
 def _augmentation(config: RunConfig) -> keras.Sequential:
-    """Random shifts, rotations and zoom of the training images; Keras skips these layers at inference."""
-    dtype = config.precision
+    """Random shifts, rotations and zoom of the training images; Keras skips these layers at inference. In float32
+    whatever the config's precision (the exported script builds them before it sets its precision)."""
     steps = []
     if config.augment_rotation:
-        steps.append(
-            layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed, dtype=dtype)
-        )
+        steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
     if config.augment_zoom:
-        steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed, dtype=dtype))
+        steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
     if config.augment_shift:
         steps.append(
-            layers.RandomTranslation(
-                config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed, dtype=dtype
-            )
+            layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
         )
     return keras.Sequential(steps, name="augmentation")
 

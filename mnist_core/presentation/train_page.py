@@ -7,6 +7,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from mnist_core.i18n import Message
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.store.records import Progress
@@ -105,12 +106,19 @@ def seconds_left(
 
 # --- the Train page's controls ------------------------------------------------------------------------------
 def controls_from_config(config: RunConfig) -> dict:
-    """The Train page's control values for a config (a preset fills the controls with these)."""
+    """The Train page's control values for a config (a preset fills the controls with these).
+
+    The kernel size is one control for every block ("kernel_size"), or, with "per_block_kernels" on, one per block
+    ("kernel_size_1"...), as the filters are.
+    """
     return {
         "blocks": config.conv_blocks,
         "convs_per_block": config.convs_per_block,
         **{f"filters_{i}": f for i, f in enumerate(config.filters, start=1)},
-        "kernel_size": config.kernel_size,
+        "kernel_size": config.kernel_sizes[0],
+        "per_block_kernels": isinstance(config.kernel_size, tuple),
+        **{f"kernel_size_{i}": size for i, size in enumerate(config.kernel_sizes, start=1)},
+        "padding": config.padding,
         "dense_units": config.dense_units,
         "dropout": config.dropout,
         "epochs": config.epochs,
@@ -125,6 +133,10 @@ def controls_from_config(config: RunConfig) -> dict:
         "patience": config.early_stopping_patience or DEFAULT_PATIENCE,
         "optimizer": config.optimizer,
         "lr_schedule": config.lr_schedule,
+        "adam_beta_1": config.adam_beta_1,
+        "adam_beta_2": config.adam_beta_2,
+        "label_smoothing": config.label_smoothing,
+        "precision": config.precision,
     }
 
 
@@ -141,7 +153,8 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
     limit = values.get("train_limit")
     changes = {
         "filters": filters,
-        "kernel_size": int(values["kernel_size"]),
+        "kernel_size": _kernel_size(values, blocks),
+        "padding": values.get("padding", base.padding),
         "convs_per_block": int(values.get("convs_per_block", base.convs_per_block)),
         "dense_units": int(values["dense_units"]),
         "dropout": float(values["dropout"]),
@@ -153,11 +166,42 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
         "early_stopping_patience": int(values.get("patience") or DEFAULT_PATIENCE) if values["early_stopping"] else 0,
         "optimizer": values.get("optimizer", base.optimizer),
         "lr_schedule": values.get("lr_schedule", base.lr_schedule),
+        "adam_beta_1": float(values.get("adam_beta_1", base.adam_beta_1)),
+        "adam_beta_2": float(values.get("adam_beta_2", base.adam_beta_2)),
+        "label_smoothing": float(values.get("label_smoothing", base.label_smoothing)),
+        "precision": values.get("precision", base.precision),
         "train_limit": None if not limit or int(limit) >= ALL_TRAINING_IMAGES else int(limit),
     }
     augment = {name: float(values.get(name, usual)) for name, usual in AUGMENTATION.items()}
     changes.update(augment if values["augmentation"] else NO_AUGMENTATION)
     return base.replace(**changes)
+
+
+def _kernel_size(values: Mapping, blocks: int) -> int | tuple[int, ...]:
+    """One size for every block, or one per block; equal sizes per block are one size, so a config that differs
+    from a preset only in how its kernels were chosen still is the preset."""
+    size = int(values["kernel_size"])
+    if not values.get("per_block_kernels"):
+        return size
+    sizes = []
+    for i in range(1, blocks + 1):
+        chosen = values.get(f"kernel_size_{i}")
+        sizes.append(int(chosen) if chosen is not None else (sizes[-1] if sizes else size))  # a block just added
+    return sizes[0] if len(set(sizes)) == 1 else tuple(sizes)
+
+
+def precision_note(bf16_flags: Sequence[str]) -> Message:
+    """The precision control's help: whether this CPU (`backend.cpu_bf16_flags()`) makes bfloat16 pay."""
+    if bf16_flags:
+        return Message(
+            "This CPU has bfloat16 units ({flags}): mixed_bfloat16 computes the layers in 16-bit numbers and trains"
+            " faster here, at the same accuracy; the weights and the probabilities stay float32.",
+            flags=", ".join(bf16_flags),
+        )
+    return Message(
+        "This CPU has no bfloat16 units: mixed_bfloat16 would be emulated here, slower than float32. It pays on"
+        " CPUs with AVX-512 BF16 or AMX."
+    )
 
 
 def check_controls(values: Mapping, base: RunConfig | None = None) -> tuple[RunConfig | None, ConfigError | None]:
