@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import ROOT, cli, cli_env
+from mnist_core.networks.backend import preferred_precision
 
 
 def test_data_json_shows_the_genuine_counts():
@@ -147,3 +148,31 @@ def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, 
     )
     assert bad.returncode == 2
     assert ".keras" in bad.stderr
+
+
+def test_the_fast_preset_trains_from_the_command_line_and_its_run_records_the_precision_it_used(tmp_path, mnist):
+    runs = tmp_path / "runs"
+    flags = ("--preset", "fast", "--limit", "3000", "--epochs", "1", "--runs-dir", str(runs))
+    trained = json.loads(cli("train", *flags, "--json").stdout)
+    assert trained["status"] == "completed"
+    assert trained["test_accuracy"] > 0.8  # 12 steps of the warm-up cosine schedule; 99.4% takes 2 x 235
+    config = json.loads((runs / trained["run_id"] / "config.json").read_text())
+    assert config["precision"] == preferred_precision()  # what the run used, so `code` exports the same
+    assert (config["kernel_size"], config["padding"], config["label_smoothing"]) == ([5, 3], "valid", 0.1)
+    script = cli("code", trained["run_id"], "--runs-dir", str(runs)).stdout
+    assert "keras.optimizers.Adam(learning_rate, beta_1=0.7, beta_2=0.9)" in script
+    assert ('set_global_policy("mixed_bfloat16")' in script) == (config["precision"] == "mixed_bfloat16")
+
+
+def test_the_recipes_flags_set_their_fields():
+    out = json.loads(
+        cli(
+            "code",
+            *("--kernel-size", "5", "3", "--padding", "valid", "--label-smoothing", "0.1", "--precision", "float32"),
+            *("--adam-beta-1", "0.7", "--adam-beta-2", "0.9", "--lr-schedule", "warmup_cosine", "--json"),
+        ).stdout
+    )
+    config = out["config"]
+    assert (config["kernel_size"], config["padding"], config["label_smoothing"]) == ([5, 3], "valid", 0.1)
+    assert (config["adam_beta_1"], config["adam_beta_2"], config["lr_schedule"]) == (0.7, 0.9, "warmup_cosine")
+    assert json.loads(cli("code", "--kernel-size", "5", "--json").stdout)["config"]["kernel_size"] == 5

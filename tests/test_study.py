@@ -110,6 +110,14 @@ def test_typed_values_and_ranges_parse_into_config_values():
         studies.parse_assignments(["dropout"], studies.parse_values, "grid")
 
 
+def test_kernel_sizes_vary_as_one_size_or_one_per_block():
+    grid = studies.parse_assignments(["kernel-size=3, 5/3"], studies.parse_values, "grid")
+    assert grid == {"kernel_size": [3, [5, 3]]}
+    spec = studies.grid_study(grid, base="fast")
+    assert sorted(str(spec.config_for(cell).kernel_size) for cell in spec.cells()) == ["(5, 3)", "3"]
+    assert studies.parse_range("kernel_size", "3:7") == {"low": 3, "high": 7, "log": False}
+
+
 def test_a_bad_definition_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     result = _cli("create", "x", "--grid", "dropout=", runs_dir=tmp_path / "runs")
     assert result.returncode == 2
