@@ -64,3 +64,19 @@ def test_the_readme_picture_is_in_the_repository_and_small():
     assert pictures, "README.md shows no picture of the dashboard"
     for picture in pictures:
         assert (README.parent / picture).stat().st_size < 300_000, f"{picture}: optimise it (256 colours)"
+
+
+API_PACKAGES = ("data", "networks", "store", "jobs", "study", "inspection", "i18n")
+
+
+@pytest.mark.parametrize("package", API_PACKAGES)
+def test_the_api_page_lists_exactly_what_each_package_exports(package):
+    import importlib
+
+    module = importlib.import_module(f"mnist_core.{package}")
+    text = (ROOT / "docs" / "api.md").read_text()
+    section = text.split(f"## `mnist_core.{package}`", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(\w+)`", section.split("\n\n", 2)[2]))
+    assert listed == set(module.__all__), f"docs/api.md vs mnist_core.{package}.__all__"
+    for name in module.__all__:
+        assert getattr(module, name) is not None  # every exported name resolves (lazy ones load here)
