@@ -45,7 +45,42 @@ def test_the_readme_starts_with_the_two_commands():
     assert commands == START_COMMANDS
 
 
-@pytest.mark.parametrize("path", [README, *DOCS], ids=lambda p: str(p.relative_to(ROOT)))
+README_ZH = ROOT / "README.zh-CN.md"
+
+
+def _commands(text: str) -> list[str]:
+    """Every command in a README's code blocks, comments dropped: what a reader would type."""
+    return [
+        line.split("#")[0].strip()
+        for block in FENCE.findall(text)
+        for line in block.splitlines()[1:-1]
+        if line.split("#")[0].strip()
+    ]
+
+
+def test_the_chinese_readme_starts_with_the_same_two_commands():
+    first_block = FENCE.search(README_ZH.read_text(encoding="utf-8"))
+    commands = [line.split("#")[0].strip() for line in first_block.group(0).splitlines()[1:-1]]
+    assert commands == START_COMMANDS
+
+
+def test_every_command_of_the_chinese_readme_is_one_the_english_readme_or_the_cli_has():
+    """Kept in step: the Chinese README shows a subset of the English one's commands (or the same command with the
+    Chinese options), never a command the English README does not know."""
+    english = set(_commands(README.read_text(encoding="utf-8")))
+    for command in _commands(README_ZH.read_text(encoding="utf-8")):
+        without_lang = command.replace(" --lang zh", "")
+        assert without_lang in english or without_lang.split(" -o ")[0] in {c.split(" -o ")[0] for c in english}, (
+            command
+        )
+
+
+def test_the_readmes_link_to_each_other():
+    assert "README.zh-CN.md" in README.read_text(encoding="utf-8").split("\n## ")[0]
+    assert "README.md" in README_ZH.read_text(encoding="utf-8").split("\n## ")[0]
+
+
+@pytest.mark.parametrize("path", [README, README_ZH, *DOCS], ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_points_at_a_file(path):
     assert DOCS, "docs/ holds no markdown"
     broken = []
