@@ -9,7 +9,7 @@ import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated 
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
-worker     train the dashboard's queued runs in the background (the dashboard starts it)
+worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
 study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
 
@@ -144,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help="stay this long after the queue empties, warm, for the next run (default: $MNIST_LAB_WORKER_IDLE or 300)",
+    )
+    worker.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop the run store's worker instead: the run it trains stops after its batch and keeps what it "
+        "learned; a worker that does not leave within --timeout is killed",
+    )
+    worker.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --stop: how long to wait before killing the worker (default: 30)",
     )
     add_study_parser(commands, common)
     return parser
@@ -529,12 +542,51 @@ def cmd_code(args, store) -> int:
 
 
 def cmd_worker(args, store) -> int:
-    from mnist_core.store.worker import run_worker
+    from mnist_core.store.worker import run_worker, stop_on_signals
 
-    trained = run_worker(store, idle_seconds=args.idle, log=lambda message: print(message, flush=True))
+    if args.stop:
+        return _stop_worker(args, store)
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    # SIGTERM (what `worker --stop` sends) or Ctrl-C: a run in training stops after its batch, then the worker exits.
+    with stop_on_signals(log) as stop:
+        try:
+            trained = run_worker(store, idle_seconds=args.idle, log=log, stop=stop)
+        except KeyboardInterrupt:
+            log("worker: aborted; the run it trained reads interrupted")
+            return 130
     if args.json:
         return _print_json({"trained": trained})
-    print(f"worker: trained {trained} run(s); the queue is empty", flush=True)
+    log(f"worker: trained {trained} run(s); " + ("stopped" if stop() else "the queue is empty"))
+    return 0
+
+
+def _stop_worker(args, store) -> int:
+    from mnist_core.store.worker import stop_worker
+
+    if args.timeout < 0:
+        raise RunStoreError(f"--timeout must be 0 seconds or more (got {args.timeout:g})")
+
+    def asked(pid: int, runs: list[str]) -> None:
+        what = f"run {', '.join(runs)} stops after its current batch, keeping what it learned" if runs else "idle"
+        if not args.json:
+            print(f"asked worker {pid} of {store.root} to stop ({what})", flush=True)
+
+    result = stop_worker(store, timeout=args.timeout, on_asked=asked)
+    if args.json:
+        return _print_json({"runs_dir": str(store.root), **dataclasses.asdict(result)})
+    if result.outcome == "none":
+        print(f"no worker is running for {store.root}")
+        return 0
+    if result.outcome == "killed":
+        left = f"; run {', '.join(result.stopping_runs)} reads interrupted" if result.stopping_runs else ""
+        print(f"worker {result.pid} did not stop within {args.timeout:g} s: killed it (SIGKILL){left}")
+    else:
+        print(f"worker {result.pid} stopped after {result.seconds:.1f} s")
+    if result.queued:
+        print(f"{result.queued} queued run(s) wait for the next worker (the Train page starts one)")
     return 0
 
 
