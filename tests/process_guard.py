@@ -39,6 +39,25 @@ def marked(name: str, value: str) -> list[int]:
     return sorted(found)
 
 
+def with_descendants(pids: list[int]) -> list[int]:
+    """The processes and all their descendants (a program may start children with an environment of its own, as
+    chromium does for its renderers: the marker is not in theirs)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return sorted(found)
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` has not exited (a zombie, waiting for its parent to collect it, has)."""
     try:
