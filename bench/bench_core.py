@@ -24,18 +24,18 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from mnist_core.data import load_mnist  # noqa: E402
-from mnist_core.quiet import tensorflow_logs  # noqa: E402
+from mnist_core.data.mnist import load_mnist  # noqa: E402
+from mnist_core.networks.backend import tensorflow_logs  # noqa: E402
 
 with tensorflow_logs():
     import keras
 
-from mnist_core.model import build_model  # noqa: E402
-from mnist_core.predict import Predictor  # noqa: E402
-from mnist_core.presets import get_preset  # noqa: E402
+from mnist_core.inspection.predict import Predictor  # noqa: E402
+from mnist_core.jobs.runner import RunRecorder  # noqa: E402
+from mnist_core.networks.model import build_model  # noqa: E402
+from mnist_core.networks.presets import get_preset  # noqa: E402
+from mnist_core.networks.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
 from mnist_core.store import OWNER, RunStore  # noqa: E402
-from mnist_core.store.runner import RunRecorder  # noqa: E402
-from mnist_core.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
 
 TARGET = 0.992
 

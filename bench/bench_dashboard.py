@@ -16,7 +16,7 @@ empty app (one `st.title`) and for MNIST Lab, started alternately so both see th
 the time until MNIST Lab's first page has drawn all its charts, and whether the server had loaded TensorFlow by then.
 
 Training: the same config trained by `python -m mnist_core train` and by the dashboard's path
-(`store.worker.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
+(`jobs.launch.submit`, what the Train page's Start calls, so the background worker trains it) while a browser shows
 the Train page polling the run every second. Compared on model.fit time (train_seconds) of runs made alternately.
 
 Start: seconds from a click on Start training to the first point of the new run's live loss curve painted in the
@@ -44,9 +44,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core.config import RunConfig  # noqa: E402
+from mnist_core.jobs.launch import submit, worker_alive  # noqa: E402
+from mnist_core.networks.config import RunConfig  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
-from mnist_core.store.worker import submit, worker_alive  # noqa: E402
 from tests import process_guard  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from mnist_core.predict import BUNDLED_MODEL, Predictor  # noqa: E402
-from mnist_core.preprocess import naive_shrink, open_image, prepare  # noqa: E402
+from mnist_core.data.preprocess import naive_shrink, open_image, prepare  # noqa: E402
+from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor  # noqa: E402
 from tests.drawn_digits import label_of  # noqa: E402
 
 DRAWN = ROOT / "tests" / "data" / "drawn"

@@ -25,8 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mnist_core.data import load_mnist  # noqa: E402
-from mnist_core.presets import PRESETS, STUDY  # noqa: E402
+from mnist_core.data.mnist import load_mnist  # noqa: E402
+from mnist_core.networks.presets import PRESETS, STUDY  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
 from mnist_core.study import Studies, preset_study  # noqa: E402
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from mnist_core.store.records import EpochMetrics, ProgressPoint
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour

@@ -25,13 +25,14 @@ import time
 
 import msgspec
 
-from mnist_core import quiet
-from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
-from mnist_core.data import DATA_ENV, DataError, load_mnist
-from mnist_core.model_files import ModelFileError, check_model_file
-from mnist_core.preprocess import ImageError
-from mnist_core.presets import PRESETS, STUDY, get_preset
-from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso, queue
+from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
+from mnist_core.data.preprocess import ImageError
+from mnist_core.jobs import queue
+from mnist_core.networks import backend
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
+from mnist_core.networks.model_files import ModelFileError, check_model_file
+from mnist_core.networks.presets import PRESETS, STUDY, get_preset
+from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -277,8 +278,8 @@ def cmd_train(args, store) -> int:
             if slot is None:
                 return _not_started(args, store, writer)
             with slot:
-                with quiet.tensorflow_logs():
-                    from mnist_core.store.runner import execute_run
+                with backend.tensorflow_logs():
+                    from mnist_core.jobs.runner import execute_run
                 from mnist_core.terminal import TerminalProgress
 
                 display = None if args.json else TerminalProgress()
@@ -378,10 +379,10 @@ def cmd_evaluate(args, store) -> int:
 
 
 def cmd_predict(args, store) -> int:
-    from mnist_core.predict import BUNDLED_MODEL, Predictor
+    from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
 
     model_path = store.find(args.run).model_path if args.run else BUNDLED_MODEL
-    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error
+    backend.import_keras()  # TensorFlow's start-up log hidden here, so a bad model file below prints only its error
     predictor = Predictor.from_path(model_path)
     answers = predictor.classify_pictures((path, path) for path in args.images)
     rows = [
@@ -418,8 +419,8 @@ def add_import_parser(commands, parents) -> None:
 def cmd_import(args, store) -> int:
     check_model_file(args.file)  # a file that is no model at all is refused at once, before TensorFlow starts
     data = load_mnist(args.data) if args.data else None
-    quiet.import_keras()  # TensorFlow's start-up log hidden here, so a refused model prints only its one line
-    from mnist_core.importing import import_model
+    backend.import_keras()  # TensorFlow's start-up log hidden here, so a refused model prints only its one line
+    from mnist_core.jobs.importing import import_model
 
     try:
         run = import_model(store, args.file, name=args.name, data=data)
@@ -459,8 +460,8 @@ def cmd_export(args, store) -> int:
     """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
     from pathlib import Path
 
-    from mnist_core.model_files import load_model_file
-    from mnist_core.store.atomic import atomic_write_bytes
+    from mnist_core.atomic import atomic_write_bytes
+    from mnist_core.networks.model_files import load_model_file
 
     run = store.find(args.run)
     if not run.has_model:
@@ -470,7 +471,7 @@ def cmd_export(args, store) -> int:
         raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
     if target.suffix != ".keras":
         raise RunStoreError(f"{target}: the file name must end in .keras")
-    quiet.import_keras()
+    backend.import_keras()
     model = load_model_file(run.model_path)
     tmp = target.with_name(f".{target.name}.tmp.keras")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -510,8 +511,8 @@ def add_code_parser(commands, parents) -> None:
 
 
 def cmd_code(args, store) -> int:
-    from mnist_core.codegen import script_for
-    from mnist_core.store.atomic import atomic_write_text
+    from mnist_core.atomic import atomic_write_text
+    from mnist_core.networks.codegen import script_for
 
     if args.run:
         if args.preset:
@@ -542,7 +543,7 @@ def cmd_code(args, store) -> int:
 
 
 def cmd_worker(args, store) -> int:
-    from mnist_core.store.worker import run_worker, stop_on_signals
+    from mnist_core.jobs.worker import run_worker, stop_on_signals
 
     if args.stop:
         return _stop_worker(args, store)
@@ -564,7 +565,7 @@ def cmd_worker(args, store) -> int:
 
 
 def _stop_worker(args, store) -> int:
-    from mnist_core.store.worker import stop_worker
+    from mnist_core.jobs.launch import stop_worker
 
     if args.timeout < 0:
         raise RunStoreError(f"--timeout must be 0 seconds or more (got {args.timeout:g})")

@@ -1,7 +1,7 @@
 """Training progress for a person at a terminal: Rich progress bars (rate and time left, for the epoch and the
 whole run) when stderr is a terminal, plain lines otherwise (a log file, a pipe, CI), so logs stay readable.
 
-A `TerminalProgress` is a training progress sink (see `mnist_core.training.ProgressSink`): it only draws.
+A `TerminalProgress` is a training progress sink (see `mnist_core.networks.training.ProgressSink`): it only draws.
 A `StudyProgress` is a study worker's display: a bar for the whole study above each trial's `TerminalProgress`.
 """
 
@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mnist_core.store.records import EpochMetrics, ProgressPoint
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 
 def epoch_line(metrics: EpochMetrics, epochs: int) -> str:

@@ -14,7 +14,7 @@ import streamlit as st
 from mnist_core import charts
 from mnist_core.dashboard import ALL_TRAINING_IMAGES, format_duration, live_progress
 from mnist_core.dashboard import markdown_text as md
-from mnist_core.presets import PRESETS, STUDY
+from mnist_core.networks.presets import PRESETS, STUDY
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
 from mnist_core.study.charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure

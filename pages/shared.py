@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mnist_core.data import MnistData, load_mnist
+from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.store import RunStore
 
 # Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).
@@ -97,7 +97,7 @@ def store() -> RunStore:
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def predictor(model_path: str, modified: float):
     """One loaded model per file version (`modified` makes a retrained file load anew)."""
-    from mnist_core.predict import Predictor
+    from mnist_core.inspection.predict import Predictor
 
     return Predictor.from_path(model_path)
 

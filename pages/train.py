@@ -1,7 +1,7 @@
 """The Train page: pick a preset or set the controls, see the model before training, start it in the background
 and watch it live.
 
-Training never runs in this script (a rerun would kill it): Start queues the run with `worker.submit`, a worker
+Training never runs in this script (a rerun would kill it): Start queues the run with `launch.submit`, a worker
 process trains it and writes progress to the run store, and a fragment reads the store once a second. So the
 training goes on while the user moves sliders, changes page or closes the tab, and any tab shows it live.
 """
@@ -11,8 +11,6 @@ import json
 import streamlit as st
 
 from mnist_core import charts
-from mnist_core.codegen import script_for
-from mnist_core.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.dashboard import (
     ALL_TRAINING_IMAGES,
     check_controls,
@@ -23,9 +21,12 @@ from mnist_core.dashboard import (
     matching_preset,
 )
 from mnist_core.dashboard import markdown_text as md
-from mnist_core.presets import PRESETS
-from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError, queue
-from mnist_core.store.worker import ensure_worker, submit
+from mnist_core.jobs import queue
+from mnist_core.jobs.launch import ensure_worker, submit
+from mnist_core.networks.codegen import script_for
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
+from mnist_core.networks.presets import PRESETS
+from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError
 from pages.shared import KEEP, init_state, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
@@ -62,7 +63,7 @@ init_state(
 def model_summary(config_json: str) -> tuple[list[dict], int]:
     import keras
 
-    from mnist_core.model import describe
+    from mnist_core.networks.model import describe
 
     try:
         return describe(RunConfig.from_dict(json.loads(config_json)))

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.config import RunConfig
-from mnist_core.data import load_mnist
+from mnist_core.data.mnist import load_mnist
+from mnist_core.jobs.launch import stop_worker
+from mnist_core.networks.config import RunConfig
 from mnist_core.store import OWNER, RunStore
-from mnist_core.store.worker import stop_worker
 from tests import process_guard
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -116,7 +116,7 @@ def runs(store, monkeypatch) -> RunStore:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, mnist):
     """One real run (2 epochs on 3,000 images) shared by the tests that only read it."""
-    from mnist_core.store.runner import execute_run
+    from mnist_core.jobs.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
     with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.config import RunConfig
 from mnist_core.dashboard import WORD_JOINER
-from mnist_core.data import load_mnist
-from mnist_core.evaluation import evaluate_probabilities
+from mnist_core.data.mnist import load_mnist
+from mnist_core.inspection.evaluation import evaluate_probabilities
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.store import COMPLETED, OWNER, Run, RunStore, RunWriter, records
-from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint
+from mnist_core.store.records import Progress
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TINY = RunConfig(epochs=3, train_limit=1000, batch_size=128)

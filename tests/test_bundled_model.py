@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from mnist_core.predict import BUNDLED_MODEL
-from mnist_core.training import to_model_input
+from mnist_core.inspection.predict import BUNDLED_MODEL
+from mnist_core.networks.training import to_model_input
 
 
 def test_bundled_model_is_small_inference_only_and_accurate(mnist):

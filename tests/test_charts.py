@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 from mnist_core import charts
-from mnist_core.store.records import EpochMetrics, ProgressPoint
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 HISTORY = [
     EpochMetrics(epoch=1, loss=0.9, accuracy=0.7, val_loss=0.5, val_accuracy=0.85),

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, cli
-from mnist_core.codegen import DEFAULT_CACHE, script_for
-from mnist_core.config import RunConfig
-from mnist_core.data import CACHE_ENV, DATA_ENV, default_cache_path
-from mnist_core.presets import PRESETS, SEED
+from mnist_core.data.mnist import CACHE_ENV, DATA_ENV, default_cache_path
+from mnist_core.networks.codegen import DEFAULT_CACHE, script_for
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.presets import PRESETS, SEED
 from mnist_core.store import RunStore
 from tests.pages_support import completed_run, open_page
 
@@ -103,15 +103,15 @@ def printed_test_accuracy(stdout: str) -> float:
 
 def project_training(config: RunConfig, mnist) -> tuple[list[dict], float]:
     """What the project's own training path records for `config`: per-epoch metrics and the test accuracy."""
-    from mnist_core.evaluation import evaluate_model
-    from mnist_core.training import to_model_input, train
+    from mnist_core.inspection.evaluation import evaluate_model
+    from mnist_core.networks.training import to_model_input, train
 
     result = train(config, mnist)
     return result.history, evaluate_model(result.model, to_model_input(mnist.x_test), mnist.y_test).test_accuracy
 
 
 def assert_trains_as_the_project_does(config: RunConfig, stdout: str, mnist) -> float:
-    from mnist_core.model import describe
+    from mnist_core.networks.model import describe
 
     rows, total = describe(config)
     assert printed_summary(stdout) == ([(r["layer"], r["type"], r["parameters"]) for r in rows], total)

@@ -1,7 +1,7 @@
 import pytest
 
-from mnist_core.config import ConfigError, RunConfig
-from mnist_core.presets import PRESETS, STUDY, get_preset
+from mnist_core.networks.config import ConfigError, RunConfig
+from mnist_core.networks.presets import PRESETS, STUDY, get_preset
 
 
 def test_default_config_is_the_seed_model():

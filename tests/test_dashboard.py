@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from mnist_core import dashboard
-from mnist_core.config import ConfigError, RunConfig
-from mnist_core.preprocess import THICK_STROKE
-from mnist_core.presets import PRESETS
-from mnist_core.store.records import ClassMetrics, EpochMetrics, Progress, ProgressPoint, Results
+from mnist_core.data.preprocess import THICK_STROKE
+from mnist_core.networks.config import ConfigError, RunConfig
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.networks.presets import PRESETS
+from mnist_core.store.records import ClassMetrics, Progress, Results
 
 
 def test_durations_read_like_people_say_them():

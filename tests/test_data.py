@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mnist_core import data as data_module
-from mnist_core.data import (
+from mnist_core.data import mnist as data_module
+from mnist_core.data.mnist import (
     TEST_CLASS_COUNTS,
     TRAIN_CLASS_COUNTS,
     DataError,

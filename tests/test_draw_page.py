@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core.predict import BUNDLED_MODEL
-from mnist_core.presets import PRESETS
+from mnist_core.inspection.predict import BUNDLED_MODEL
+from mnist_core.networks.presets import PRESETS
 from mnist_core.store import OWNER, RunStore
 from tests.drawn_digits import Drawing, render
 from tests.pages_support import texts
@@ -31,7 +31,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     """A run store the page can draw with: empty if the bundled model exists, else holding one trained run."""
     runs_dir = tmp_path_factory.mktemp("draw") / "runs"
     if not BUNDLED_MODEL.exists():
-        from mnist_core.store.runner import execute_run
+        from mnist_core.jobs.runner import execute_run
 
         with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=OWNER) as writer:
             execute_run(writer, mnist)
@@ -148,7 +148,7 @@ def png_data(image: Image.Image) -> bytes:
 
 
 def test_without_any_model_the_page_says_how_to_get_one(tmp_path, monkeypatch):
-    monkeypatch.setattr("mnist_core.predict.BUNDLED_MODEL", tmp_path / "no-bundled-model.keras")
+    monkeypatch.setattr("mnist_core.inspection.predict.BUNDLED_MODEL", tmp_path / "no-bundled-model.keras")
     at = draw_page(tmp_path / "empty-runs", monkeypatch)
     assert any("python -m mnist_core train" in info.value for info in at.info)
     assert not at.get("bidi_component")
@@ -169,7 +169,7 @@ def _bar_values(page):
 
 
 def test_a_low_top_probability_is_shown_as_not_sure(page, monkeypatch):
-    monkeypatch.setattr("mnist_core.predict.CONFIDENT", 1.01)  # no answer is ever that sure
+    monkeypatch.setattr("mnist_core.inspection.predict.CONFIDENT", 1.01)  # no answer is ever that sure
     fake_drawing(page, render(Drawing(6, 0, "centred", "thick", "canvas")))
     assert page.metric[0].label == "The network's best guess"
     assert any(w.value.startswith("Not sure") for w in page.warning)
@@ -197,8 +197,8 @@ def test_a_thick_pen_on_a_small_digit_gets_a_tip_where_a_loop_can_fill_in(page):
 @pytest.mark.skipif(not BUNDLED_MODEL.exists(), reason="reads the drawn set with the bundled model")
 def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_never_for_a_1_or_a_7():
     from mnist_core.dashboard import LOOPED_DIGITS, thick_pen_tip
-    from mnist_core.predict import Predictor
-    from mnist_core.preprocess import THICK_STROKE, open_image
+    from mnist_core.data.preprocess import THICK_STROKE, open_image
+    from mnist_core.inspection.predict import Predictor
     from tests.drawn_digits import label_of
 
     predictor = Predictor.from_path(BUNDLED_MODEL)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from mnist_core.evaluation import evaluate_probabilities
+from mnist_core.inspection.evaluation import evaluate_probabilities
 from mnist_core.store.records import Misclassified
 
 

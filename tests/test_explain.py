@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from mnist_core.config import RunConfig
-from mnist_core.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
-from mnist_core.model import build_model
-from mnist_core.predict import Predictor
-from mnist_core.training import to_model_input
+from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
+from mnist_core.inspection.predict import Predictor
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.model import build_model
+from mnist_core.networks.training import to_model_input
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_feature_maps_reach_the_first_convolution_inside_an_adapted_imported_mod
     # after), and the run keeps the wrapper; its first convolution sits inside the wrapped model.
     import keras
 
-    from mnist_core.model_files import as_digit_classifier, load_model_file
+    from mnist_core.networks.model_files import as_digit_classifier, load_model_file
 
     keras.utils.set_random_seed(0)
     original = keras.Sequential(
@@ -64,7 +64,7 @@ def test_feature_maps_reach_the_first_convolution_inside_an_adapted_imported_mod
 def test_a_model_without_convolutions_has_no_feature_maps(tmp_path):
     import keras
 
-    from mnist_core.model_files import as_digit_classifier
+    from mnist_core.networks.model_files import as_digit_classifier
 
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
     assert not Explainer(as_digit_classifier(flat, "flat")).has_conv

@@ -24,9 +24,9 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, cli, cli_env
-from mnist_core.importing import import_model, import_upload
-from mnist_core.model_files import ModelFileError
-from mnist_core.predict import Predictor
+from mnist_core.inspection.predict import Predictor
+from mnist_core.jobs.importing import import_model, import_upload
+from mnist_core.networks.model_files import ModelFileError
 from mnist_core.store import ACTIVE_STATES, COMPLETED, IMPORTED, Run, RunStore, RunStoreError
 from mnist_core.store.runs import RunWriter
 from tests.pages_support import completed_run, figure, open_page, shown, texts

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from mnist_core.config import RunConfig
-from mnist_core.model import build_model, describe
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.model import build_model, describe
 
 
 def test_seed_model_matches_the_post():

@@ -10,9 +10,9 @@ from tests.pages_support import completed_run, figure, open_page, running_run, t
 @pytest.fixture
 def no_worker(monkeypatch):
     """Queue runs without training them: these tests check the page, test_queue checks the worker."""
-    from mnist_core.store import worker
+    from mnist_core.jobs import launch
 
-    monkeypatch.setattr(worker, "spawn_detached", lambda args, log: None)
+    monkeypatch.setattr(launch, "spawn_detached", lambda args, log: None)
 
 
 def parameters(at) -> str:

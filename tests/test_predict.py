@@ -1,7 +1,7 @@
 import numpy as np
 
-from mnist_core.predict import Predictor
-from mnist_core.training import to_model_input
+from mnist_core.inspection.predict import Predictor
+from mnist_core.networks.training import to_model_input
 
 
 def test_fast_single_image_path_agrees_with_model_predict(trained_run, mnist):
@@ -19,7 +19,7 @@ def test_fast_single_image_path_agrees_with_model_predict(trained_run, mnist):
 def test_missing_model_file_says_what_to_do(tmp_path):
     import pytest
 
-    from mnist_core.model_files import ModelFileError
+    from mnist_core.networks.model_files import ModelFileError
 
     with pytest.raises(ModelFileError, match="Train a run first"):
         Predictor.from_path(tmp_path / "model.keras")
@@ -73,7 +73,7 @@ def test_pictures_are_answered_in_order_and_each_bad_one_gets_its_problem(traine
 
 
 def test_not_sure_below_the_confidence_threshold():
-    from mnist_core.predict import CONFIDENT, to_prediction
+    from mnist_core.inspection.predict import CONFIDENT, to_prediction
 
     unsure = to_prediction(np.array([0.5, 0.4] + [0.0125] * 8))
     assert unsure.digit == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_core.preprocess import ImageError, naive_shrink, open_image, prepare
+from mnist_core.data.preprocess import ImageError, naive_shrink, open_image, prepare
 
 
 def stroke_digit(size=280, box=(100, 60, 180, 220), width=18, ink=255, background=0, mode="L"):
@@ -119,7 +119,7 @@ def test_open_image_refuses_bad_files_with_clear_messages():
 
 
 def test_stroke_width_is_measured_in_pixels():
-    from mnist_core.preprocess import stroke_width
+    from mnist_core.data.preprocess import stroke_width
 
     bar = np.zeros((300, 300), bool)
     bar[20:280, 100:110] = True  # a stroke 10 px wide and 260 px long
@@ -128,7 +128,7 @@ def test_stroke_width_is_measured_in_pixels():
 
 
 def _field_stroke_width(image):
-    from mnist_core.preprocess import stroke_width
+    from mnist_core.data.preprocess import stroke_width
 
     return stroke_width(image > 0.5)
 
@@ -175,7 +175,7 @@ def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
 
 
 def test_the_pen_width_is_reported_in_pixels_of_the_28x28_input():
-    from mnist_core.preprocess import THICK_STROKE
+    from mnist_core.data.preprocess import THICK_STROKE
 
     normal = prepare(stroke_digit(width=18))  # 18 px on a 160 px digit
     blob = prepare(stroke_digit(box=(20, 20, 50, 70), width=18))  # the same pen on a 50 px digit
@@ -190,7 +190,7 @@ def test_a_fat_pen_on_a_small_digit_is_thinned_to_a_bold_mnist_stroke():
 
 
 def test_narrowing_never_erases_the_digit():
-    from mnist_core.preprocess import _morph
+    from mnist_core.data.preprocess import _morph
 
     dot = np.zeros((6, 6), np.float32)
     dot[2:4, 2:4] = 1.0

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import SMALL
-from mnist_core.config import ConfigError
+from mnist_core.jobs.runner import execute_run
+from mnist_core.networks.config import ConfigError
+from mnist_core.networks.training import to_model_input
 from mnist_core.store import OWNER, RunStore
-from mnist_core.store.runner import execute_run
-from mnist_core.training import to_model_input
 
 
 def test_a_finished_run_has_everything_on_disk(trained_run):
@@ -40,7 +40,7 @@ def test_saved_model_reloads_in_plain_keras_with_the_same_accuracy(trained_run, 
 
 
 def test_a_failing_run_is_recorded_as_failed_with_the_reason(store, mnist, monkeypatch):
-    from mnist_core.store import runner
+    from mnist_core.jobs import runner
 
     def broken_training(*args, **kwargs):
         raise ConfigError("epochs", "must be between 1 and 500 (got 0)")

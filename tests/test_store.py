@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from conftest import SMALL
+from mnist_core.atomic import atomic_write_json
+from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.store import COMPLETED, OWNER, QUEUED, RUNNING, WORKER, DamagedRun, RunStore, RunStoreError
-from mnist_core.store.atomic import atomic_write_json
-from mnist_core.store.records import EpochMetrics, Progress, ProgressPoint, RunStatus, decode, encode
+from mnist_core.store.records import Progress, RunStatus, decode, encode
 from tests.pages_support import completed_run
 
 # Every way a run's file can be wrong: not JSON, empty, the wrong JSON type, the right type with wrong fields.

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
-from mnist_core.presets import PRESETS, STUDY
+from mnist_core.networks.presets import PRESETS, STUDY
 from mnist_core.store import RunStore
 from mnist_core.study import Studies, StudyError, StudySpec
 
@@ -320,7 +320,7 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
 
 def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(store, mnist):
     from conftest import SMALL
-    from mnist_core.store.worker import submit
+    from mnist_core.jobs.launch import submit
 
     queued = submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
     lab = Studies(store)
@@ -342,7 +342,7 @@ def _progress(finished: int, planned: int = 4) -> dict:
 def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_bars_under_it():
     import io
 
-    from mnist_core.store import EpochMetrics
+    from mnist_core.networks.metrics import EpochMetrics
     from mnist_core.terminal import StudyProgress
 
     screen = io.StringIO()
@@ -367,7 +367,7 @@ def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_
 def test_a_worker_without_a_terminal_or_with_json_writes_plain_lines():
     import io
 
-    from mnist_core.store import EpochMetrics
+    from mnist_core.networks.metrics import EpochMetrics
     from mnist_core.terminal import StudyProgress
 
     for display in (

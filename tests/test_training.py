@@ -1,7 +1,7 @@
 import numpy as np
 
 from conftest import SMALL
-from mnist_core.training import KeepBestWeights, train
+from mnist_core.networks.training import KeepBestWeights, train
 
 
 class Recorder:

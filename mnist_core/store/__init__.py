@@ -2,14 +2,11 @@
 
     layout    every path under a store's root (nothing else builds them)
     records   the typed records of a run and their JSON (checked on every read)
-    atomic    atomic file writes
     locks     flock-based liveness: a lock held while a process works, gone when it dies
     runs      RunStore, Run snapshots, DamagedRun, RunWriter: records in, records out
-    queue     one training at a time: the line of waiting runs and the training slot
-    worker    the background worker that trains the dashboard's runs (and stays warm)
-    runner    carrying out one run: train, evaluate, save, record
 
-Pages and the command line use `RunStore`, `queue` and `worker`; only the processes that train use `runner`.
+Pages, the command line and the job system (mnist_core.jobs) get typed records from `RunStore` and write through a
+`RunWriter`; nothing else opens a run's files. The store never imports training or the job system.
 """
 
 from mnist_core.store.records import (
@@ -25,9 +22,7 @@ from mnist_core.store.records import (
     STOPPED,
     TRAINED,
     WORKER,
-    EpochMetrics,
     Progress,
-    ProgressPoint,
     RecordError,
     Results,
     RunMeta,
@@ -60,9 +55,7 @@ __all__ = [
     "TRAINED",
     "WORKER",
     "DamagedRun",
-    "EpochMetrics",
     "Progress",
-    "ProgressPoint",
     "RecordError",
     "Results",
     "Run",

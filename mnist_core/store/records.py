@@ -14,7 +14,9 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
-from mnist_core.config import ConfigError, RunConfig
+from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.networks.config import ConfigError, RunConfig
+from mnist_core.networks.metrics import Count, Epoch, Fraction, ProgressPoint
 
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "queued",
@@ -36,10 +38,6 @@ Trainer = Literal["worker", "owner"]
 TRAINED, IMPORTED = "trained", "imported"
 Kind = Literal["trained", "imported"]
 
-NUM_CLASSES = 10
-Count = Annotated[int, msgspec.Meta(ge=0)]
-Epoch = Annotated[int, msgspec.Meta(ge=1)]
-Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Digit = Annotated[int, msgspec.Meta(ge=0, le=NUM_CLASSES - 1)]
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 ConfusionRow = Annotated[list[Count], msgspec.Meta(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
@@ -91,32 +89,6 @@ class RunStatus:
     epochs_completed: Count | None = None
     test_accuracy: Fraction | None = None
     test_loss: float | None = None
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """One row of history.json: the seed's `history.history`, one epoch at a time."""
-
-    epoch: Epoch
-    loss: float | None = None
-    accuracy: Fraction | None = None
-    val_loss: float | None = None
-    val_accuracy: Fraction | None = None
-    learning_rate: float | None = None
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class ProgressPoint:
-    """A within-epoch point for a live curve: the running loss and accuracy after `batch` of `steps`."""
-
-    epoch: Epoch
-    batch: Count
-    steps: Count
-    progress: float  # fractional epochs done, the x axis of a live curve
-    loss: float | None = None
-    accuracy: Fraction | None = None
-    elapsed: float | None = None  # seconds since training began
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mnist_core.config import RunConfig
+from mnist_core.atomic import atomic_write_bytes
+from mnist_core.networks.config import RunConfig
+from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
-from mnist_core.store.atomic import atomic_write_bytes
 from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.records import (
@@ -33,7 +34,6 @@ from mnist_core.store.records import (
     STOPPED,
     TRAINED,
     WORKER,
-    EpochMetrics,
     Progress,
     RecordError,
     Results,

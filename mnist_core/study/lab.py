@@ -11,9 +11,9 @@ import contextlib
 import os
 import time
 
+from mnist_core.jobs.launch import spawn_detached
 from mnist_core.store import RunStore, RunStoreError
 from mnist_core.store.locks import has_holders, shared
-from mnist_core.store.worker import spawn_detached
 from mnist_core.study import adapter, tables, worker
 from mnist_core.study.database import hide_password
 from mnist_core.study.spec import StudyError, StudySpec, check_study_name

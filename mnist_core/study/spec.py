@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnist_core.config import ConfigError, RunConfig
-from mnist_core.presets import PRESETS, STUDY
+from mnist_core.networks.config import ConfigError, RunConfig
+from mnist_core.networks.presets import PRESETS, STUDY
 
 KINDS = ("presets", "grid", "search")
 MAX_GRID_CELLS = 200

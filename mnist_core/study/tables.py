@@ -11,9 +11,10 @@ import contextlib
 import csv
 import io
 
-from mnist_core.config import ConfigError
-from mnist_core.presets import PRESETS
-from mnist_core.store import EpochMetrics, RecordError, Run, RunStore, RunStoreError
+from mnist_core.networks.config import ConfigError
+from mnist_core.networks.metrics import EpochMetrics
+from mnist_core.networks.presets import PRESETS
+from mnist_core.store import RecordError, Run, RunStore, RunStoreError
 from mnist_core.study.adapter import Attempt
 from mnist_core.study.spec import StudySpec, describe_params
 

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from mnist_core.store import OWNER, STOPPED, queue
+from mnist_core.jobs import queue
+from mnist_core.jobs.launch import ensure_worker
+from mnist_core.store import OWNER, STOPPED
 from mnist_core.store.locks import waiting_for
-from mnist_core.store.worker import ensure_worker
 from mnist_core.study.adapter import Pruned, StudyHandle, TrialHandle
 from mnist_core.study.spec import StudyError, StudySpec
 from mnist_core.study.tables import result_of
@@ -169,13 +170,13 @@ class _Trainer:
 
     def _train(self, trial: TrialHandle, writer, params: dict) -> float:
         if self.data is None:
-            from mnist_core.data import load_mnist
+            from mnist_core.data.mnist import load_mnist
 
             self.data = load_mnist()
-        from mnist_core.quiet import tensorflow_logs
+        from mnist_core.networks.backend import tensorflow_logs
 
         with tensorflow_logs():
-            from mnist_core.store.runner import execute_run
+            from mnist_core.jobs.runner import execute_run
 
         reporter = _Reporter(trial, self.spec.prune, self.display.trial_sink(f"trial {trial.slot}"))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from mnist_core.jobs.launch import stop_worker
 from mnist_core.store import RunStore
-from mnist_core.store.worker import stop_worker
 from tests import process_guard
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_core.predict import BUNDLED_MODEL
+from mnist_core.inspection.predict import BUNDLED_MODEL
 from tests.browser.conftest import ROOT, Server, screenshot, wait_for_app
 from tests.drawn_digits import DIGITS, Drawing, pixel_strokes, render
 

@@ -6,8 +6,8 @@ import signal
 import time
 
 from conftest import SMALL
+from mnist_core.jobs.launch import submit, worker_alive
 from mnist_core.store import RunStore
-from mnist_core.store.worker import submit, worker_alive
 from tests.browser.conftest import screenshot, wait_for_app
 from tests.pages_support import completed_run
 

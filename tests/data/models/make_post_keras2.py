@@ -2,11 +2,12 @@
 
 The post (`../shared/seed/` from the repository root) builds its CNN with Keras 2's `Sequential`: Conv 16 -> pool ->
 Conv 36 -> pool -> Dropout -> Flatten -> Dense 128 -> Dropout -> Dense 10 softmax, compiles it with Adam and
-categorical cross-entropy, and fits with a 20% validation split. This script does the same with two changes so that it
-takes seconds: 10,000 training images for 2 epochs at batch 32 (the post: all 60,000 for 20 epochs at batch 256).
+categorical cross-entropy, and fits with a 20% validation split. This script does the same with two changes so that
+it takes seconds: 10,000 training images for 2 epochs at batch 32 (the post: all 60,000 for 20 epochs at batch 256).
 The post's text shows no save step; Keras 2 users saved with `model.save("....h5")` (legacy HDF5, optimizer state
 included), which is what this does. It also records what Keras 2 measured on the 10,000 MNIST test images in
-`post-keras2.json`, which the tests compare with the same file opened by Keras 3 through `mnist_core.model_files`.
+`post-keras2.json`, which the tests compare with the same file opened by Keras 3 through
+`mnist_core.networks.model_files`.
 
 It needs Keras 2 itself: the `tf_keras` package, which is NOT a project requirement. It was run once like this, with
 the project's virtualenv (TensorFlow 2.21) and tf_keras installed beside it in a throwaway folder:
@@ -18,8 +19,8 @@ MNIST comes from the project's cache (Keras' mnist.npz layout): ~/.cache/mnist-l
 Rerunning it here wrote byte-identical files.
 
 Measured: post-keras2.h5 is 2,836,136 bytes (232,590 weights, 0.93 MB, plus Adam's two moments for each). Keras 2
-gives 96.68% on the MNIST test set; Keras 3.15.1 opening it through `mnist_core.model_files` gives 96.68% too, with
-the same answer for all 10,000 test images.
+gives 96.68% on the MNIST test set; Keras 3.15.1 opening it through `mnist_core.networks.model_files` gives 96.68%
+too, with the same answer for all 10,000 test images.
 """
 
 import json

@@ -1,0 +1,82 @@
+"""Build the Keras 3 model for a RunConfig, and describe it as data (the seed's `model.summary()`).
+
+The shape follows the seed post: convolution blocks of [Conv2D 'same' relu -> MaxPooling2D 2x2], then Dropout ->
+Flatten -> Dense relu -> Dropout -> Dense 10 softmax. Batch normalisation and augmentation layers are added only
+when the config asks for them. Only `keras` APIs are used here, so any Keras backend can run it.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from mnist_core.data.mnist import IMAGE_SIZE, NUM_CLASSES
+from mnist_core.networks.config import RunConfig
+
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+def build_model(config: RunConfig) -> keras.Model:
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    x = inputs
+    if config.augments:
+        x = _augmentation(config)(x)
+
+    for block, filters in enumerate(config.filters, start=1):
+        for conv in range(1, config.convs_per_block + 1):
+            name = f"conv{block}" if config.convs_per_block == 1 else f"conv{block}_{conv}"
+            if config.batch_norm:
+                # The normalisation's own offset makes the convolution's bias redundant.
+                x = layers.Conv2D(filters, config.kernel_size, padding="same", use_bias=False, name=name)(x)
+                x = layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = layers.Activation("relu", name=f"{name}_relu")(x)
+            else:
+                x = layers.Conv2D(filters, config.kernel_size, padding="same", activation="relu", name=name)(x)
+        x = layers.MaxPooling2D(pool_size=2, name=f"pool{block}")(x)
+
+    if config.dropout:
+        x = layers.Dropout(config.dropout, name="dropout_conv")(x)
+    x = layers.Flatten(name="flatten")(x)
+    if config.dense_units:
+        x = layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+        if config.dropout:
+            x = layers.Dropout(config.dropout, name="dropout_dense")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit")(x)
+    return keras.Model(inputs, outputs, name="mnist_cnn")
+
+
+def _augmentation(config: RunConfig) -> keras.Sequential:
+    """Random shifts, rotations and zoom of the training images; Keras skips these layers at inference."""
+    steps = []
+    if config.augment_rotation:
+        steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
+    if config.augment_zoom:
+        steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
+    if config.augment_shift:
+        steps.append(
+            layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
+        )
+    return keras.Sequential(steps, name="augmentation")
+
+
+def summary_rows(model: keras.Model) -> list[dict]:
+    """The model summary as data: one row per layer with its output shape and parameter count."""
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = tuple(shape.shape[1:]) if shape is not None and hasattr(shape, "shape") else ()
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": "x".join(str(dim) for dim in shape),
+                "parameters": int(layer.count_params()),
+            }
+        )
+    return rows
+
+
+def describe(config: RunConfig) -> tuple[list[dict], int]:
+    """Summary rows and total parameter count for a config, before any training."""
+    model = build_model(config)
+    return summary_rows(model), int(model.count_params())
