@@ -10,12 +10,16 @@ from pages import shared  # before any page runs: what the pages share, imported
 
 st.set_page_config(page_title="MNIST Lab", page_icon="✏️", layout="wide")
 
+# The reader's language decides the navigation's titles; the pages' URLs (/train, ...) stay the same in both.
+t = shared.tr()
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/grid_view:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
-    st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
+    st.Page("pages/data.py", title=t("Data"), icon=":material/grid_view:", default=True),
+    st.Page("pages/train.py", title=t("Train"), icon=":material/model_training:"),
+    st.Page("pages/runs.py", title=t("Runs"), icon=":material/history:"),
+    st.Page("pages/draw.py", title=t("Draw"), icon=":material/draw:"),
+    st.Page("pages/experiments.py", title=t("Experiments"), icon=":material/science:"),
 ]
 
-shared.run_page(st.navigation(PAGES))
+page = st.navigation(PAGES)
+shared.language_control()
+shared.run_page(page)

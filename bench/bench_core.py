@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_core.py predict    # one section: overhead, predict, data, fast
 
 Machines are noisy, so comparisons are ratios of runs made alternately in the same process. Prints a markdown
-table for the README and writes bench/results/core.json.
+table for docs/benchmarks.md and writes bench/results/core.json.
 """
 
 from __future__ import annotations

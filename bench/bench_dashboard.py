@@ -24,7 +24,7 @@ browser, with a warm worker (the Train page starts one when it opens; it keeps T
 a cold one (MNIST_LAB_WORKER_IDLE=0: every Start waits for a new worker process to import TensorFlow, as before the
 worker stayed), alternately, on two servers started the same way.
 
-Prints a markdown table for the README and writes bench/results/dashboard.json.
+Prints a markdown table for docs/benchmarks.md and writes bench/results/dashboard.json.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reproduce the seed post's hyperparameter study and write the table for the README.
+"""Reproduce the seed post's hyperparameter study and write the table for docs/studies.md.
 
     .venv/bin/python bench/reproduce_seed_study.py                         # the real thing: 7 runs, full data
     .venv/bin/python bench/reproduce_seed_study.py --limit 2000 --epochs 1 # a quick check that it all works
@@ -43,7 +43,7 @@ Known differences from the post, whatever the numbers:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """The README table: one line per preset of the study, its latest completed trial."""
+    """The table of docs/studies.md: one line per preset of the study, its latest completed trial."""
     latest = {}
     for row in rows:
         if row["state"] == "completed":

@@ -1,5 +1,8 @@
 """`python -m mnist_core`: the seed's whole experiment from a terminal, with `--json` for scripts.
 
+It speaks the language of $LANGUAGE / $LC_ALL / $LC_MESSAGES / $LANG (zh_*: Chinese, else English), or the one
+`--lang` names: help, messages and progress lines; `--json` output stays English.
+
 data       where MNIST came from, shapes and per-class counts
 train      train a preset or custom config and save it as a run
 runs       list the runs in the run store
@@ -27,6 +30,7 @@ import msgspec
 
 from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
 from mnist_core.data.preprocess import ImageError
+from mnist_core.i18n import LANGUAGES, install_for_process, language_from_environment, language_of, marked, translator
 from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
@@ -39,39 +43,95 @@ from mnist_core.store.runs import CANCELLED
 USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError, ModelFileError)
 # What to do about a filesystem fault, by its errno; anything else gets the system's own words.
 OS_ERROR_HINTS = {
-    errno.EACCES: "check its permissions, or use another path",
-    errno.EPERM: "check its permissions, or use another path",
-    errno.EROFS: "the file system is read-only; use another path",
-    errno.ENOSPC: "the disk is full; free some space and try again",
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.EISDIR: "it is a folder; give a file",
+    errno.EACCES: marked("check its permissions, or use another path"),
+    errno.EPERM: marked("check its permissions, or use another path"),
+    errno.EROFS: marked("the file system is read-only; use another path"),
+    errno.ENOSPC: marked("the disk is full; free some space and try again"),
+    errno.ENOTDIR: marked("a part of the path is a file, not a folder"),
+    errno.EISDIR: marked("it is a folder; give a file"),
 }
+
+# This process's language (main() installs the one $LANG or --lang names): help, messages, progress lines.
+t = translator()
+
+COMMAND_LIST = marked("""\
+data       where MNIST came from, shapes and per-class counts
+train      train a preset or custom config and save it as a run
+runs       list the runs in the run store
+evaluate   test metrics, confusion matrix and per-class metrics of a run
+predict    classify image files with a run's model (or the bundled one)
+import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set
+rename / delete   manage runs
+export     save a run's model without optimizer state (how the bundled model is made)
+code       the standalone Keras script that trains a preset's, a run's or your settings
+worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
+study      create, run (as one of several workers), resume, stop and show studies: many runs compared""")
+
+
+# argparse's own words: argparse asks gettext's default domain for them, which install_for_process makes ours.
+# Listed here so that extraction puts them in the catalogs (their %-placeholders are argparse's).
+ARGPARSE_WORDS = (
+    marked("usage: "),
+    marked("positional arguments"),
+    marked("options"),
+    marked("show this help message and exit"),
+    marked("the following arguments are required: %s"),
+    marked("unrecognized arguments: %s"),
+    marked("invalid choice: %(value)r (choose from %(choices)s)"),
+    marked("argument %(argument_name)s: %(message)s"),
+    marked("invalid %(type)s value: %(value)r"),
+    marked("expected one argument"),
+    marked("expected at least one argument"),
+    marked("expected at most one argument"),
+    marked("one of the arguments %s is required"),
+    marked("not allowed with argument %s"),
+    marked("ambiguous option: %(option)s could match %(matches)s"),
+)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # One clear line instead of argparse's usage dump.
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, t("{prog}: error: {message} (see {prog} --help)", prog=self.prog, message=message) + "\n")
+
+
+def choose_language(argv: list[str] | None) -> str:
+    """--lang if given (anywhere on the line), else the environment's language (zh_*: Chinese), else English."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang")
+    known, _rest = early.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return language_of(known.lang) or language_from_environment()
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    common.add_argument("--runs-dir", metavar="DIR", help=f"the run store (default: ${RUNS_DIR_ENV} or ./runs)")
-    common.add_argument("--data", metavar="NPZ", help=f"an mnist.npz to use (default: ${DATA_ENV}, cache, package)")
+    common.add_argument("--json", action="store_true", help=t("print machine-readable JSON on stdout (in English)"))
+    common.add_argument(
+        "--runs-dir", metavar="DIR", help=t("the run store (default: ${env} or ./runs)", env=RUNS_DIR_ENV)
+    )
+    common.add_argument(
+        "--data", metavar="NPZ", help=t("an mnist.npz to use (default: ${env}, cache, package)", env=DATA_ENV)
+    )
+    language_help = t("the language of help, messages and progress lines (default: from $LANG)")
+    common.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS, help=language_help)
 
-    parser = _Parser(prog="python -m mnist_core", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = _Parser(
+        prog="python -m mnist_core", description=t(COMMAND_LIST), formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--lang", choices=list(LANGUAGES), help=language_help)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    commands.add_parser("data", parents=[common], help="show where MNIST came from, shapes and class counts")
+    commands.add_parser("data", parents=[common], help=t("show where MNIST came from, shapes and class counts"))
 
     # The settings of a run, shared by `train` and `code`: both read them the same way (config_from_args).
     config_flags = _Parser(add_help=False)
     # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to the seed).
-    config_flags.add_argument("--preset", help=f"start from a preset: {', '.join(PRESETS)} (default: seed)")
+    config_flags.add_argument(
+        "--preset", help=t("start from a preset: {presets} (default: seed)", presets=", ".join(PRESETS))
+    )
     config_flags.add_argument("--epochs", type=int)
     config_flags.add_argument(
-        "--filters", type=int, nargs="+", metavar="N", help="filters per convolution block, 1 to 4 blocks"
+        "--filters", type=int, nargs="+", metavar="N", help=t("filters per convolution block, 1 to 4 blocks")
     )
     config_flags.add_argument("--kernel-size", type=int)
     config_flags.add_argument("--dense-units", type=int)
@@ -86,14 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images",
+        help=t("small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images"),
     )
     config_flags.add_argument(
         "--early-stopping",
         type=int,
         metavar="PATIENCE",
         dest="early_stopping_patience",
-        help="stop after PATIENCE epochs without a lower val_loss (0 = off)",
+        help=t("stop after PATIENCE epochs without a lower val_loss (0 = off)"),
     )
     config_flags.add_argument("--seed", type=int)
     config_flags.add_argument(
@@ -101,88 +161,100 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         dest="train_limit",
-        help="train on the first N training images only, for quick runs",
+        help=t("train on the first N training images only, for quick runs"),
     )
 
-    train = commands.add_parser("train", parents=[common, config_flags], help="train a model and save it as a run")
-    train.add_argument("--name", help="a name for the run (default: the preset's)")
+    train = commands.add_parser("train", parents=[common, config_flags], help=t("train a model and save it as a run"))
+    train.add_argument("--name", help=t("a name for the run (default: the preset's)"))
     train.add_argument(
         "--no-wait",
         action="store_true",
-        help="fail at once if another training runs in this run store (default: wait in the queue)",
+        help=t("fail at once if another training runs in this run store (default: wait in the queue)"),
     )
     add_code_parser(commands, parents=[common, config_flags])
 
-    commands.add_parser("runs", parents=[common], help="list the runs")
+    commands.add_parser("runs", parents=[common], help=t("list the runs"))
 
-    evaluate = commands.add_parser("evaluate", parents=[common], help="test metrics of a run")
-    evaluate.add_argument("run", help="run id, unique id prefix, or name")
+    evaluate = commands.add_parser("evaluate", parents=[common], help=t("test metrics of a run"))
+    evaluate.add_argument("run", help=t("run id, unique id prefix, or name"))
 
-    predict = commands.add_parser("predict", parents=[common], help="classify images of digits")
-    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
-    predict.add_argument("--run", help="the run whose model to use (default: the bundled model)")
+    predict = commands.add_parser("predict", parents=[common], help=t("classify images of digits"))
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help=t("PNG, JPEG, GIF, BMP or WebP files"))
+    predict.add_argument("--run", help=t("the run whose model to use (default: the bundled model)"))
 
     add_import_parser(commands, parents=[common])
 
-    rename = commands.add_parser("rename", parents=[common], help="rename a run")
+    rename = commands.add_parser("rename", parents=[common], help=t("rename a run"))
     rename.add_argument("run")
     rename.add_argument("name")
 
-    delete = commands.add_parser("delete", parents=[common], help="delete a run and its files")
+    delete = commands.add_parser("delete", parents=[common], help=t("delete a run and its files"))
     delete.add_argument("run")
 
     export = commands.add_parser(
-        "export", parents=[common], help="save a run's model for inference only (no optimizer)"
+        "export", parents=[common], help=t("save a run's model for inference only (no optimizer)")
     )
     export.add_argument("run")
-    export.add_argument("path", help="where to write the .keras file")
+    export.add_argument("path", help=t("where to write the .keras file"))
 
     worker = commands.add_parser(
-        "worker", parents=[common], help="train the dashboard's queued runs one at a time (the dashboard starts it)"
+        "worker",
+        parents=[common],
+        help=t("train the dashboard's queued runs one at a time (the dashboard starts it)"),
     )
     worker.add_argument(
         "--idle",
         type=float,
         metavar="SECONDS",
-        help="stay this long after the queue empties, warm, for the next run (default: $MNIST_LAB_WORKER_IDLE or 300)",
+        help=t(
+            "stay this long after the queue empties, warm, for the next run (default: $MNIST_LAB_WORKER_IDLE or 300)"
+        ),
     )
     worker.add_argument(
         "--stop",
         action="store_true",
-        help="stop the run store's worker instead: the run it trains stops after its batch and keeps what it "
-        "learned; a worker that does not leave within --timeout is killed",
+        help=t(
+            "stop the run store's worker instead: the run it trains stops after its batch and keeps what it "
+            "learned; a worker that does not leave within --timeout is killed"
+        ),
     )
     worker.add_argument(
         "--timeout",
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="with --stop: how long to wait before killing the worker (default: 30)",
+        help=t("with --stop: how long to wait before killing the worker (default: 30)"),
     )
     add_study_parser(commands, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    global t
+    t = install_for_process(choose_language(argv))  # before the parser: its help and argparse's words follow it
     args = build_parser().parse_args(argv)
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     try:
         return COMMANDS[args.command](args, store)
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        # With --json the error stays English, like the rest of the output; a person reads it in their language.
+        said = translator() if args.json else t
+        print(said("error: {message}", message=said.message(error)), file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except OSError as error:  # a filesystem fault, not a bug: the path and what to do, in one line
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        said = translator() if args.json else t
+        print(said("error: {message}", message=describe_os_error(error, said)), file=sys.stderr)
         return 2
 
 
-def describe_os_error(error: OSError) -> str:
+def describe_os_error(error: OSError, said=None) -> str:
+    """The path, the system's own words and what to do (in `said`'s language; English by default)."""
     where = f"{error.filename}: " if error.filename else ""
     what = error.strerror or str(error)
     hint = OS_ERROR_HINTS.get(error.errno)
-    return f"{where}{what}" + (f" ({hint})" if hint else "")
+    return f"{where}{what}" + (f" ({(said or translator())(hint)})" if hint else "")
 
 
 # --- commands --------------------------------------------------------------------------------------------------
@@ -194,10 +266,10 @@ def cmd_data(args, store) -> int:
     summary = data.summary()
     if args.json:
         return _print_json({**summary, "seconds": round(time.perf_counter() - started, 3)})
-    print(f"source: {summary['source']}")
+    print(t("source: {source}", source=summary["source"]))
     for part in ("train", "test"):
         counts = " ".join(f"{d}:{n}" for d, n in summary[part]["class_counts"].items())
-        print(f"{part}: {tuple(summary[part]['shape'])}  {counts}")
+        print(f"{t.pgettext('subset', part)}: {tuple(summary[part]['shape'])}  {counts}")
     return 0
 
 
@@ -246,7 +318,7 @@ def stop_on_ctrl_c(what: str):
         if requested:
             raise KeyboardInterrupt  # a second Ctrl-C aborts; the run or trial is marked interrupted
         requested = True
-        print(f"\n{what} (Ctrl-C again to abort)...", file=sys.stderr)
+        print("\n" + t("{what} (Ctrl-C again to abort)...", what=what), file=sys.stderr)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -265,10 +337,17 @@ def cmd_train(args, store) -> int:
         images = config.train_limit or len(data.x_train)
         say(
             args,
-            f"run {writer.id}: {config.conv_blocks} conv blocks {list(config.filters)}, {config.epochs} epochs, "
-            f"{images} training images (Ctrl-C stops and keeps the run)",
+            t(
+                "run {id}: {blocks} conv blocks {filters}, {epochs} epochs, {images} training images "
+                "(Ctrl-C stops and keeps the run)",
+                id=writer.id,
+                blocks=config.conv_blocks,
+                filters=list(config.filters),
+                epochs=config.epochs,
+                images=images,
+            ),
         )
-        with stop_on_ctrl_c("stopping after this batch") as stop_requested:
+        with stop_on_ctrl_c(t("stopping after this batch")) as stop_requested:
             slot = queue.wait_for_turn(
                 store,
                 writer,
@@ -280,16 +359,18 @@ def cmd_train(args, store) -> int:
             with slot:
                 with backend.tensorflow_logs():
                     from mnist_core.jobs.runner import execute_run
-                from mnist_core.terminal import TerminalProgress
+                from mnist_core.presentation.terminal import TerminalProgress
 
                 display = None if args.json else TerminalProgress()
                 try:
                     status = execute_run(writer, data, sink=display, should_stop=stop_requested)
                 except KeyboardInterrupt:
-                    print(f"\nrun {writer.id} interrupted", file=sys.stderr)
+                    print("\n" + t("run {id} interrupted", id=writer.id), file=sys.stderr)
                     return 130
                 except Exception as error:  # noqa: BLE001 - recorded on the run by execute_run
-                    print(f"error: run {writer.id} failed: {type(error).__name__}: {error}", file=sys.stderr)
+                    detail = f"{type(error).__name__}: {error}"  # Keras' or TensorFlow's own words, verbatim
+                    failure = t("run {id} failed: {detail}", id=writer.id, detail=detail)
+                    print(t("error: {message}", message=failure), file=sys.stderr)
                     return 1
                 finally:
                     if display:
@@ -300,15 +381,30 @@ def cmd_train(args, store) -> int:
     if args.json:
         return _print_json(result)
     print(
-        f"\n{status.state}: test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}, "
-        f"{result['epochs_completed']} epochs in {result['train_seconds']:.1f} s; model {result['model_path']}"
+        "\n"
+        + t(
+            "{state}: test accuracy {accuracy:.4f}, loss {loss:.4f}, {epochs} epochs in {seconds:.1f} s; model {path}",
+            state=status.state,
+            accuracy=result["test_accuracy"],
+            loss=result["test_loss"],
+            epochs=result["epochs_completed"],
+            seconds=result["train_seconds"],
+            path=result["model_path"],
+        )
     )
     return 0
 
 
 def _say_waiting(run_id: str, ahead: int, current) -> None:
-    training = f"; training now: {current.name} ({current.id})" if current else ""
-    print(f"run {run_id}: waiting in the queue, {ahead} run(s) ahead{training}. Ctrl-C cancels.", file=sys.stderr)
+    training = t("; training now: {name} ({id})", name=current.name, id=current.id) if current else ""
+    waiting = t.ngettext(
+        "run {id}: waiting in the queue, {n} run ahead{training}. Ctrl-C cancels.",
+        "run {id}: waiting in the queue, {n} runs ahead{training}. Ctrl-C cancels.",
+        ahead,
+        id=run_id,
+        training=training,
+    )
+    print(waiting, file=sys.stderr)
 
 
 def _not_started(args, store: RunStore, writer) -> int:
@@ -322,7 +418,7 @@ def _not_started(args, store: RunStore, writer) -> int:
             f"{store.root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait."
         )
     writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
-    print(f"run {writer.id} cancelled before it started", file=sys.stderr)
+    print(t("run {id} cancelled before it started", id=writer.id), file=sys.stderr)
     return 130
 
 
@@ -338,7 +434,7 @@ def cmd_runs(args, store) -> int:
     if args.json:
         return _print_json(rows)
     if not rows:
-        print(f"no runs yet in {store.root}: train one with `python -m mnist_core train --preset seed`")
+        print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset seed`", root=store.root))
         return 0
     print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
     for row in rows:
@@ -366,10 +462,15 @@ def cmd_evaluate(args, store) -> int:
     if args.json:
         return _print_json(output)
     print(
-        f"run {run.id}: test accuracy {results.test_accuracy:.4f}, loss {results.test_loss:.4f}, "
-        f"{len(results.misclassified)} misclassified"
+        t(
+            "run {id}: test accuracy {accuracy:.4f}, loss {loss:.4f}, {wrong} misclassified",
+            id=run.id,
+            accuracy=results.test_accuracy,
+            loss=results.test_loss,
+            wrong=len(results.misclassified),
+        )
     )
-    print("confusion matrix (rows: true digit, columns: predicted):")
+    print(t("confusion matrix (rows: true digit, columns: predicted):"))
     for digit, row in enumerate(results.confusion_matrix):
         print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
     print("digit precision recall    f1")
@@ -393,7 +494,7 @@ def cmd_predict(args, store) -> int:
     else:
         for answer in answers:
             if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{answer.name}: error: {answer.problem}", file=sys.stderr)
+                print(f"{answer.name}: " + t("error: {message}", message=answer.problem), file=sys.stderr)
             else:
                 print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
     return 1 if any(answer.problem for answer in answers) else 0
@@ -406,14 +507,16 @@ def add_import_parser(commands, parents) -> None:
     imported = commands.add_parser(
         "import",
         parents=parents,
-        help="keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set",
-        description="Open a model file in Keras' safe mode (its input 28x28, 28x28x1 or 784 pixels, its output 10\n"
-        "classes), evaluate it on the MNIST test set and keep it as an imported run. A file that cannot be\n"
-        "used is one line on stderr and changes nothing.",
+        help=t("keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set"),
+        description=t(
+            "Open a model file in Keras' safe mode (its input 28x28, 28x28x1 or 784 pixels, its output 10\n"
+            "classes), evaluate it on the MNIST test set and keep it as an imported run. A file that cannot be\n"
+            "used is one line on stderr and changes nothing."
+        ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
-    imported.add_argument("file", metavar="FILE", help="a .keras file, or an .h5 file saved by Keras 2")
-    imported.add_argument("--name", help="a name for the run (default: the file's name)")
+    imported.add_argument("file", metavar="FILE", help=t("a .keras file, or an .h5 file saved by Keras 2"))
+    imported.add_argument("--name", help=t("a name for the run (default: the file's name)"))
 
 
 def cmd_import(args, store) -> int:
@@ -425,7 +528,7 @@ def cmd_import(args, store) -> int:
     try:
         run = import_model(store, args.file, name=args.name, data=data)
     except KeyboardInterrupt:
-        print(f"\nimport of {args.file} interrupted; nothing was kept", file=sys.stderr)
+        print("\n" + t("import of {file} interrupted; nothing was kept", file=args.file), file=sys.stderr)
         return 130
     row = run.summary()
     keys = ("run_id", "name", "kind", "source_file", "status", "test_accuracy", "test_loss", "parameters")
@@ -443,7 +546,7 @@ def cmd_rename(args, store) -> int:
     run = store.rename(store.find(args.run).id, args.name)
     if args.json:
         return _print_json(run.summary())
-    print(f"renamed {run.id} to {args.name!r}")
+    print(t("renamed {id} to {name}", id=run.id, name=repr(args.name)))
     return 0
 
 
@@ -452,7 +555,7 @@ def cmd_delete(args, store) -> int:
     store.delete(run.id)
     if args.json:
         return _print_json({"deleted": run.id})
-    print(f"deleted {run.id}")
+    print(t("deleted {id}", id=run.id))
     return 0
 
 
@@ -501,13 +604,15 @@ def add_code_parser(commands, parents) -> None:
     code = commands.add_parser(
         "code",
         parents=parents,
-        help="print the standalone Keras script that trains a preset, a run or these settings",
-        description="Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-        "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.",
+        help=t("print the standalone Keras script that trains a preset, a run or these settings"),
+        description=t(
+            "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
+            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`."
+        ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
-    code.add_argument("run", nargs="?", metavar="RUN", help="take the settings of this run (id, id prefix or name)")
-    code.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE instead of printing it")
+    code.add_argument("run", nargs="?", metavar="RUN", help=t("take the settings of this run (id, id prefix or name)"))
+    code.add_argument("-o", "--output", metavar="FILE", help=t("write the script to FILE instead of printing it"))
 
 
 def cmd_code(args, store) -> int:
@@ -536,7 +641,7 @@ def cmd_code(args, store) -> int:
             {"config": config.to_dict(), "script": script, **({"path": args.output} if args.output else {})}
         )
     if args.output:
-        print(f"wrote {args.output}: run it with `python {args.output}`")
+        print(t("wrote {file}: run it with `python {file}`", file=args.output))
     else:
         print(script, end="")
     return 0
@@ -556,11 +661,18 @@ def cmd_worker(args, store) -> int:
         try:
             trained = run_worker(store, idle_seconds=args.idle, log=log, stop=stop)
         except KeyboardInterrupt:
-            log("worker: aborted; the run it trained reads interrupted")
+            log(t("worker: aborted; the run it trained reads interrupted"))
             return 130
     if args.json:
         return _print_json({"trained": trained})
-    log(f"worker: trained {trained} run(s); " + ("stopped" if stop() else "the queue is empty"))
+    done = (
+        t.ngettext("worker: trained {n} run; stopped", "worker: trained {n} runs; stopped", trained)
+        if stop()
+        else t.ngettext(
+            "worker: trained {n} run; the queue is empty", "worker: trained {n} runs; the queue is empty", trained
+        )
+    )
+    log(done)
     return 0
 
 
@@ -568,30 +680,44 @@ def _stop_worker(args, store) -> int:
     from mnist_core.jobs.launch import stop_worker
 
     if args.timeout < 0:
-        raise RunStoreError(f"--timeout must be 0 seconds or more (got {args.timeout:g})")
+        raise RunStoreError(t("--timeout must be 0 seconds or more (got {timeout:g})", timeout=args.timeout))
 
     def asked(pid: int, runs: list[str]) -> None:
-        what = f"run {', '.join(runs)} stops after its current batch, keeping what it learned" if runs else "idle"
-        if not args.json:
-            print(f"asked worker {pid} of {store.root} to stop ({what})", flush=True)
+        if args.json:
+            return
+        if runs:
+            what = t("run {runs} stops after its current batch, keeping what it learned", runs=", ".join(runs))
+        else:
+            what = t("idle")
+        print(t("asked worker {pid} of {root} to stop ({what})", pid=pid, root=store.root, what=what), flush=True)
 
     result = stop_worker(store, timeout=args.timeout, on_asked=asked)
     if args.json:
         return _print_json({"runs_dir": str(store.root), **dataclasses.asdict(result)})
     if result.outcome == "none":
-        print(f"no worker is running for {store.root}")
+        print(t("no worker is running for {root}", root=store.root))
         return 0
     if result.outcome == "killed":
-        left = f"; run {', '.join(result.stopping_runs)} reads interrupted" if result.stopping_runs else ""
-        print(f"worker {result.pid} did not stop within {args.timeout:g} s: killed it (SIGKILL){left}")
+        message = t(
+            "worker {pid} did not stop within {timeout:g} s: killed it (SIGKILL)", pid=result.pid, timeout=args.timeout
+        )
+        if result.stopping_runs:
+            message += t("; run {runs} reads interrupted", runs=", ".join(result.stopping_runs))
+        print(message)
     else:
-        print(f"worker {result.pid} stopped after {result.seconds:.1f} s")
+        print(t("worker {pid} stopped after {seconds:.1f} s", pid=result.pid, seconds=result.seconds))
     if result.queued:
-        print(f"{result.queued} queued run(s) wait for the next worker (the Train page starts one)")
+        print(
+            t.ngettext(
+                "{n} queued run waits for the next worker (the Train page starts one)",
+                "{n} queued runs wait for the next worker (the Train page starts one)",
+                result.queued,
+            )
+        )
     return 0
 
 
-STUDY_HELP = """Studies: many runs that differ in a few settings, searched by Optuna, compared in one table.
+STUDY_HELP = marked("""Studies: many runs that differ in a few settings, searched by Optuna, compared in one table.
 
     study create NAME --preset-study [--run]             the seed's seven runs
     study create NAME --grid filters=16/36,32/64 --grid epochs=5,10
@@ -604,7 +730,7 @@ STUDY_HELP = """Studies: many runs that differ in a few settings, searched by Op
 Add --epochs N and --limit N to `create` for a quick study. Studies live in --storage URL (default:
 $MNIST_LAB_STUDIES, else an SQLite file in the run store). Workers on several machines share a study through one
 PostgreSQL server: --storage postgresql+psycopg://USER@HOST:PORT/DATABASE (a password from the URL or $PGPASSWORD),
-each machine with its own run store. A worker that dies mid-trial has its trial trained again by another."""
+each machine with its own run store. A worker that dies mid-trial has its trial trained again by another.""")
 
 
 def add_study_parser(commands, common) -> None:
@@ -612,56 +738,62 @@ def add_study_parser(commands, common) -> None:
     study_common.add_argument(
         "--storage",
         metavar="URL",
-        help="the study database, e.g. postgresql+psycopg://USER@HOST:PORT/DB (default: $MNIST_LAB_STUDIES, else "
-        "SQLite in the run store)",
+        help=t(
+            "the study database, e.g. postgresql+psycopg://USER@HOST:PORT/DB (default: $MNIST_LAB_STUDIES, else "
+            "SQLite in the run store)"
+        ),
     )
     study = commands.add_parser(
         "study",
-        help="create, run, resume and show studies (many runs compared)",
-        description=STUDY_HELP,
+        help=t("create, run, resume and show studies (many runs compared)"),
+        description=t(STUDY_HELP),
         formatter_class=argparse.RawTextHelpFormatter,
     )
     actions = study.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
     parents = [common, study_common]
-    create = actions.add_parser("create", parents=parents, help="define a study")
+    create = actions.add_parser("create", parents=parents, help=t("define a study"))
     create.add_argument("name")
     kind = create.add_mutually_exclusive_group(required=True)
     kind.add_argument(
         "--preset-study",
         nargs="*",
         metavar="PRESET",
-        help="train presets one after another (default: the seed's seven)",
+        help=t("train presets one after another (default: the seed's seven)"),
     )
-    kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help="every combination of these values")
+    kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help=t("every combination of these values"))
     kind.add_argument(
         "--search",
         action="append",
         metavar="FIELD=LOW:HIGH[:log]|A,B",
-        help="search these ranges (Optuna's TPE sampler) for --trials trials",
+        help=t("search these ranges (Optuna's TPE sampler) for --trials trials"),
     )
-    create.add_argument("--trials", type=int, help="how many trials a search runs")
-    create.add_argument("--base", default="seed", help=f"the preset a grid or search starts from: {', '.join(PRESETS)}")
-    create.add_argument("--epochs", type=int, help="train every trial for this many epochs (a quick study)")
-    create.add_argument("--limit", type=int, metavar="N", help="train every trial on the first N images only")
+    create.add_argument("--trials", type=int, help=t("how many trials a search runs"))
+    create.add_argument(
+        "--base",
+        default="seed",
+        help=t("the preset a grid or search starts from: {presets}", presets=", ".join(PRESETS)),
+    )
+    create.add_argument("--epochs", type=int, help=t("train every trial for this many epochs (a quick study)"))
+    create.add_argument("--limit", type=int, metavar="N", help=t("train every trial on the first N images only"))
     create.add_argument(
         "--prune",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="stop trials whose val_loss trails the median (default: on for searches)",
+        help=t("stop trials whose val_loss trails the median (default: on for searches)"),
     )
-    create.add_argument("--run", action="store_true", help="then run it as a worker here and print the table")
+    create.add_argument("--run", action="store_true", help=t("then run it as a worker here and print the table"))
     for action, text in (
-        ("run", "train the study's trials as a worker, then print the table"),
-        ("resume", "queue interrupted trials again, clear a stop, then run as a worker"),
+        ("run", t("train the study's trials as a worker, then print the table")),
+        ("resume", t("queue interrupted trials again, clear a stop, then run as a worker")),
     ):
         parser = actions.add_parser(action, parents=parents, help=text)
         parser.add_argument("name")
-        parser.add_argument("--max-trials", type=int, metavar="N", help="train at most N trials, then exit")
-    stop = actions.add_parser("stop", parents=parents, help="stop a study after the current batch")
+        parser.add_argument("--max-trials", type=int, metavar="N", help=t("train at most N trials, then exit"))
+    stop = actions.add_parser("stop", parents=parents, help=t("stop a study after the current batch"))
     stop.add_argument("name")
-    show = actions.add_parser("show", parents=parents, help="a study's results table, or the list of studies")
+    show = actions.add_parser("show", parents=parents, help=t("a study's results table, or the list of studies"))
     show.add_argument("name", nargs="?")
-    show.add_argument("--csv", action="store_true", help="print the table as CSV")
+    show.add_argument("--csv", action="store_true", help=t("print the table as CSV"))
 
 
 def cmd_study(args, store) -> int:
@@ -676,8 +808,11 @@ def cmd_study(args, store) -> int:
                 if args.json:
                     return _print_json({"study": args.name, "planned": spec.size, "spec": spec.to_dict()})
                 print(
-                    f"created study {args.name!r}: {spec.size} trials; run it with "
-                    f"`python -m mnist_core study run {args.name!r}`"
+                    t(
+                        "created study {name}: {size} trials; run it with `python -m mnist_core study run {name}`",
+                        name=repr(args.name),
+                        size=spec.size,
+                    )
                 )
                 return 0
             return _study_work(args, studies, resume=False)
@@ -688,8 +823,8 @@ def cmd_study(args, store) -> int:
             if args.json:
                 return _print_json({"study": args.name, "stopping_runs": stopped})
             print(
-                f"study {args.name!r} stops after the current batch"
-                + (f" (run {', '.join(stopped)})" if stopped else "")
+                t("study {name} stops after the current batch", name=repr(args.name))
+                + (" " + t("(run {ids})", ids=", ".join(stopped)) if stopped else "")
             )
             return 0
         return _study_show(args, studies)
@@ -712,16 +847,16 @@ def _study_spec_from_args(args, module):
 
 
 def _study_work(args, studies, resume: bool) -> int:
-    from mnist_core.terminal import StudyProgress
+    from mnist_core.presentation.terminal import StudyProgress
 
     # A bar for the study and the trial's epochs in a terminal; plain lines on stderr otherwise and with --json.
     display = StudyProgress(args.name, lines=args.json)
-    with stop_on_ctrl_c("stopping this worker after the current batch") as stop_requested:
+    with stop_on_ctrl_c(t("stopping this worker after the current batch")) as stop_requested:
         try:
             if resume:
                 requeued = studies.prepare_resume(args.name)
                 if requeued:
-                    display.log(f"queued again: trial(s) {', '.join(map(str, requeued))}")
+                    display.log(t("queued again: trial(s) {trials}", trials=", ".join(map(str, requeued))))
             data = load_mnist(args.data) if args.data else None
             trained = studies.run_worker(
                 args.name,
@@ -732,7 +867,10 @@ def _study_work(args, studies, resume: bool) -> int:
             )
         except KeyboardInterrupt:
             display.close()
-            print(f"\nstudy {args.name!r} interrupted; resume it with `study resume`", file=sys.stderr)
+            print(
+                "\n" + t("study {name} interrupted; resume it with `study resume`", name=repr(args.name)),
+                file=sys.stderr,
+            )
             return 130
         finally:
             display.close()
@@ -749,7 +887,7 @@ def _study_show(args, studies, trained: int | None = None) -> int:
             return _print_json(listing)
         if not listing:
             hint = "`python -m mnist_core study create NAME --preset-study`"
-            print(f"no studies yet in {studies.shown_url}: create one with {hint}")
+            print(t("no studies yet in {url}: create one with {hint}", url=studies.shown_url, hint=hint))
         for item in listing:
             print(
                 f"{item['study']:<30} {item['kind']:<8} {item['state']:<11} {item['finished']}/{item['planned']} trials"
@@ -762,14 +900,29 @@ def _study_show(args, studies, trained: int | None = None) -> int:
     if getattr(args, "csv", False):
         print(rows_csv(rows), end="")
         return 0
-    hosts = f"; trained on {', '.join(progress['hosts'])}" if progress["hosts"] else ""
+    hosts = t("; trained on {hosts}", hosts=", ".join(progress["hosts"])) if progress["hosts"] else ""
+    here = t(", {count} trained by this worker", count=trained) if trained is not None else ""
     print(
-        f"study {args.name!r} ({progress['kind']}): {progress['state']}, {progress['finished']}/{progress['planned']} "
-        f"trials finished" + (f", {trained} trained by this worker" if trained is not None else "") + hosts
+        t(
+            "study {name} ({kind}): {state}, {finished}/{planned} trials finished",
+            name=repr(args.name),
+            kind=progress["kind"],
+            state=progress["state"],
+            finished=progress["finished"],
+            planned=progress["planned"],
+        )
+        + here
+        + hosts
     )
     print(format_table(rows))
     if progress["interrupted"]:
-        print(f"{progress['interrupted']} interrupted trial(s): `study resume {args.name}` trains them again")
+        print(
+            t(
+                "{count} interrupted trial(s): `study resume {name}` trains them again",
+                count=progress["interrupted"],
+                name=args.name,
+            )
+        )
     return 0
 
 

@@ -7,9 +7,9 @@ the seed's preprocessing (pixels 0-255, divided by 255, the one-hot label). Neve
 import numpy as np
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.dashboard import one_hot
-from pages.shared import KEEP, init_state, mnist
+from mnist_core.presentation import charts
+from mnist_core.presentation.data_page import one_hot
+from pages.shared import KEEP, init_state, mnist, tr
 
 GRID_SIZES = (10, 20, 50, 100, 200)
 
@@ -23,33 +23,49 @@ def matching_indices(subset: str, label: str) -> np.ndarray:
     return np.arange(len(labels)) if label == "all" else np.flatnonzero(labels == int(label))
 
 
-st.title("Data")
+t = tr()
+st.title(t("Data"))
 data = mnist()
 summary = data.summary()
 
 # --- what the seed printed -----------------------------------------------------------------------------------
-st.caption(f"Source: {summary['source']}")
+st.caption(t("Source: {source}", source=summary["source"]))
 cols = st.columns(4)
-cols[0].metric("Training images", f"{len(data.x_train):,}")
-cols[1].metric("Test images", f"{len(data.x_test):,}")
-cols[2].metric("Image shape", "28 x 28")
-cols[3].metric("Pixel values", "0-255 (uint8)")
+cols[0].metric(t("Training images"), t.number(len(data.x_train)))
+cols[1].metric(t("Test images"), t.number(len(data.x_test)))
+cols[2].metric(t("Image shape"), "28 x 28")
+cols[3].metric(t("Pixel values"), "0-255 (uint8)")
 st.plotly_chart(
-    charts.class_counts_figure({"train": summary["train"]["class_counts"], "test": summary["test"]["class_counts"]}),
+    charts.class_counts_figure(
+        {"train": summary["train"]["class_counts"], "test": summary["test"]["class_counts"]}, t=t
+    ),
     key="data.counts",
 )
 
 # --- a grid of digits -------------------------------------------------------------------------------------------
-st.subheader("Digits")
+st.subheader(t("Digits"))
 left, middle, right, far = st.columns([1, 1, 1, 1])
-subset = left.segmented_control("Set", ["train", "test"], key="data.subset", persist_state=KEEP, required=True)
-label = middle.selectbox("Label", ["all", *map(str, range(10))], key="data.label", persist_state=KEEP)
+subset = left.segmented_control(
+    t("Set"),
+    ["train", "test"],
+    format_func=lambda name: charts.subset_name(name, t),
+    key="data.subset",
+    persist_state=KEEP,
+    required=True,
+)
+label = middle.selectbox(
+    t("Label"),
+    ["all", *map(str, range(10))],
+    format_func=lambda value: t("all") if value == "all" else value,
+    key="data.label",
+    persist_state=KEEP,
+)
 indices = matching_indices(subset, label)
-count = far.select_slider("How many", GRID_SIZES, key="data.count", persist_state=KEEP)
+count = far.select_slider(t("How many"), GRID_SIZES, key="data.count", persist_state=KEEP)
 if st.session_state["data.start"] > len(indices) - 1:
     st.session_state["data.start"] = 0
 start = right.number_input(
-    f"Start at (of {len(indices):,})",
+    t("Start at (of {count})", count=t.number(len(indices))),
     min_value=0,
     max_value=len(indices) - 1,
     step=count,
@@ -58,15 +74,23 @@ start = right.number_input(
 )
 shown = indices[start : start + count]
 images, labels = data.split(subset)
-captions = [f"label={labels[i]}" if label == "all" else f"#{i}" for i in shown]
-st.plotly_chart(charts.digit_grid_figure(images[shown], captions, columns=10), key="data.grid")
+set_name = charts.subset_name(subset, t)  # "train" as the reader calls it
+# The seed's grid titles each digit `label=N`; filtered to one label, the grid titles them by index instead.
+captions = [t("label={digit}", digit=labels[i]) if label == "all" else f"#{i}" for i in shown]
+st.plotly_chart(charts.digit_grid_figure(images[shown], captions, columns=10, t=t), key="data.grid")
+first = ", ".join(f"#{i}" for i in shown[:3]) + (" ..." if len(shown) > 3 else "")
 st.caption(
-    f"{subset} images {', '.join(f'#{i}' for i in shown[:3])}{' ...' if len(shown) > 3 else ''}"
-    f" ({len(shown)} shown, each titled with its index and label, as the seed's `label=N` grid)."
+    t.ngettext(
+        "{subset} image {first} ({n} shown, titled with its index and label, as the seed's `label=N` grid).",
+        "{subset} images {first} ({n} shown, each titled with its index and label, as the seed's `label=N` grid).",
+        len(shown),
+        subset=set_name,
+        first=first,
+    )
 )
 
 # --- one digit up close -------------------------------------------------------------------------------------
-st.subheader("One digit up close")
+st.subheader(t("One digit up close"))
 # The slider counts positions in the grid: when the grid changes (another count, start, label or set), put it where
 # the digit it showed is now, or at the first digit if that one has left the grid. (A new maximum also makes it a
 # new slider, which would start again at 0.)
@@ -76,7 +100,7 @@ if st.session_state.get("data.grid") != grid:
     was = st.session_state.get("data.index")
     st.session_state["data.position"] = int(np.flatnonzero(shown == was)[0]) if was in shown else 0
 position = st.slider(
-    "Digit of the grid above",
+    t("Digit of the grid above"),
     0,
     max(len(shown) - 1, 1),
     key="data.position",
@@ -86,17 +110,19 @@ position = st.slider(
 index = int(shown[min(position, len(shown) - 1)])
 st.session_state["data.index"] = index
 image, digit = images[index], int(labels[index])
-st.markdown(f"**{subset} image #{index}**, label **{digit}**")
+st.markdown(t("**{subset} image #{index}**, label **{digit}**", subset=set_name, index=index, digit=digit))
 pixels, normalised = st.columns(2)
-pixels.plotly_chart(charts.pixel_figure(image, "1. The pixels: 28 x 28 values, 0-255"), key="data.pixels")
+pixels.plotly_chart(charts.pixel_figure(image, t("1. The pixels: 28 x 28 values, 0-255"), t=t), key="data.pixels")
 normalised.plotly_chart(
-    charts.pixel_figure(image.astype(np.float32) / 255.0, "2. Divided by 255: values 0-1", decimals=1),
+    charts.pixel_figure(image.astype(np.float32) / 255.0, t("2. Divided by 255: values 0-1"), decimals=1, t=t),
     key="data.normalised",
 )
-st.markdown("**3. The input and the target the network is given**")
+st.markdown(t("**3. The input and the target the network is given**"))
+shape_note = t("shape (1, 28, 28, 1), max {value:.1f}", value=image.max() / 255)
+one_hot_note = t("one-hot: 1 at position {digit}", digit=digit)
 st.code(
-    f"x = image.reshape(1, 28, 28, 1).astype('float32') / 255   # shape (1, 28, 28, 1), max {image.max() / 255:.1f}\n"
-    f"y = to_categorical({digit}, 10)                             # one-hot: 1 at position {digit}",
+    f"x = image.reshape(1, 28, 28, 1).astype('float32') / 255   # {shape_note}\n"
+    f"y = to_categorical({digit}, 10)                             # {one_hot_note}",
     language="python",
 )
-st.table({f"digit {d}": [int(v)] for d, v in enumerate(one_hot(digit))})
+st.table({t("digit {digit}", digit=d): [int(v)] for d, v in enumerate(one_hot(digit))})

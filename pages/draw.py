@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_core import charts
-from mnist_core.dashboard import markdown_text as md
-from mnist_core.dashboard import thick_pen_tip
 from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.inspection.predict import BUNDLED_MODEL, CONFIDENT
+from mnist_core.presentation import charts
+from mnist_core.presentation.draw_page import thick_pen_tip
+from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
 from pages.shared import load_predictor, store
 

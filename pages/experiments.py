@@ -11,13 +11,14 @@ from datetime import datetime
 
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.dashboard import ALL_TRAINING_IMAGES, format_duration, live_progress
-from mnist_core.dashboard import markdown_text as md
 from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.presentation import charts
+from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
+from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.text import markdown_text as md
+from mnist_core.presentation.train_page import ALL_TRAINING_IMAGES, live_progress
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
-from mnist_core.study.charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from pages.shared import init_state, store
 
 KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}

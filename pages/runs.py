@@ -6,13 +6,14 @@ Everything here reads the run store; only "predict" loads a model (and so Tensor
 
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.dashboard import distinct_names, format_duration, metrics_zip, per_class_rows, table_rows
-from mnist_core.dashboard import markdown_text as md
 from mnist_core.data.mnist import DataError
 from mnist_core.jobs.importing import import_upload
 from mnist_core.networks.codegen import script_for
 from mnist_core.networks.model_files import ModelFileError
+from mnist_core.presentation import charts
+from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, table_rows
+from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 

@@ -1,4 +1,10 @@
-"""What several pages share: cached data and models, the run store. Not a page (app.py does not list it).
+"""What several pages share: the reader's language, cached data and models, the run store. Not a page (app.py
+does not list it).
+
+Each page starts with `t = tr()`, the translator of this session's reader, and writes what a person reads through
+it: `t("Training images")`, `t("Start at (of {count})", count=t.number(n))`, `t.ngettext("{n} run", "{n} runs",
+n)`, `t.message(error)` for an engine message. The language is looked up per session, never switched process-wide:
+one server serves readers of both languages at once.
 
 app.py imports this module before any page runs and runs every page through `run_page`. Tabs opening pages of a
 freshly started server run their scripts at the same time, in threads of one process, and a module that one
@@ -19,6 +25,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mnist_core.data.mnist import MnistData, load_mnist
+from mnist_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, language_of, translator
 from mnist_core.store import RunStore
 
 # Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).
@@ -83,10 +90,25 @@ def _leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
-@st.cache_data(show_spinner="Loading MNIST...")
-def mnist() -> MnistData:
-    """The arrays load once per server process; moving through the data set never reloads them."""
+@st.cache_data(show_spinner=False)
+def _mnist() -> MnistData:
     return load_mnist()
+
+
+_mnist_loaded = False
+
+
+def mnist() -> MnistData:
+    """The arrays load once per server process; moving through the data set never reloads them. The first load
+    says so in the reader's language (a cache's own spinner text is fixed when the module loads)."""
+    global _mnist_loaded
+    if _mnist_loaded:
+        return _mnist()
+    t = tr()
+    with st.spinner(t("Loading MNIST...")):
+        data = _mnist()
+    _mnist_loaded = True
+    return data
 
 
 def store() -> RunStore:
@@ -125,3 +147,50 @@ def init_state(defaults: dict) -> None:
 
 # Widgets keep their values for the whole session: leaving a page and coming back finds the controls as they were.
 KEEP = "session"
+
+
+# --- the reader's language ------------------------------------------------------------------------------------
+# The URL's ?lang= (a link, a reload, the sidebar control) names the language; the session remembers it, since a
+# navigation link opens the next page without the query string (Streamlit clears it on a page switch).
+LANGUAGE_PARAM = "lang"
+_CHOSEN = "shared.language"
+LANGUAGE_CONTROL = "shared.language_control"
+
+
+def language() -> str:
+    """This session's language: ?lang= in the URL, then the one chosen earlier in this session (put back in the
+    URL, which the navigation dropped), then the browser's (any zh-*: Chinese), then English."""
+    asked = language_of(st.query_params.get(LANGUAGE_PARAM))
+    if asked:
+        st.session_state[_CHOSEN] = asked
+        return asked
+    chosen = st.session_state.get(_CHOSEN)
+    if chosen:
+        st.query_params[LANGUAGE_PARAM] = chosen
+        return chosen
+    return language_of(st.context.locale) or DEFAULT_LANGUAGE
+
+
+def tr() -> Translator:
+    """The translator of this session's reader (a shared, read-only object: asking for it is a dict lookup)."""
+    return translator(language())
+
+
+def _language_chosen() -> None:
+    chosen = st.session_state[LANGUAGE_CONTROL]
+    st.session_state[_CHOSEN] = chosen
+    st.query_params[LANGUAGE_PARAM] = chosen
+
+
+def language_control() -> None:
+    """The sidebar's English / 中文 switch (app.py draws it on every page). Its label is in both languages, so a
+    reader who cannot read the current one still finds it."""
+    st.session_state[LANGUAGE_CONTROL] = language()
+    st.sidebar.segmented_control(
+        "Language · 语言",
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key=LANGUAGE_CONTROL,
+        on_change=_language_chosen,
+        required=True,
+    )

@@ -10,22 +10,22 @@ import json
 
 import streamlit as st
 
-from mnist_core import charts
-from mnist_core.dashboard import (
-    ALL_TRAINING_IMAGES,
-    check_controls,
-    controls_from_config,
-    default_run_name,
-    format_duration,
-    live_progress,
-    matching_preset,
-)
-from mnist_core.dashboard import markdown_text as md
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
 from mnist_core.networks.codegen import script_for
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.networks.presets import PRESETS
+from mnist_core.presentation import charts
+from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.text import markdown_text as md
+from mnist_core.presentation.train_page import (
+    ALL_TRAINING_IMAGES,
+    check_controls,
+    controls_from_config,
+    default_run_name,
+    live_progress,
+    matching_preset,
+)
 from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError
 from pages.shared import KEEP, init_state, store
 

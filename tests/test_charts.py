@@ -4,8 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from mnist_core import charts
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.presentation import charts
 
 HISTORY = [
     EpochMetrics(epoch=1, loss=0.9, accuracy=0.7, val_loss=0.5, val_accuracy=0.85),
@@ -188,7 +188,7 @@ def test_probabilities_are_a_bar_per_digit_with_the_answer_highlighted():
 
 
 def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_axes():
-    from mnist_core.study.charts import accuracy_vs_parameters_figure
+    from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure
 
     figure = accuracy_vs_parameters_figure(
         [{"trial": 0, "state": "interrupted", "test_accuracy": 0.8, "parameters": 1000}]
@@ -199,7 +199,7 @@ def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_
 
 def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
     """A quick study trains seed and seed-10 for as many epochs: one network, one point. one-conv and wide lie close."""
-    from mnist_core.study.charts import accuracy_vs_parameters_figure
+    from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure
 
     runs = [
         ("seed", 232_590, 0.9556, 0.9921),

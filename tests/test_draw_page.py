@@ -196,9 +196,9 @@ def test_a_thick_pen_on_a_small_digit_gets_a_tip_where_a_loop_can_fill_in(page):
 
 @pytest.mark.skipif(not BUNDLED_MODEL.exists(), reason="reads the drawn set with the bundled model")
 def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_never_for_a_1_or_a_7():
-    from mnist_core.dashboard import LOOPED_DIGITS, thick_pen_tip
     from mnist_core.data.preprocess import THICK_STROKE, open_image
     from mnist_core.inspection.predict import Predictor
+    from mnist_core.presentation.draw_page import LOOPED_DIGITS, thick_pen_tip
     from tests.drawn_digits import label_of
 
     predictor = Predictor.from_path(BUNDLED_MODEL)

@@ -1,6 +1,6 @@
-"""The README's promises, broken on purpose: kill -9 at random instants, damaged files, bad paths, an unwritable
-store and a user without permissions. Each must leave every run readable, correctly reported and untouched,
-and the command line must answer in one line with a non-zero exit, never a traceback."""
+"""The run store's promises (docs/run-store.md), broken on purpose: kill -9 at random instants, damaged files, bad
+paths, an unwritable store and a user without permissions. Each must leave every run readable, correctly reported
+and untouched, and the command line must answer in one line with a non-zero exit, never a traceback."""
 
 import functools
 import json

@@ -343,7 +343,7 @@ def test_a_worker_in_a_terminal_shows_a_bar_for_the_study_with_the_trials_epoch_
     import io
 
     from mnist_core.networks.metrics import EpochMetrics
-    from mnist_core.terminal import StudyProgress
+    from mnist_core.presentation.terminal import StudyProgress
 
     screen = io.StringIO()
     display = StudyProgress("grid", stream=screen, force_terminal=True)
@@ -368,7 +368,7 @@ def test_a_worker_without_a_terminal_or_with_json_writes_plain_lines():
     import io
 
     from mnist_core.networks.metrics import EpochMetrics
-    from mnist_core.terminal import StudyProgress
+    from mnist_core.presentation.terminal import StudyProgress
 
     for display in (
         StudyProgress("grid", stream=io.StringIO()),

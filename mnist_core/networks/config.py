@@ -13,6 +13,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from mnist_core.i18n import Message, TranslatableError, as_message
+
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "exponential", "plateau")
 
@@ -30,11 +32,13 @@ MAX_FILTERS = 512
 MAX_EPOCHS = 500
 
 
-class ConfigError(ValueError):
-    """A config value is out of range; `field` names the offending field for the UI to show next to its control."""
+class ConfigError(TranslatableError, ValueError):
+    """A config value is out of range; `field` names the offending field for the UI to show next to its control,
+    `message` says what is wrong (a Message: English as a string, the reader's language on a page)."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
+    def __init__(self, field_name: str, message: str | Message):
+        message = as_message(message)
+        super().__init__(Message("{field}: {problem}", field=field_name, problem=message))
         self.field = field_name
         self.message = message
 
@@ -85,13 +89,19 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Return self if every field is sensible, else raise ConfigError naming the first bad field."""
         if not isinstance(self.filters, tuple):
-            raise ConfigError("filters", f"must be a list of filter counts, one per block (got {self.filters!r})")
-        _check_int("filters", len(self.filters), 1, MAX_CONV_BLOCKS, what="number of convolution blocks")
+            raise ConfigError(
+                "filters",
+                Message("must be a list of filter counts, one per block (got {value})", value=repr(self.filters)),
+            )
+        _check_int("filters", len(self.filters), 1, MAX_CONV_BLOCKS, what=Message("number of convolution blocks"))
         for count in self.filters:
-            _check_int("filters", count, 1, MAX_FILTERS, what="filters per block")
+            _check_int("filters", count, 1, MAX_FILTERS, what=Message("filters per block"))
         _check_int("kernel_size", self.kernel_size, 1, 7)
         if self.kernel_size % 2 == 0:
-            raise ConfigError("kernel_size", f"must be odd (got {self.kernel_size}) so 'same' padding stays centred")
+            raise ConfigError(
+                "kernel_size",
+                Message("must be odd (got {value}) so 'same' padding stays centred", value=self.kernel_size),
+            )
         _check_int("convs_per_block", self.convs_per_block, 1, 3)
         _check_int("dense_units", self.dense_units, 0, 4096)
         _check_float("dropout", self.dropout, 0.0, 0.9)
@@ -99,15 +109,15 @@ class RunConfig:
         _check_int("batch_size", self.batch_size, 1, 8192)
         _check_float("validation_split", self.validation_split, 0.0, 0.5)
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError("optimizer", f"must be one of {', '.join(OPTIMIZERS)} (got {self.optimizer!r})")
+            raise ConfigError("optimizer", _one_of(OPTIMIZERS, self.optimizer))
         _check_float("learning_rate", self.learning_rate, 1e-6, 1.0)
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)} (got {self.lr_schedule!r})")
+            raise ConfigError("lr_schedule", _one_of(LR_SCHEDULES, self.lr_schedule))
         _check_int("early_stopping_patience", self.early_stopping_patience, 0, MAX_EPOCHS)
         if (self.early_stopping_patience or self.lr_schedule == "plateau") and self.validation_split == 0:
             raise ConfigError(
                 "validation_split",
-                "must be above 0 when early stopping or the plateau schedule is on: both watch val_loss",
+                Message("must be above 0 when early stopping or the plateau schedule is on: both watch val_loss"),
             )
         _check_float("augment_shift", self.augment_shift, 0.0, 0.3)
         _check_float("augment_rotation", self.augment_rotation, 0.0, 45.0)
@@ -117,7 +127,10 @@ class RunConfig:
             _check_int("train_limit", self.train_limit, 100, 60_000)
             val_images = int(self.train_limit * self.validation_split)
             if self.validation_split and val_images < 10:
-                raise ConfigError("validation_split", f"leaves only {val_images} validation images; raise train_limit")
+                raise ConfigError(
+                    "validation_split",
+                    Message("leaves only {count} validation images; raise train_limit", count=val_images),
+                )
         return self
 
     def to_dict(self) -> dict:
@@ -134,19 +147,36 @@ class RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(unknown[0], f"is not a config field (known: {', '.join(sorted(known))})")
+            raise ConfigError(
+                unknown[0], Message("is not a config field (known: {fields})", fields=", ".join(sorted(known)))
+            )
         return cls(**data)
 
 
-def _check_int(name: str, value, low: int, high: int, what: str | None = None) -> None:
+def _one_of(choices: tuple[str, ...], value) -> Message:
+    return Message("must be one of {choices} (got {value})", choices=", ".join(choices), value=repr(value))
+
+
+def _check_int(name: str, value, low: int, high: int, what: Message | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be a whole number (got {value!r})")
+        raise ConfigError(name, Message("must be a whole number (got {value})", value=repr(value)))
     if not low <= value <= high:
-        raise ConfigError(name, f"{what or 'value'} must be between {low} and {high} (got {value})")
+        raise ConfigError(
+            name,
+            Message(
+                "{what} must be between {low} and {high} (got {value})",
+                what=what or Message("value"),
+                low=low,
+                high=high,
+                value=value,
+            ),
+        )
 
 
 def _check_float(name: str, value, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(name, f"must be a number (got {value!r})")
+        raise ConfigError(name, Message("must be a number (got {value})", value=repr(value)))
     if not low <= value <= high:
-        raise ConfigError(name, f"must be between {low:g} and {high:g} (got {value:g})")
+        raise ConfigError(
+            name, Message("must be between {low:g} and {high:g} (got {value:g})", low=low, high=high, value=value)
+        )

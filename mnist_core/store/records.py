@@ -15,6 +15,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 
 from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.i18n import Message, TranslatableError, as_message
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import Count, Epoch, Fraction, ProgressPoint
 
@@ -43,11 +44,12 @@ Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 ConfusionRow = Annotated[list[Count], msgspec.Meta(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
 
 
-class RecordError(ValueError):
-    """A run file that cannot be read as its record: `file` names it, the message says what is wrong."""
+class RecordError(TranslatableError, ValueError):
+    """A run file that cannot be read as its record: `file` names it, `problem` (a Message) says what is wrong."""
 
-    def __init__(self, file: str, problem: str):
-        super().__init__(f"{file}: {problem}")
+    def __init__(self, file: str, problem: str | Message):
+        problem = as_message(problem)
+        super().__init__(Message("{file}: {problem}", file=file, problem=problem))
         self.file = file
         self.problem = problem
 
@@ -147,9 +149,12 @@ def decode(data: bytes, record_type: type[R] | object, file: str) -> R:
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as error:  # valid JSON of the wrong shape: says what and where ("at `$.state`")
-        raise RecordError(file, str(error)) from None
+        raise RecordError(file, Message("unexpected content ({detail})", detail=str(error))) from None
     except msgspec.DecodeError as error:
-        raise RecordError(file, f"not valid JSON ({error})" if data.strip() else "the file is empty") from None
+        problem = (
+            Message("not valid JSON ({detail})", detail=str(error)) if data.strip() else Message("the file is empty")
+        )
+        raise RecordError(file, problem) from None
 
 
 def encode(record) -> bytes:
@@ -163,7 +168,7 @@ def decode_config(data: bytes, file: str = "config.json") -> RunConfig:
     try:
         return RunConfig.from_dict(raw)
     except ConfigError as error:
-        raise RecordError(file, str(error)) from None
+        raise RecordError(file, error.explanation) from None
 
 
 def encode_config(config: RunConfig) -> bytes:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mnist_core.atomic import atomic_write_bytes
+from mnist_core.i18n import Message
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
@@ -137,11 +138,17 @@ class Run:
 
 @dataclass(frozen=True)
 class DamagedRun:
-    """A run directory with a record that fails its check: listed with the reason so it can be seen and deleted."""
+    """A run directory with a record that fails its check: listed with the reason so it can be seen and deleted.
+    `reason` is the English text (the summary's "error", `--json`); `why` the same as a Message, for a page to show
+    in its reader's language."""
 
     id: str
-    reason: str
+    why: Message
     state = "damaged"
+
+    @property
+    def reason(self) -> str:
+        return str(self.why)
 
     def summary(self) -> dict:
         return {"run_id": self.id, "name": self.id, "status": self.state, "error": self.reason}
@@ -238,9 +245,11 @@ class RunStore:
         try:
             return self._read(run_id)
         except RecordError as error:
-            return DamagedRun(run_id, str(error))
+            return DamagedRun(run_id, error.explanation)
         except OSError as error:
-            return DamagedRun(run_id, f"cannot be read ({error.strerror or type(error).__name__})")
+            return DamagedRun(
+                run_id, Message("cannot be read ({detail})", detail=error.strerror or type(error).__name__)
+            )
 
     def _read(self, run_id: str) -> Run:
         layout = self.layout
@@ -497,14 +506,14 @@ def _read_record(path: Path, record_type, missing=_MISSING):
         stat = path.stat()
     except FileNotFoundError:
         if missing is _MISSING:
-            raise RecordError(path.name, "the file is missing") from None
+            raise RecordError(path.name, Message("the file is missing")) from None
         return missing
     key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     cached = _cache.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
     if not path.is_file():
-        raise RecordError(path.name, "is not a file")
+        raise RecordError(path.name, Message("is not a file"))
     data = path.read_bytes()
     if record_type is RunConfig:
         record = records.decode_config(data, path.name)

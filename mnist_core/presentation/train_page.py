@@ -1,81 +1,21 @@
-"""The dashboard's logic, kept out of the pages so it can be tested without Streamlit: the runs table, live
-progress with its ETA, the Train page's controls as a RunConfig, and the metrics CSV a user downloads.
-"""
+"""The Train page's logic: its controls as a RunConfig and back, a new run's default name, and the live view's
+progress with its time-left estimate."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import time
-import zipfile
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from mnist_core.data.mnist import NUM_CLASSES
-from mnist_core.data.preprocess import THICK_STROKE
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
-from mnist_core.store.records import Progress, Results
+from mnist_core.store.records import Progress
 
 ALL_TRAINING_IMAGES = 60_000
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
 AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
 NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
 DEFAULT_PATIENCE = 3
-
-
-# --- user text in markdown -----------------------------------------------------------------------------------
-# Every ASCII punctuation character, which CommonMark lets a backslash make literal: no image, link, emphasis, code,
-# HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# What escaping cannot stop, because Streamlit finds it in the text after escapes are read: bare URLs and e-mail
-# addresses turned into links, ":streamlit:" into a logo. An invisible word joiner breaks each pattern without
-# changing what the reader sees. (Streamlit also draws " -> " as an arrow: typography, left as it is.)
-_AFTER_ESCAPES = re.compile(r"(?<=:)(?=//|streamlit:)|(?<=@)|(?<=www)(?=\.)", re.IGNORECASE)
-WORD_JOINER = "\u2060"
-
-
-def markdown_text(text: object) -> str:
-    """User text (a run or study name, a file name, an error about either) for a Streamlit markdown string: shown
-    exactly as typed, never as formatting, and never fetching anything."""
-    text = " ".join(str(text).splitlines())
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _AFTER_ESCAPES.sub(WORD_JOINER, text))
-
-
-# --- the Draw page ------------------------------------------------------------------------------------------
-# Digits drawn with a loop or a bowl (0, 6, 8, 9; the top of a 4; the bowls of 2, 3 and 5), which a pen too thick
-# for the digit's size fills in: a small 5 then reads as 8. A 1 or a 7 is strokes only.
-LOOPED_DIGITS = frozenset({0, 2, 3, 4, 5, 6, 8, 9})
-
-
-def thick_pen_tip(stroke: float, digit: int, sure: bool) -> bool:
-    """Whether to suggest a larger digit or a thinner pen: the pen was thick for the digit's size (its strokes were
-    thinned to MNIST's width, which cannot reopen a loop that filled in) and the digit can have a loop, as far as
-    the network can tell: it reads a looped digit, or it is not sure what it reads."""
-    return stroke > THICK_STROKE and (digit in LOOPED_DIGITS or not sure)
-
-
-# --- numbers as people read them ----------------------------------------------------------------------------
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def one_hot(label: int) -> np.ndarray:
-    """The target row the network is trained against for a label (numpy only: the Data page never loads Keras)."""
-    return np.eye(NUM_CLASSES, dtype=np.float32)[int(label)]
 
 
 # --- run names ------------------------------------------------------------------------------------------------
@@ -88,67 +28,6 @@ def default_run_name(base: str, taken: Collection[str]) -> str:
     while f"{base} {number}" in taken:
         number += 1
     return f"{base} {number}"
-
-
-# --- the runs table -----------------------------------------------------------------------------------------
-def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
-    """One row per run for the Runs page's table. Numbers stay numbers so the table sorts them as numbers:
-    accuracies in percent (99.21), the train - val gap in percentage points, epochs as counts (those run, and
-    those planned in their own column). Missing values are None, shown blank."""
-    rows = []
-    for s in summaries:
-        damaged = s.get("status") == "damaged"
-        imported = s.get("kind") == "imported"  # a model file trained elsewhere: no preset, no epochs known
-        rows.append(
-            {
-                "name": s.get("name") or s.get("run_id"),
-                "preset": s.get("preset") or (None if damaged else "imported" if imported else "custom"),
-                "status": s.get("status"),
-                "parameters": s.get("parameters"),
-                "epochs_run": None if damaged or imported else s.get("epochs_completed"),
-                "epochs_planned": None if imported else s.get("epochs"),
-                "best_val_accuracy_percent": percent(s.get("best_val_accuracy")),
-                "test_accuracy_percent": percent(s.get("test_accuracy")),
-                "train_val_gap_points": percent(s.get("train_val_gap")),
-                "duration": s.get("train_seconds"),
-                "created": (s.get("created_at") or "").replace("T", " ")[:16] or None,
-                "run_id": s.get("run_id"),
-                "problem": s.get("error") if damaged or s.get("status") in ("failed", "interrupted") else None,
-            }
-        )
-    return rows
-
-
-def percent(fraction: float | None) -> float | None:
-    return None if fraction is None else 100.0 * fraction
-
-
-def distinct_names(summaries: Sequence[Mapping]) -> dict[str, str]:
-    """Run id -> the name to list it by: its own name, followed by the time it was created when another run listed
-    has the same name ("seed (14:02:31)"), and by its id's last characters if even that is shared."""
-    counts = Counter(s.get("name") for s in summaries)
-    names = {}
-    for s in summaries:
-        name = s.get("name") or s["run_id"]
-        if counts[s.get("name")] > 1:
-            name += f" ({(s.get('created_at') or '')[11:19] or s['run_id']})"
-        names[s["run_id"]] = name
-    again = Counter(names.values())
-    return {run_id: f"{name} {run_id[-4:]}" if again[name] > 1 else name for run_id, name in names.items()}
-
-
-def per_class_rows(results: Results) -> list[dict]:
-    """The per-class metrics table: precision, recall and F1 in percent (one format for all: 99.70, not 99.7)."""
-    return [
-        {
-            "digit": row.digit,
-            "test_images": row.support,
-            "precision_percent": percent(row.precision),
-            "recall_percent": percent(row.recall),
-            "f1_percent": percent(row.f1),
-        }
-        for row in results.per_class
-    ]
 
 
 # --- live progress ------------------------------------------------------------------------------------------
@@ -294,33 +173,3 @@ def matching_preset(config: RunConfig, presets: Mapping) -> str | None:
         if preset.config == config.replace(train_limit=None):
             return name
     return None
-
-
-# --- downloads ----------------------------------------------------------------------------------------------
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
-TEST_COLUMNS = ("test_accuracy", "test_loss", "test_images", "parameters", "best_epoch")
-PER_CLASS_COLUMNS = ("digit", "precision", "recall", "f1", "support")
-
-
-def metrics_zip(history: Sequence[EpochMetrics], results: Results | None = None) -> bytes:
-    """A run's metrics as a zip of CSV files, one table each, so each opens as it is in a spreadsheet or pandas:
-    epochs.csv (per-epoch metrics), and for an evaluated run test.csv (one row) and per_class.csv (ten rows)."""
-    tables = {"epochs.csv": _csv(HISTORY_COLUMNS, history)}
-    if results is not None:
-        tables["test.csv"] = _csv(TEST_COLUMNS, [results])
-        tables["per_class.csv"] = _csv(PER_CLASS_COLUMNS, results.per_class)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in tables.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-def _csv(columns: Sequence[str], records: Sequence) -> str:
-    """One CSV table: a header, then a row per record (a missing value is an empty cell)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow(["" if getattr(record, c) is None else getattr(record, c) for c in columns])
-    return out.getvalue()

@@ -11,17 +11,14 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from mnist_core.charts import RUN_COLOURS, _base_layout, overlay_figure
+from mnist_core.presentation.charts import RUN_COLOURS, base_layout, overlay_figure
 
 POST_COLOUR = "#9CA3AF"
 
 
 def val_loss_figure(curves: Mapping[str, Sequence[Mapping]]) -> go.Figure:
     """Every trial's val_loss per epoch on one chart (the post's lesson: watch the loss), one legend row each."""
-    fig = overlay_figure("loss", curves)
-    fig.data = [trace for trace in fig.data if trace.name.endswith("· val_loss")]
-    for trace in fig.data:
-        trace.name = trace.name.removesuffix(" · val_loss")
+    fig = overlay_figure("loss", curves, training=False)
     fig.update_yaxes(title_text="val_loss")
     # Below the chart: trial labels can be long (a search's settings) and would squeeze the plot beside it.
     fig.update_layout(
@@ -95,7 +92,7 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
         fig.add_annotation(text="No completed trial yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(title_text="parameters", type="log")
     fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
-    _base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")
+    base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")
     # Below the chart: above it, the legend would sit on the title.
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0})
     return fig

@@ -1,5 +1,7 @@
 """Plotly figures for the dashboard: pure functions that take plain data (run records, lists, dicts, numpy arrays)
 and return a `go.Figure`. No Streamlit here, so each chart is tested on its own and drawn by whichever page needs it.
+A chart given a translator `t` (mnist_core.i18n) writes its titles, axes, legends and hover labels in the reader's
+language; without one, in English.
 
     curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
                         within-epoch points of a run in progress (so the first epoch is not a blank chart)
@@ -19,9 +21,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.i18n import Translator, translator
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
-NUM_CLASSES = 10
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
 OTHER_DIGITS_COLOUR = "#C7D2FE"  # a light shade of it
 VAL_COLOUR = "#F97316"
@@ -37,7 +40,7 @@ GAP = 3
 LEGEND_NAME = 36
 
 
-def _base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
+def base_layout(fig: go.Figure, title: str, height: int, revision: str | None = None) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
@@ -111,17 +114,19 @@ def curve_figure(
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
         fig.update_yaxes(autorange=False, range=[0, 1] if metric == "accuracy" else [0, 2.5])
-    return _base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
+    return base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 
-def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run."""
+def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]], training: bool = True) -> go.Figure:
+    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run.
+    Without `training`, only the validation curves, each named by its run alone."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
     fig = go.Figure()
     for i, (name, history) in enumerate(runs.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        for key, dash in ((f"val_{metric}", "solid"), (metric, "dot")):
+        series = ((f"val_{metric}", "solid"), (metric, "dot")) if training else ((f"val_{metric}", "solid"),)
+        for key, dash in series:
             rows = [h for h in history if getattr(h, key) is not None]
             if rows:
                 fig.add_trace(
@@ -129,7 +134,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
                         # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
-                        name=f"{html.escape(_short(name))} · {key}",
+                        name=f"{html.escape(_short(name))} · {key}" if training else html.escape(_short(name)),
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
@@ -140,7 +145,7 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]]) -> g
     fig.update_yaxes(title_text=metric)
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    fig = _base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
+    fig = base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
     # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
     # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
     fig.update_layout(
@@ -188,11 +193,12 @@ def confusion_figure(matrix) -> go.Figure:
         constrain="domain",
         showgrid=False,
     )
-    return _base_layout(fig, "Confusion matrix (test set)", height=460)
+    return base_layout(fig, "Confusion matrix (test set)", height=460)
 
 
-def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
+def class_counts_figure(counts: Mapping[str, Mapping[str, int]], t: Translator | None = None) -> go.Figure:
     """Grouped bars of images per digit, one group per set: {"train": {"0": 5923, ...}, "test": {...}}."""
+    t = t or translator()
     fig = go.Figure()
     for i, (subset, per_class) in enumerate(counts.items()):
         digits = sorted(per_class, key=int)
@@ -200,16 +206,22 @@ def class_counts_figure(counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
             go.Bar(
                 x=digits,
                 y=[per_class[d] for d in digits],
-                name=subset,
+                name=subset_name(subset, t),
                 marker_color=RUN_COLOURS[i % len(RUN_COLOURS)],
                 text=[per_class[d] for d in digits],
                 textposition="outside",
             )
         )
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="digit", type="category")
-    fig.update_yaxes(title_text="images")
-    return _base_layout(fig, "Images per digit", height=340)
+    fig.update_xaxes(title_text=t("digit"), type="category")
+    fig.update_yaxes(title_text=t("images"))
+    return base_layout(fig, t("Images per digit"), height=340)
+
+
+def subset_name(subset: str, t: Translator | None = None) -> str:
+    """ "train" or "test" as a reader calls that set of images."""
+    t = t or translator()
+    return {"train": t.pgettext("subset", "train"), "test": t.pgettext("subset", "test")}.get(subset, subset)
 
 
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
@@ -227,18 +239,21 @@ def tile(images: np.ndarray, columns: int) -> np.ndarray:
     return mosaic
 
 
-def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int = 10) -> go.Figure:
+def digit_grid_figure(
+    images: np.ndarray, captions: Sequence[str], columns: int = 10, t: Translator | None = None
+) -> go.Figure:
     """Digits (N, 28, 28), uint8 or floats, in a grid with a caption above each; one heatmap, so a 100-digit grid
     draws as fast as one digit."""
+    t = t or translator()
     images = np.asarray(images)
     if len(images) != len(captions):
         raise ValueError(f"{len(images)} images but {len(captions)} captions")
     fig = go.Figure()
     if len(images) == 0:
-        fig.add_annotation(text="No digits to show", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.add_annotation(text=t("No digits to show"), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
-        return _base_layout(fig, "", height=120)
+        return base_layout(fig, "", height=120)
     columns = max(1, min(columns, len(images)))
     height, width = images.shape[1:]
     fig.add_trace(
@@ -265,17 +280,25 @@ def digit_grid_figure(images: np.ndarray, captions: Sequence[str], columns: int 
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     pixel = 2.6 if columns > 5 else 4.0  # screen pixels per image pixel: 10 columns fit a wide page
     grid_height = int(rows * (CAPTION_ROWS + height + GAP) * pixel) + 20
-    fig = _base_layout(fig, "", height=grid_height)
+    fig = base_layout(fig, "", height=grid_height)
     fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="rgba(0,0,0,0)")
     return fig
 
 
-def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool = True, height: int = 520) -> go.Figure:
+def pixel_figure(
+    image: np.ndarray,
+    title: str,
+    decimals: int = 0,
+    values: bool = True,
+    height: int = 520,
+    t: Translator | None = None,
+) -> go.Figure:
     """One 28x28 digit large, in square cells with rows and columns numbered; with `values`, each inked cell is
     labelled with its value (0-255, or 0-1 with `decimals`): leave them out where the chart is too small to read."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"expected one 2-D image (got shape {image.shape})")
+    t = t or translator()
     zmax = 255 if image.dtype == np.uint8 or image.max(initial=0) > 1 else 1
     pixels = np.asarray(image, dtype=np.float64)
     rows, columns = pixels.shape
@@ -291,14 +314,15 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
             zmin=0,
             zmax=zmax,
             showscale=False,
-            hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
+            # TRANSLATORS: Plotly fills in %{y}, %{x} and %{z}: keep them as they are.
+            hovertemplate=t("row %{y}, column %{x}: %{z}") + "<extra></extra>",
         )
     )
     # Exactly the image on both axes, cells square: the plot area shrinks to fit ("domain") rather than an axis
     # stretching past the image (a y axis from -7 to 35 in a narrow column).
     frame = {"showline": True, "mirror": True, "linecolor": "#D1D5DB"}  # the 28x28 field's edge, white on white
     fig.update_xaxes(
-        title_text="column",
+        title_text=t("column"),
         range=[-0.5, columns - 0.5],
         constrain="domain",
         showgrid=False,
@@ -307,7 +331,7 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         **frame,
     )
     fig.update_yaxes(
-        title_text="row",
+        title_text=t("row"),
         range=[rows - 0.5, -0.5],  # row 0 at the top, as an image is stored
         scaleanchor="x",
         constrain="domain",
@@ -316,7 +340,7 @@ def pixel_figure(image: np.ndarray, title: str, decimals: int = 0, values: bool 
         zeroline=False,
         **frame,
     )
-    return _base_layout(fig, title, height=height)
+    return base_layout(fig, title, height=height)
 
 
 def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figure:
@@ -333,6 +357,6 @@ def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figu
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_xaxes(type="category", title=None)
-    fig = _base_layout(fig, "Probability of each digit", height=260)
+    fig = base_layout(fig, "Probability of each digit", height=260)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig

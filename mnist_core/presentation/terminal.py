@@ -3,6 +3,7 @@ whole run) when stderr is a terminal, plain lines otherwise (a log file, a pipe,
 
 A `TerminalProgress` is a training progress sink (see `mnist_core.networks.training.ProgressSink`): it only draws.
 A `StudyProgress` is a study worker's display: a bar for the whole study above each trial's `TerminalProgress`.
+Both speak the command line's language (`mnist_core.i18n.process_translator`); Keras' metric names stay as they are.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from mnist_core.i18n import process_translator
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 
 def epoch_line(metrics: EpochMetrics, epochs: int) -> str:
     """One finished epoch as Keras' progress bar ends it: loss, accuracy and (with a validation split) val_*."""
-    parts = [f"epoch {metrics.epoch}/{epochs}:"]
+    t = process_translator()
+    parts = [t("epoch {epoch}/{epochs}:", epoch=metrics.epoch, epochs=epochs)]
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
         value = getattr(metrics, name)
         if value is not None:
@@ -39,6 +42,7 @@ def epoch_line(metrics: EpochMetrics, epochs: int) -> str:
 
 def make_bars(console: Console) -> Progress:
     """The bars' columns: what, bar, n of total, percent, rate, elapsed, time left, loss."""
+    t = process_translator()
     return Progress(
         TextColumn("{task.description:<12}"),
         BarColumn(),
@@ -46,7 +50,7 @@ def make_bars(console: Console) -> Progress:
         TaskProgressColumn(),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
-        TextColumn("left"),
+        TextColumn(t("left")),
         TimeRemainingColumn(),
         TextColumn("{task.fields[loss]}"),
         console=console,
@@ -76,8 +80,11 @@ class TerminalProgress:
         if not self.interactive:
             return
         self._bars = self._shared or make_bars(self.console)
-        self._run_task = self._bars.add_task("run (epochs)", total=epochs, rate="", loss="")
-        self._epoch_task = self._bars.add_task("epoch 1", total=steps_per_epoch or None, rate="", loss="")
+        t = process_translator()
+        self._run_task = self._bars.add_task(t("run (epochs)"), total=epochs, rate="", loss="")
+        self._epoch_task = self._bars.add_task(
+            t("epoch {epoch}/{epochs}", epoch=1, epochs=epochs), total=steps_per_epoch or None, rate="", loss=""
+        )
         if self._shared is None:
             self._bars.start()
 
@@ -89,9 +96,10 @@ class TerminalProgress:
             done = (point.epoch - 1) * point.steps + point.batch
             rate = f"{done / point.elapsed:.0f} batch/s"
         loss = f"loss {point.loss:.4f}" if point.loss is not None else ""
+        t = process_translator()
         self._bars.update(
             self._epoch_task,
-            description=f"epoch {point.epoch}/{self.epochs}",
+            description=t("epoch {epoch}/{epochs}", epoch=point.epoch, epochs=self.epochs),
             total=point.steps or None,
             completed=point.batch,
             rate=rate,
@@ -106,7 +114,9 @@ class TerminalProgress:
         self._bars.console.print(line)
         self._bars.update(self._run_task, completed=metrics.epoch)
         if metrics.epoch < self.epochs:
-            self._bars.reset(self._epoch_task, description=f"epoch {metrics.epoch + 1}/{self.epochs}")
+            t = process_translator()
+            description = t("epoch {epoch}/{epochs}", epoch=metrics.epoch + 1, epochs=self.epochs)
+            self._bars.reset(self._epoch_task, description=description)
         else:
             self.close()
 
@@ -147,18 +157,30 @@ class StudyProgress:
             self._first = (now, finished)
         started, finished_then = self._first
         per_minute = (finished - finished_then) / max(now - started, 1e-9) * 60
-        rate = f"{per_minute:.1f} trials/min" if finished > finished_then else ""
+        t = process_translator()
+        rate = t("{rate:.1f} trials/min", rate=per_minute) if finished > finished_then else ""
         if self.lines:
             left = ""
             if finished > finished_then and finished < planned:
                 seconds = (planned - finished) / per_minute * 60
-                left = f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f} s left"
+                left = (
+                    t(", about {minutes:.0f} min left", minutes=seconds / 60)
+                    if seconds >= 90
+                    else t(", about {seconds:.0f} s left", seconds=seconds)
+                )
             speed = f", {rate}" if rate else ""
-            self.log(f"study {self.name}: {finished}/{planned} trials finished ({progress['state']}){speed}{left}")
+            line = t(
+                "study {name}: {finished}/{planned} trials finished ({state})",
+                name=self.name,
+                finished=finished,
+                planned=planned,
+                state=progress["state"],
+            )
+            self.log(f"{line}{speed}{left}")
             return
         if self._bars is None:
             self._bars = make_bars(self.console)
-            self._task = self._bars.add_task("study", total=planned, completed=finished, rate="", loss="")
+            self._task = self._bars.add_task(t("study"), total=planned, completed=finished, rate="", loss="")
             self._bars.start()
         self._bars.update(self._task, total=planned, completed=finished, rate=rate)
 

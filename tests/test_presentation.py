@@ -1,4 +1,5 @@
-"""The dashboard's logic without Streamlit: runs table rows, live progress and ETA, controls to config, CSV."""
+"""The pages' logic without Streamlit (mnist_core.presentation): runs table rows, live progress and ETA, controls to
+config, CSV, markdown-safe text."""
 
 import csv
 import io
@@ -8,37 +9,37 @@ import zipfile
 import numpy as np
 import pytest
 
-from mnist_core import dashboard
 from mnist_core.data.preprocess import THICK_STROKE
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.presets import PRESETS
+from mnist_core.presentation import data_page, draw_page, runs_page, text, train_page
 from mnist_core.store.records import ClassMetrics, Progress, Results
 
 
 def test_durations_read_like_people_say_them():
-    assert [dashboard.format_duration(s) for s in (None, 4.4, 75, 3725)] == ["-", "4 s", "1 min 15 s", "1 h 02 min"]
+    assert [text.format_duration(s) for s in (None, 4.4, 75, 3725)] == ["-", "4 s", "1 min 15 s", "1 h 02 min"]
 
 
 def test_one_hot_is_numpy_and_marks_the_label():
-    assert dashboard.one_hot(5).tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
-    assert dashboard.one_hot(np.uint8(0)).dtype == np.float32
+    assert data_page.one_hot(5).tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert data_page.one_hot(np.uint8(0)).dtype == np.float32
 
 
 def test_the_thick_pen_tip_is_for_digits_with_loops_or_an_unsure_answer():
     thick, fine = THICK_STROKE + 0.5, THICK_STROKE - 0.5
-    assert dashboard.thick_pen_tip(thick, 8, sure=True)
-    assert dashboard.thick_pen_tip(thick, 5, sure=True)  # its bowl fills in: a small 5 reads as 8
-    assert not dashboard.thick_pen_tip(thick, 1, sure=True)  # a 1 has no loop to fill
-    assert not dashboard.thick_pen_tip(thick, 7, sure=True)
-    assert dashboard.thick_pen_tip(thick, 1, sure=False)  # it may not be a 1 at all
-    assert not dashboard.thick_pen_tip(fine, 8, sure=False)
+    assert draw_page.thick_pen_tip(thick, 8, sure=True)
+    assert draw_page.thick_pen_tip(thick, 5, sure=True)  # its bowl fills in: a small 5 reads as 8
+    assert not draw_page.thick_pen_tip(thick, 1, sure=True)  # a 1 has no loop to fill
+    assert not draw_page.thick_pen_tip(thick, 7, sure=True)
+    assert draw_page.thick_pen_tip(thick, 1, sure=False)  # it may not be a 1 at all
+    assert not draw_page.thick_pen_tip(fine, 8, sure=False)
 
 
 def test_a_default_run_name_is_the_preset_numbered_when_taken():
-    assert dashboard.default_run_name("fast", {"seed"}) == "fast"
-    assert dashboard.default_run_name("fast", {"fast", "fast 2", "fast 4"}) == "fast 3"
-    assert dashboard.default_run_name("custom", {"custom"}) == "custom 2"
+    assert train_page.default_run_name("fast", {"seed"}) == "fast"
+    assert train_page.default_run_name("fast", {"fast", "fast 2", "fast 4"}) == "fast 3"
+    assert train_page.default_run_name("custom", {"custom"}) == "custom 2"
 
 
 def test_table_rows_keep_numbers_sortable_and_show_unfinished_epochs():
@@ -56,7 +57,7 @@ def test_table_rows_keep_numbers_sortable_and_show_unfinished_epochs():
         "train_seconds": 50.5,
         "created_at": "2026-11-28T05:00:00+00:00",
     }
-    row = dashboard.table_rows([summary])[0]
+    row = runs_page.table_rows([summary])[0]
     assert (row["epochs_run"], row["epochs_planned"]) == (3, 20)  # numbers: 10 sorts after 9
     assert row["test_accuracy_percent"] == pytest.approx(97.9)
     assert row["train_val_gap_points"] == pytest.approx(-1.0)
@@ -67,14 +68,14 @@ def test_table_rows_keep_numbers_sortable_and_show_unfinished_epochs():
 
 def test_table_rows_leave_what_a_run_lacks_empty():
     no_validation = {"run_id": "r2", "name": "all data", "status": "completed", "epochs": 3, "epochs_completed": 3}
-    row = dashboard.table_rows([no_validation])[0]
+    row = runs_page.table_rows([no_validation])[0]
     assert row["best_val_accuracy_percent"] is None
     assert row["train_val_gap_points"] is None
     assert row["problem"] is None
 
 
 def test_table_rows_list_a_damaged_run_with_its_problem():
-    row = dashboard.table_rows([{"run_id": "bad", "name": "bad", "status": "damaged", "error": "missing meta.json"}])[0]
+    row = runs_page.table_rows([{"run_id": "bad", "name": "bad", "status": "damaged", "error": "missing meta.json"}])[0]
     assert row["status"] == "damaged"
     assert row["problem"] == "missing meta.json"
     assert row["epochs_run"] is None
@@ -88,7 +89,7 @@ def test_runs_of_the_same_name_are_told_apart_by_their_creation_time():
         {"run_id": "20261128-040000-seed-cccc", "name": "seed", "created_at": "2026-11-28T04:00:00+00:00"},
         {"run_id": "20261128-030000-fast-dddd", "name": "fast", "created_at": "2026-11-28T03:00:00+00:00"},
     ]
-    names = dashboard.distinct_names(summaries)
+    names = runs_page.distinct_names(summaries)
     assert names["20261128-050012-seed-aaaa"] == "seed (05:00:12)"
     assert names["20261128-040000-seed-bbbb"] == "seed (04:00:00) bbbb"  # the same second: the id's end
     assert names["20261128-030000-fast-dddd"] == "fast"
@@ -107,7 +108,7 @@ RESULTS = Results(
 
 
 def test_per_class_rows_are_percentages_with_the_number_of_test_images():
-    rows = dashboard.per_class_rows(RESULTS)
+    rows = runs_page.per_class_rows(RESULTS)
     assert rows[0] == {
         "digit": 0,
         "test_images": 2,
@@ -119,7 +120,7 @@ def test_per_class_rows_are_percentages_with_the_number_of_test_images():
 
 def test_the_metrics_download_is_one_well_formed_csv_per_table():
     history = [EpochMetrics(epoch=1, loss=0.5, accuracy=0.9, val_loss=None, seconds=3.0)]
-    with zipfile.ZipFile(io.BytesIO(dashboard.metrics_zip(history, RESULTS))) as archive:
+    with zipfile.ZipFile(io.BytesIO(runs_page.metrics_zip(history, RESULTS))) as archive:
         tables = {name: list(csv.DictReader(io.StringIO(archive.read(name).decode()))) for name in archive.namelist()}
     assert sorted(tables) == ["epochs.csv", "per_class.csv", "test.csv"]
     assert tables["epochs.csv"] == [
@@ -147,14 +148,14 @@ def test_the_metrics_download_is_one_well_formed_csv_per_table():
 
 
 def test_a_run_without_results_downloads_its_epochs_only():
-    with zipfile.ZipFile(io.BytesIO(dashboard.metrics_zip([]))) as archive:
+    with zipfile.ZipFile(io.BytesIO(runs_page.metrics_zip([]))) as archive:
         assert archive.namelist() == ["epochs.csv"]
-        assert archive.read("epochs.csv").decode() == ",".join(dashboard.HISTORY_COLUMNS) + "\n"
+        assert archive.read("epochs.csv").decode() == ",".join(runs_page.HISTORY_COLUMNS) + "\n"
 
 
 def test_table_rows_show_an_imported_model_as_imported_without_epochs():
     summary = {"run_id": "i", "name": "post", "kind": "imported", "preset": None, "status": "completed"}
-    row = dashboard.table_rows([{**summary, "epochs": None, "epochs_completed": 0, "test_accuracy": 0.9668}])[0]
+    row = runs_page.table_rows([{**summary, "epochs": None, "epochs_completed": 0, "test_accuracy": 0.9668}])[0]
     assert row["preset"] == "imported"
     assert (row["epochs_run"], row["epochs_planned"]) == (None, None)
     assert row["test_accuracy_percent"] == pytest.approx(96.68)
@@ -218,7 +219,7 @@ def polls(run, epochs: int = 3, steps: int = 100):
         history = [EpochMetrics(epoch=e, seconds=total / epochs) for e in range(1, shown[-1].epoch)]
         for late in (0.0, 0.9):
             progress = Progress(epochs=epochs, steps=steps, points=shown, updated_at=1000.0)
-            yield dashboard.live_progress(progress, history, epochs, now=1000.0 + late), total - elapsed - late
+            yield train_page.live_progress(progress, history, epochs, now=1000.0 + late), total - elapsed - late
 
 
 def close_enough(eta: float, left: float) -> bool:
@@ -253,7 +254,7 @@ def test_the_eta_waits_for_a_pace_and_counts_down_between_points():
 def test_progress_in_the_first_epoch_shows_the_batch_and_elapsed_time():
     point = ProgressPoint(epoch=1, batch=5, steps=10, progress=0.5, elapsed=2.0)
     progress = Progress(epochs=4, steps=10, points=(point,), updated_at=100.0)
-    live = dashboard.live_progress(progress, [], 4, now=101.0)
+    live = train_page.live_progress(progress, [], 4, now=101.0)
     assert live.fraction == pytest.approx(0.125)
     assert live.elapsed == pytest.approx(3.0)
     assert live.eta is None
@@ -264,7 +265,7 @@ def test_progress_after_whole_epochs_with_a_single_point_uses_their_mean_time():
     history = [EpochMetrics(epoch=1, seconds=10.0), EpochMetrics(epoch=2, seconds=12.0)]
     point = ProgressPoint(epoch=3, batch=5, steps=10, progress=2.5, elapsed=25.0)
     progress = Progress(epochs=4, steps=10, points=(point,), updated_at=50.0)
-    live = dashboard.live_progress(progress, history, 4, now=50.0)
+    live = train_page.live_progress(progress, history, 4, now=50.0)
     assert live.epoch == 3
     assert live.fraction == pytest.approx(2.5 / 4)
     assert live.eta == pytest.approx(1.5 * 11.0)
@@ -273,38 +274,38 @@ def test_progress_after_whole_epochs_with_a_single_point_uses_their_mean_time():
 def test_progress_between_epochs_and_before_the_first_point():
     history = [EpochMetrics(epoch=1, seconds=10.0)]
     point = ProgressPoint(epoch=1, batch=9, steps=10, progress=0.9, elapsed=9)
-    live = dashboard.live_progress(Progress(epochs=2, steps=10, points=(point,)), history, 2, now=0)
+    live = train_page.live_progress(Progress(epochs=2, steps=10, points=(point,)), history, 2, now=0)
     assert (live.epoch, live.batch, live.fraction, live.eta) == (1, 10, 0.5, 10.0)
-    empty = dashboard.live_progress(Progress(), [], 5)
+    empty = train_page.live_progress(Progress(), [], 5)
     assert (empty.fraction, empty.elapsed, empty.eta, empty.epochs) == (0.0, None, None, 5)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_round_trips_through_the_controls(name):
     config = PRESETS[name].config
-    assert dashboard.config_from_controls(dashboard.controls_from_config(config)) == config
-    assert dashboard.matching_preset(config, PRESETS) == name
+    assert train_page.config_from_controls(train_page.controls_from_config(config)) == config
+    assert train_page.matching_preset(config, PRESETS) == name
 
 
 def test_controls_add_blocks_small_data_and_early_stopping():
     values = {
-        **dashboard.controls_from_config(RunConfig()),
+        **train_page.controls_from_config(RunConfig()),
         "blocks": 3,
         "train_limit": 2000,
         "early_stopping": True,
         "patience": 2,
     }
-    config = dashboard.config_from_controls(values)
+    config = train_page.config_from_controls(values)
     assert config.filters == (16, 36, 72)
     assert config.train_limit == 2000
     assert config.early_stopping_patience == 2
-    assert dashboard.matching_preset(config, PRESETS) is None
-    assert dashboard.config_from_controls({**values, "train_limit": 60000}).train_limit is None
+    assert train_page.matching_preset(config, PRESETS) is None
+    assert train_page.config_from_controls({**values, "train_limit": 60000}).train_limit is None
 
 
 def test_an_invalid_combination_names_the_control_to_fix():
-    values = {**dashboard.controls_from_config(RunConfig()), "early_stopping": True, "validation_split": 0.0}
-    config, error = dashboard.check_controls(values)
+    values = {**train_page.controls_from_config(RunConfig()), "early_stopping": True, "validation_split": 0.0}
+    config, error = train_page.check_controls(values)
     assert config is None
     assert isinstance(error, ConfigError)
     assert error.field == "validation_split"
