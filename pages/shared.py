@@ -21,12 +21,11 @@ import threading
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, language_of, translator
 from mnist_core.store import RunStore
+from pages import streamlit_patches
 
 # Imported here before any page runs: what the pages and their charts use (Plotly looks the others up).
 SHARED_LIBRARIES = ("numpy", "pandas", "PIL.Image", "plotly.graph_objects")
@@ -40,18 +39,7 @@ _pages_run_once: set[str] = set()
 _APP_RAN = "shared.app_ran"
 
 
-def _no_keras_cleanup_after_every_run() -> None:
-    """Streamlit calls keras.backend.clear_session() after every script run once Keras is loaded, for apps that
-    build models in the script. That is a full garbage collection, about 0.12 s of CPU here, on every widget
-    change and on every once-a-second poll of the Train page's live view, for the rest of the server's life.
-    This app builds a model in the server in one place only (the Train page's summary), which clears the session
-    itself; loaded models (Draw, Runs) are cached and never rebuilt. So skip Streamlit's per-run call."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = lambda: None
-
-
-_no_keras_cleanup_after_every_run()
+streamlit_patches.skip_keras_cleanup_after_every_run()
 
 
 def run_page(page) -> None:
@@ -67,27 +55,8 @@ def run_page(page) -> None:
 
 
 def _leave_legacy_pages_mode() -> None:
-    """If this run is Streamlit's legacy multipage mode, rerun so that app.py's navigation runs the page.
-
-    A `pages/` folder puts a fresh Streamlit server in its legacy multipage mode until app.py has called
-    st.navigation once (streamlit/runtime/pages_manager.py decides when the first session connects): a first
-    request for /train then runs pages/train.py alone, without app.py, with a sidebar listing every file in pages/.
-    Several tabs opened at once on a fresh server may all start that way. Such a run lists app.py itself among
-    its pages, which app.py's navigation never does. Leaving that mode and rerunning runs app.py, whose
-    st.navigation opens the page that was asked for. Called by init_state(), store() and load_predictor(), one
-    of which every page calls before its real work.
-
-    On a server that happens only in a session's first run: once app.py has run, the mode is off for good.
-    AppTest (streamlit.testing) puts every run back in that mode; there a rerun would drop the button a test
-    clicked, so a session that has run app.py before is left alone.
-    """
-    ctx = get_script_run_ctx()
-    if ctx is None or st.session_state.get(_APP_RAN):
-        return
-    app = Path(ctx.pages_manager.main_script_path).resolve()
-    if any(Path(page.get("script_path") or "").resolve() == app for page in ctx.pages_manager.get_pages().values()):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    """Called by init_state(), store() and load_predictor(), one of which every page calls before its real work."""
+    streamlit_patches.leave_legacy_pages_mode(app_ran=bool(st.session_state.get(_APP_RAN)))
 
 
 @st.cache_data(show_spinner=False)

