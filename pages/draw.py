@@ -15,7 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
-from mnist_core.inspection.predict import BUNDLED_MODEL, CONFIDENT
+from mnist_core.inspection.predict import CONFIDENT, bundled_model
 from mnist_core.presentation import charts
 from mnist_core.presentation.draw_page import thick_pen_tip
 from mnist_core.presentation.text import markdown_text as md
@@ -28,26 +28,27 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def explainer(model_path: str, modified: float) -> Explainer:
-    return Explainer(load_predictor(model_path).model)
+def explainer(model_path: str, version: int | None) -> Explainer:
+    return Explainer(load_predictor(model_path, version).model)
 
 
-def model_choices() -> dict[str, tuple[str, Path]]:
+def model_choices() -> dict[str, tuple[str, Path, int | None]]:
     """Key -> (label, model file): the bundled default first, then every finished run with a model, newest first."""
     choices = {}
-    if BUNDLED_MODEL.exists():
-        choices["bundled"] = ("Bundled default model", BUNDLED_MODEL)
+    bundled = bundled_model()
+    if bundled:
+        choices["bundled"] = ("Bundled default model", bundled, 0)  # package data: never rewritten
     # Damaged runs are not in runs(): the Runs page lists them, with the reason.
     for run in store().runs():
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
             what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
-            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path)
+            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path, run.model_version)
     return choices
 
 
-def model_picker_ui() -> Path:
+def model_picker_ui() -> tuple[Path, int | None]:
     choices = model_choices()
     if not choices:
         st.info(
@@ -62,7 +63,7 @@ def model_picker_ui() -> Path:
         key="draw_model",
         help="The bundled default, or any finished run (trained here or imported on the Runs page)",
     )
-    return choices[key][1]
+    return choices[key][1:]
 
 
 def canvas_ui():
@@ -194,9 +195,9 @@ st.caption(
     "Draw one digit, any size, anywhere on the canvas. Like MNIST, the picture is cropped to the ink, scaled into a "
     "20x20 box and centred by its centre of mass before the network reads it."
 )
-model_path = model_picker_ui()
+model_path, model_version = model_picker_ui()
 try:
-    predictor = load_predictor(model_path)
+    predictor = load_predictor(model_path, model_version)
 except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file
     st.error(f"This model could not be loaded: {md(error)}", icon=":material/error:")
     st.stop()
@@ -220,7 +221,7 @@ with right:
             )
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
-    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_path.stat().st_mtime))
+    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_version))
 
 st.divider()
 uploads_ui(predictor)

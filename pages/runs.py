@@ -275,7 +275,7 @@ else:
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
             asked = st.form_submit_button("Predict", disabled=not run.has_model)
         if asked:
-            prediction = load_predictor(run.model_path).predict_image01(data.x_test[index] / 255.0)
+            prediction = load_predictor(run.model_path, run.model_version).predict_image01(data.x_test[index] / 255.0)
             st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
         answer = st.session_state["runs.prediction"]
         if answer and answer[0] == run_id:
@@ -301,7 +301,7 @@ with tabs[4]:
     left, right, far = st.columns(3)
     left.download_button(
         "Download model (.keras)",
-        run.model_path.read_bytes,
+        lambda: runs_store.model_bytes(run_id),
         file_name=f"{run_id}.keras",
         mime="application/octet-stream",
         key="runs.download_model",

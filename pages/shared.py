@@ -86,18 +86,18 @@ def store() -> RunStore:
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
-def predictor(model_path: str, modified: float):
+def predictor(model_path: str, version: int | None):
     """One loaded model per file version (`modified` makes a retrained file load anew)."""
     from mnist_core.inspection.predict import Predictor
 
     return Predictor.from_path(model_path)
 
 
-def load_predictor(model_path: str | Path):
+def load_predictor(model_path: str | Path, version: int | None = 0):
+    """The loaded model of a file; `version` (a run's `model_version`) makes a retrained file load anew."""
     _leave_legacy_pages_mode()
-    path = Path(model_path)
     with loading_keras():
-        return predictor(str(path), path.stat().st_mtime)
+        return predictor(str(model_path), version)
 
 
 def loading_keras() -> threading.RLock:

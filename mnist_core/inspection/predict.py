@@ -21,6 +21,11 @@ CONFIDENT = 0.6
 BUNDLED_MODEL = Path(__file__).resolve().parents[1] / "bundled" / "default.keras"
 
 
+def bundled_model() -> Path | None:
+    """The model shipped with MNIST Lab (package data), or None where a packager left it out."""
+    return BUNDLED_MODEL if BUNDLED_MODEL.is_file() else None
+
+
 @dataclass
 class Prediction:
     digit: int

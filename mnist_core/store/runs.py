@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -85,8 +86,12 @@ class Run:
     history: tuple[EpochMetrics, ...]
     results: Results | None
     model_path: Path  # for Keras to load; exists only when `has_model`
-    has_model: bool
+    model_version: int | None  # when the model file was last written (ns): a cache key for a loaded model
     stop_requested: bool
+
+    @property
+    def has_model(self) -> bool:
+        return self.model_version is not None
 
     @property
     def state(self) -> str:
@@ -268,7 +273,7 @@ class RunStore:
             history=history,
             results=results,
             model_path=layout.model(run_id),
-            has_model=layout.model(run_id).is_file(),
+            model_version=_file_version(layout.model(run_id)),
             stop_requested=layout.stop_request(run_id).exists(),
         )
 
@@ -329,6 +334,13 @@ class RunStore:
 
     def model_path(self, run_id: str) -> Path:
         return self.layout.model(run_id)
+
+    def model_bytes(self, run_id: str) -> bytes:
+        """The run's .keras file as bytes (a download). RunStoreError if it has none (any more)."""
+        try:
+            return self.layout.model(run_id).read_bytes()
+        except OSError as error:
+            raise RunStoreError(f"Run {run_id} has no model file to read ({error.strerror}).") from None
 
     # --- changing ------------------------------------------------------------------------------------------------
     def rename(self, run_id: str, new_name: str) -> Run:
@@ -482,6 +494,14 @@ class RunWriter:
         model.save(tmp)
         os.replace(tmp, self._layout.model(self.id))
         return self._layout.model(self.id)
+
+
+def _file_version(path: Path) -> int | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns if stat.S_ISREG(info.st_mode) else None
 
 
 def _orphaned(status: RunStatus) -> RunStatus:
