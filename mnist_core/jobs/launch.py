@@ -115,10 +115,10 @@ def stop_worker(
     if on_asked:
         on_asked(pid, stopping)
     outcome = "stopped"
-    if not _wait(lambda: worker_pid(store) != pid, timeout):
+    if not _wait(lambda: _let_go(store, pid), timeout):
         if _signal(store, pid, signal.SIGKILL):
             outcome = "killed"
-        _wait(lambda: worker_pid(store) != pid, 10.0)
+        _wait(lambda: _let_go(store, pid), 10.0)
     # It has let go of the store; let it finish exiting (never signalled again: the lock no longer vouches for it).
     _wait(lambda: not _process_exists(pid), max(0.0, timeout - (time.monotonic() - asked)))
     seconds = round(time.monotonic() - asked, 1)
@@ -139,6 +139,16 @@ def _holder_soon(store: RunStore, grace: float = 3.0) -> int | None:
                 f"older version?); nothing was signalled. It leaves on its own after its idle time."
             )
         time.sleep(0.1)
+
+
+def _let_go(store: RunStore, pid: int) -> bool:
+    """Whether worker `pid` no longer holds the store: the lock is free, or another worker holds it. A lock held
+    by no process we can name is not let go: a process that is exiting (its memory freed first, a large one for a
+    while) holds its lock until its files are closed, last."""
+    if not worker_alive(store):
+        return True
+    holder = worker_pid(store)
+    return holder is not None and holder != pid
 
 
 def _signal(store: RunStore, pid: int, signum: int) -> bool:
