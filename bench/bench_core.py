@@ -35,7 +35,7 @@ from mnist_core.jobs.runner import RunRecorder  # noqa: E402
 from mnist_core.networks.model import build_model  # noqa: E402
 from mnist_core.networks.presets import get_preset  # noqa: E402
 from mnist_core.networks.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
-from mnist_core.store import OWNER, RunStore  # noqa: E402
+from mnist_core.store import RunStore, Trainer  # noqa: E402
 
 TARGET = 0.992
 
@@ -90,7 +90,7 @@ def bench_overhead(data, repeats: int = 4) -> dict:
 
     def ours():
         # The real path: progress and history written to a run directory, stop checks on.
-        with store.create(config, name="overhead", trainer=OWNER) as writer:
+        with store.create(config, name="overhead", trainer=Trainer.OWNER) as writer:
             return train(config, data, RunRecorder(writer), should_stop=writer.stop_requested).seconds
 
     bare(), ours()  # warm-up: graph tracing and thread pools

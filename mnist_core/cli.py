@@ -36,7 +36,7 @@ from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
 from mnist_core.networks.presets import PRESETS, STUDY, get_preset
-from mnist_core.store import OWNER, RUNS_DIR_ENV, STOPPED, RecordError, RunStore, RunStoreError, now_iso
+from mnist_core.store import DAMAGED, RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -333,7 +333,7 @@ def cmd_train(args, store) -> int:
     data = load_mnist(args.data)  # before queuing: a data problem leaves no run behind
     store.sweep()  # what killed trainings left: temporary files, runs still marked running
     # Locked by this process from its creation: killed at any instant, the run reads interrupted, never queued.
-    with store.create(config, name=args.name or preset, preset=preset, trainer=OWNER) as writer:
+    with store.create(config, name=args.name or preset, preset=preset, trainer=Trainer.OWNER) as writer:
         images = config.train_limit or len(data.x_train)
         say(
             args,
@@ -417,7 +417,7 @@ def _not_started(args, store: RunStore, writer) -> int:
         raise RunStoreError(
             f"{store.root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait."
         )
-    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+    writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
     print(t("run {id} cancelled before it started", id=writer.id), file=sys.stderr)
     return 130
 
@@ -441,7 +441,7 @@ def cmd_runs(args, store) -> int:
         acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
         epochs = f"{row['epochs_completed']}/{row['epochs']}" if row.get("epochs") is not None else "-"
         print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
-        if row["status"] in ("damaged", "failed", "interrupted") and row.get("error"):
+        if row["status"] in (DAMAGED, RunState.FAILED, RunState.INTERRUPTED) and row.get("error"):
             print(f"{'':<36} ({row['error']})")
     return 0
 

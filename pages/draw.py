@@ -19,7 +19,8 @@ from mnist_core.inspection.predict import CONFIDENT, bundled_model
 from mnist_core.presentation import charts
 from mnist_core.presentation.draw_page import thick_pen_tip
 from mnist_core.presentation.text import markdown_text as md
-from mnist_core.store import FINISHED_WITH_MODEL, IMPORTED
+from mnist_core.store import FINISHED_WITH_MODEL, RunKind
+from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store
 
 CANVAS_SIZE = 280
@@ -43,7 +44,7 @@ def model_choices() -> dict[str, tuple[str, Path, int | None]]:
         if run.state in FINISHED_WITH_MODEL and run.has_model:
             accuracy = run.results.test_accuracy if run.results else None
             detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
-            what = "Imported" if run.meta.kind == IMPORTED else "Run"  # a model file someone brought
+            what = "Imported" if run.meta.kind == RunKind.IMPORTED else "Run"  # a model file someone brought
             choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path, run.model_version)
     return choices
 
@@ -146,7 +147,7 @@ def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain
         st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
 
 
-def uploads_ui(predictor) -> None:
+def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
     st.subheader("Upload pictures of digits")
     files = st.file_uploader(
         f"One digit per picture: {', '.join(ACCEPTED_FORMATS)}; dark ink on paper or light on dark; "
@@ -188,6 +189,16 @@ def uploads_ui(predictor) -> None:
     )
     for problem in problems:
         st.error(md(problem), icon=":material/error:")
+    readable = [answer for answer in answers if answer.prediction]
+    if readable:
+        picked = st.selectbox(
+            "Look inside the network for",
+            range(len(readable)),
+            format_func=lambda i: readable[i].name,
+            key="draw_upload_inspect",
+            help="Every layer of the model for this picture, from its 28x28 input to the probabilities",
+        )
+        layer_view_ui(str(model_path), model_version, readable[picked].prepared.image, key="draw_upload_layers")
 
 
 st.title("Draw")
@@ -222,6 +233,8 @@ with right:
 if prediction is not None:
     strokes = len((canvas.json_data or {}).get("objects", []))
     evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_version))
+    # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
+    layer_view_ui(str(model_path), model_version, prepared.image, key="draw_layers")
 
 st.divider()
-uploads_ui(predictor)
+uploads_ui(predictor, model_path, model_version)

@@ -19,6 +19,7 @@ from mnist_core.presentation.text import markdown_text as md
 from mnist_core.presentation.train_page import ALL_TRAINING_IMAGES, live_progress
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
+from mnist_core.study.states import ACTIVE_STUDY_STATES, FINISHED_TRIAL_STATES, StudyState
 from pages.shared import init_state, store
 
 KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}
@@ -41,7 +42,6 @@ SEARCH_FIELDS = {
 }
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 POLL_SECONDS = 2.0
-ACTIVE = ("queued", "running", "stopping", "waiting")
 # Narrow columns, so that the table fits the page (1,400 px wide with the sidebar) for a grid over two settings; every
 # column, the descriptions and notes included, is in the CSV.
 COLUMNS = {
@@ -196,23 +196,27 @@ def status_ui(name: str, progress: dict) -> None:
         progress["finished"] / max(progress["planned"], 1),
         text=f"{word}: {progress['finished']} of {progress['planned']} trials finished",
     )
-    if word == "queued" and not progress["worker_alive"]:
+    if word == StudyState.QUEUED and not progress["worker_alive"]:
         st.caption("Waiting for a worker: start one here, or `python -m mnist_core study run` on any machine.")
-    if word == "waiting":
+    if word == StudyState.WAITING:
         st.caption("Waiting for this machine's one training slot (a run from the Train page) or for TensorFlow.")
     if progress["interrupted"]:
         st.caption(f"{progress['interrupted']} trial(s) interrupted: Resume trains them again.")
-    if word in ("queued", "running", "waiting") and st.button("Stop study", key="exp.stop", icon=":material/stop:"):
+    if word in (StudyState.QUEUED, StudyState.RUNNING, StudyState.WAITING) and st.button(
+        "Stop study", key="exp.stop", icon=":material/stop:"
+    ):
         lab().request_stop(name)
         st.toast("Stopping after the current batch: finished trials are kept.")
-    if word in ("stopped", "incomplete") and st.button("Resume", key="exp.resume", icon=":material/play_arrow:"):
+    if word in (StudyState.STOPPED, StudyState.INCOMPLETE) and st.button(
+        "Resume", key="exp.resume", icon=":material/play_arrow:"
+    ):
         lab().prepare_resume(name)
         lab().launch_worker(name)
         st.rerun()
     # Queued with no worker here (a worker was killed; or the study was created on the command line), or running on
     # other machines: this machine may take trials too.
-    join = "Start a worker here" if word == "queued" else "Train here too"
-    joinable = word in ("queued", "running") and not progress["worker_alive"]
+    join = "Start a worker here" if word == StudyState.QUEUED else "Train here too"
+    joinable = word in (StudyState.QUEUED, StudyState.RUNNING) and not progress["worker_alive"]
     if joinable and st.button(join, key="exp.join", icon=":material/play_arrow:"):
         lab().launch_worker(name)
         st.rerun()
@@ -263,7 +267,7 @@ def results_ui(name: str, progress: dict) -> None:
                 f"Trial {row['trial']} ({row['state']}{' on ' + md(row['host']) if row['host'] else ''}): "
                 f"{md(row['note'])}"
             )
-    finished = [r for r in rows if r["state"] in ("completed", "pruned")]
+    finished = [r for r in rows if r["state"] in FINISHED_TRIAL_STATES]
     st.download_button(
         "Download CSV",
         rows_csv(rows),
@@ -307,7 +311,7 @@ def study_panel(name: str, polling: bool) -> None:
     status_ui(name, progress)
     current_trial_ui(progress)
     results_ui(name, progress)
-    if polling and progress["state"] not in ACTIVE:
+    if polling and progress["state"] not in ACTIVE_STUDY_STATES:
         st.rerun()  # the study ended: redraw the page once, without the polling
 
 
@@ -324,5 +328,5 @@ with st.expander("New study", expanded=current is None, icon=":material/science:
 if current is None:
     st.info("No studies yet. Open **New study**, keep the seed's seven runs and press **Queue study**.")
 else:
-    active = lab().progress(current)["state"] in ACTIVE
+    active = lab().progress(current)["state"] in ACTIVE_STUDY_STATES
     st.fragment(study_panel, run_every=POLL_SECONDS if active else None)(current, polling=active)

@@ -14,7 +14,8 @@ from mnist_core.presentation import charts
 from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, table_rows
 from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
-from mnist_core.store import ACTIVE_STATES, IMPORTED, Run, RunStoreError
+from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
+from pages.layers_ui import layer_view_ui
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
 
 GALLERY_SIZE = 40
@@ -62,7 +63,7 @@ def import_ui(runs_store, expanded: bool) -> None:
 
 
 def imported_note(run) -> None:
-    if run.meta.kind == IMPORTED:
+    if run.meta.kind == RunKind.IMPORTED:
         st.caption(
             f"Imported from {md(run.meta.source_file or 'a model file')}: trained elsewhere, so there is no "
             "training history or settings; evaluated here on the MNIST test set like every run."
@@ -114,6 +115,24 @@ def picked_runs(row_ids: list[str], runs: dict) -> list[str]:
         st.session_state["runs.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
     st.session_state["runs.table_ids"], st.session_state["runs.picked"] = row_ids, picked
     return picked
+
+
+def inside_ui(run, shown, data) -> None:
+    """One misclassified test digit through every layer of the run's model (loads the model: only when asked)."""
+    pick, ask = st.columns([3, 1], vertical_alignment="bottom")
+    choice = pick.selectbox(
+        "Look inside the network for",
+        range(len(shown)),
+        format_func=lambda i: f"test image {shown[i].index}: a {shown[i].true} read as {shown[i].predicted}",
+        key="runs.inside_pick",
+    )
+    if ask.button("Look inside", key="runs.inside", icon=":material/layers:", width="stretch"):
+        st.session_state["runs.inside_shown"] = (run.id, shown[choice].index)
+    asked = st.session_state.get("runs.inside_shown")
+    if asked and asked[0] == run.id:
+        index = asked[1]
+        st.caption(f"Test image {index}, labelled {int(data.y_test[index])}:")
+        layer_view_ui(str(run.model_path), run.model_version, data.x_test[index] / 255.0, key="runs.layers")
 
 
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
@@ -182,7 +201,7 @@ st.dataframe(
         "problem": st.column_config.TextColumn("Problem", width="small"),
     },
 )
-damaged = [r for r in rows if r["status"] == "damaged"]
+damaged = [r for r in rows if r["status"] == DAMAGED]
 if damaged:
     with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
         for row in damaged:
@@ -204,12 +223,12 @@ if not selected:
         st.info("Pick one run in the table for its details, or several to compare their curves.")
     st.stop()
 
-histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != IMPORTED}
+histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != RunKind.IMPORTED}
 if histories:
     loss, accuracy = st.columns(2)
     loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
     accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
-no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == IMPORTED]
+no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == RunKind.IMPORTED]
 if no_curves:
     st.caption(f"{', '.join(no_curves)}: imported: no training history, so no curves.")
 
@@ -270,6 +289,8 @@ else:
             ),
             key="runs.misclassified",
         )
+        if shown and run.has_model:
+            inside_ui(run, shown, data)
     with tabs[3]:
         with st.form("runs.predict_form", border=False):
             index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)

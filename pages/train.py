@@ -26,7 +26,7 @@ from mnist_core.presentation.train_page import (
     live_progress,
     matching_preset,
 )
-from mnist_core.store import ACTIVE_STATES, QUEUED, RUNNING, RecordError, Run, RunStore, RunStoreError
+from mnist_core.store import ACTIVE_STATES, RecordError, Run, RunState, RunStore, RunStoreError
 from pages.shared import KEEP, init_state, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
@@ -246,20 +246,20 @@ def live_panel(runs: RunStore, all_runs: list[Run], line: list[Run]) -> None:
     state, history = run.state, run.history
     planned = run.config.epochs if run.config else len(history)  # an imported model has no settings
     st.subheader(f"{md(run.name)} · {state}")
-    if state == QUEUED:
+    if state == RunState.QUEUED:
         ahead = [other for other in line if other.id != run.id][:1]
         behind = f" behind {md(ahead[0].name)}" if ahead else ""
         st.info(f"Waiting in the queue{behind}.")
     if state in ACTIVE_STATES:
-        if st.button("Stop" if state == RUNNING else "Cancel", key="train.stop", icon=":material/stop:"):
+        if st.button("Stop" if state == RunState.RUNNING else "Cancel", key="train.stop", icon=":material/stop:"):
             try:
                 runs.stop(run.id)
                 st.toast("Stopping after the current batch: what it learned is kept.")
             except RunStoreError as error:
                 st.error(md(error))
-        if run.stop_requested and state == RUNNING:
+        if run.stop_requested and state == RunState.RUNNING:
             st.caption("Stop requested: finishing the current batch, then evaluating and saving the model.")
-    if state == RUNNING:
+    if state == RunState.RUNNING:
         live = live_progress(progress, history, planned)
         if not progress.points:
             st.progress(0.0, text="Starting: building the model...")

@@ -23,7 +23,7 @@ import pytest
 from mnist_core.data.mnist import load_mnist
 from mnist_core.jobs.launch import stop_worker
 from mnist_core.networks.config import RunConfig
-from mnist_core.store import OWNER, RunStore
+from mnist_core.store import RunStore, Trainer
 from tests import process_guard
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -119,7 +119,7 @@ def trained_run(tmp_path_factory, mnist):
     from mnist_core.jobs.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
-    with store.create(SMALL, name="small", preset="seed", trainer=OWNER) as writer:
+    with store.create(SMALL, name="small", preset="seed", trainer=Trainer.OWNER) as writer:
         execute_run(writer, mnist)
     return store.get(writer.id)
 

@@ -16,7 +16,7 @@ from mnist_core.inspection.evaluation import evaluate_probabilities
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.presentation.text import WORD_JOINER
-from mnist_core.store import COMPLETED, OWNER, Run, RunStore, RunWriter, records
+from mnist_core.store import Run, RunState, RunStore, RunWriter, Trainer, records
 from mnist_core.store.records import Progress
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -73,18 +73,18 @@ def completed_run(store: RunStore, name: str, wrong: int = 30) -> Run:
     predicted = labels.copy()
     predicted[:wrong] = (predicted[:wrong] + 1) % 10
     probabilities = np.eye(10, dtype=np.float32)[predicted] * 0.9 + 0.01
-    with store.create(TINY, name=name, preset=None, trainer=OWNER) as writer:
+    with store.create(TINY, name=name, preset=None, trainer=Trainer.OWNER) as writer:
         writer.write_history(history(3))
         results = evaluate_probabilities(probabilities, labels)
         writer.write_results(records.replace(results, parameters=232590, best_epoch=3))
-        writer.write_status(COMPLETED, train_seconds=6.5, test_accuracy=1 - wrong / 10000, test_loss=0.1)
+        writer.write_status(RunState.COMPLETED, train_seconds=6.5, test_accuracy=1 - wrong / 10000, test_loss=0.1)
     return store.get(writer.id)
 
 
 def running_run(store: RunStore, name: str = "live") -> RunWriter:
     """A run this very process 'trains' (it holds the run's lock until the test process ends): one epoch done,
     the second half-way."""
-    writer = store.create(TINY, name=name, preset=None, trainer=OWNER)
+    writer = store.create(TINY, name=name, preset=None, trainer=Trainer.OWNER)
     writer.start()
     writer.write_history(history(1))
     points = (

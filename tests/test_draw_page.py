@@ -18,9 +18,9 @@ from PIL import Image
 
 from mnist_core.inspection.predict import BUNDLED_MODEL
 from mnist_core.networks.presets import PRESETS
-from mnist_core.store import OWNER, RunStore
+from mnist_core.store import RunStore, Trainer
 from tests.drawn_digits import Drawing, render
-from tests.pages_support import texts
+from tests.pages_support import shown, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
@@ -33,7 +33,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     if not BUNDLED_MODEL.exists():
         from mnist_core.jobs.runner import execute_run
 
-        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=OWNER) as writer:
+        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=Trainer.OWNER) as writer:
             execute_run(writer, mnist)
     return runs_dir
 
@@ -88,10 +88,40 @@ def test_an_empty_canvas_shows_a_prompt_not_a_prediction(page):
 def test_a_drawing_is_answered_with_its_evidence(page, drawing):
     fake_drawing(page, render(drawing, seed=7))
     assert page.metric[0].value == str(drawing.digit)
-    assert len(page.get("plotly_chart")) == 1
+    assert page.get("plotly_chart")[0].proto.id.endswith("-draw_probabilities")  # the answer's chart comes first
     # as drawn, the 28x28 input, the occlusion overlay, and the first layer's feature maps
-    assert len(page.image) == 4
+    evidence = ("As drawn", "The 28x28 input it receives", "Where hiding a patch", "First convolution layer")
+    captions = image_captions(page)
+    assert len([caption for caption in captions if caption.startswith(evidence)]) == 4
+    assert all(caption.startswith(evidence) for caption in captions[:4])  # above the layer view
     assert "What the network sees" in [h.value for h in page.subheader]
+
+
+def image_captions(page) -> list[str]:
+    return [image.proto.imgs[0].caption for image in page.image]
+
+
+def test_the_layers_of_the_model_are_listed_in_order_below_the_answer(page, model_runs_dir):
+    from mnist_core.inspection.layers import LayerInspector
+    from mnist_core.inspection.predict import Predictor
+
+    fake_drawing(page, render(Drawing(3, 0, "centred", "thick", "canvas")))
+    headings = [h.value for h in page.subheader]
+    assert headings.index("What the network sees") < headings.index("Inside the network, layer by layer")
+    model_path = BUNDLED_MODEL if BUNDLED_MODEL.exists() else RunStore(model_runs_dir).runs()[0].model_path
+    steps = LayerInspector(Predictor.from_path(model_path).model).inspect(np.zeros((28, 28), np.float32)).steps
+    labels = [shown(e.label) for e in page.expander if e.label[0].isdigit()]
+    assert labels == [f"{s.index}. {s.name} · {s.type} · {s.shape_text}" for s in steps]
+    # every layer has its picture: maps and vectors as images, the probabilities as the second chart
+    pictures = [c for c in image_captions(page)[4:] if "colour scale" in c]
+    assert len(pictures) == len(steps) - 1  # all but the probabilities, which are a chart
+    assert len(page.get("plotly_chart")) == 2
+
+    conv = next(s for s in steps if s.type == "Conv2D")
+    page.selectbox(key=f"draw_layers.pick.{conv.index}").set_value(5).run()
+    assert not page.exception
+    assert any("for map 5" in c.value for c in page.caption)
+    assert f"Map 5 of {conv.name}" in image_captions(page)
 
 
 def test_clear_gives_a_fresh_canvas(page):

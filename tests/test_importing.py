@@ -27,7 +27,7 @@ from conftest import ROOT, cli, cli_env
 from mnist_core.inspection.predict import Predictor
 from mnist_core.jobs.importing import import_model, import_upload
 from mnist_core.networks.model_files import ModelFileError
-from mnist_core.store import ACTIVE_STATES, COMPLETED, IMPORTED, Run, RunStore, RunStoreError
+from mnist_core.store import ACTIVE_STATES, Run, RunKind, RunState, RunStore, RunStoreError
 from mnist_core.store.runs import RunWriter
 from tests.pages_support import completed_run, figure, open_page, shown, texts
 
@@ -87,10 +87,10 @@ def imported(tmp_path_factory, mnist) -> Run:
 
 
 def test_the_posts_keras2_model_becomes_an_imported_run_scoring_what_keras2_measured(imported):
-    assert imported.meta.kind == IMPORTED
+    assert imported.meta.kind == RunKind.IMPORTED
     assert imported.meta.source_file == "post-keras2.h5"
     assert imported.name == "post-keras2.h5"  # the file's name, unless another is given
-    assert imported.state == COMPLETED
+    assert imported.state == RunState.COMPLETED
     assert imported.config is None
     assert imported.history == ()
     results = imported.results
@@ -265,7 +265,7 @@ def test_an_import_killed_at_random_instants_leaves_no_active_run_and_no_tempora
     assert all(isinstance(entry, Run) for entry in entries), (seed, entries)
     assert not set(states) & set(ACTIVE_STATES), (seed, states)
     for run in store.runs():
-        if run.state == COMPLETED:
+        if run.state == RunState.COMPLETED:
             assert run.has_model
             assert run.results is not None
     store.sweep()

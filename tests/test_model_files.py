@@ -16,7 +16,7 @@ from mnist_core.inspection.predict import Predictor
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.networks.training import to_model_input
-from mnist_core.store import COMPLETED, OWNER, RunStore
+from mnist_core.store import RunState, RunStore, Trainer
 
 MODELS = ROOT / "tests" / "data" / "models"
 POST_KERAS2 = MODELS / "post-keras2.h5"
@@ -220,8 +220,8 @@ def assert_one_line_error(result, match):
 def broken_run(tmp_path):
     """A run whose model.keras is garbage, as after a disk fault."""
     store = RunStore(tmp_path / "runs")
-    with store.create(RunConfig(epochs=1), name="broken", trainer=OWNER) as writer:
-        writer.write_status(COMPLETED)
+    with store.create(RunConfig(epochs=1), name="broken", trainer=Trainer.OWNER) as writer:
+        writer.write_status(RunState.COMPLETED)
     store.model_path(writer.id).write_bytes(b"\x00garbage after a disk fault" * 40)
     return store.get(writer.id)
 

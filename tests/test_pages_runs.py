@@ -7,7 +7,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages_support import APP, completed_run, figure, open_page, texts
+from tests.pages_support import APP, completed_run, figure, open_page, shown, texts
 
 
 def test_an_empty_store_says_so_and_links_to_the_train_page(runs):
@@ -174,3 +174,20 @@ def test_predict_test_image_n_with_the_runs_model(runs, trained_run):
     picture = figure(at, "runs.predict_image")
     assert "text" not in picture["data"][0]  # no unreadable pixel values in the narrow column
     assert picture["layout"]["yaxis"]["range"] == [27.5, -0.5]  # the image, not -7 to 35
+
+
+def test_a_misclassified_test_digit_opens_inside_the_network_layer_by_layer(runs, trained_run, mnist):
+    shutil.copytree(trained_run.model_path.parent, runs.root / trained_run.id)
+    at = open_page("pages/runs.py")
+    assert not [e for e in at.expander if e.label.startswith("1. ")]  # no model loaded before it is asked for
+    wrong = trained_run.results.misclassified[1]
+    options = at.selectbox(key="runs.inside_pick").options
+    at.selectbox(key="runs.inside_pick").set_value(1)
+    at.button(key="runs.inside").click().run(timeout=90)
+    assert not at.exception
+    assert options[1] == f"test image {wrong.index}: a {wrong.true} read as {wrong.predicted}"
+    assert "Inside the network, layer by layer" in [h.value for h in at.subheader]
+    assert any(c.value == f"Test image {wrong.index}, labelled {int(mnist.y_test[wrong.index])}:" for c in at.caption)
+    labels = [shown(e.label) for e in at.expander if e.label[0].isdigit()]
+    assert labels[0] == "0. input · Input · 28x28x1"
+    assert labels[-1].startswith(f"{len(labels) - 1}. digit · Dense · 10")

@@ -3,7 +3,7 @@ explained, Start queues (the worker is not started here), and the live panel sho
 
 import pytest
 
-from mnist_core.store import QUEUED, STOPPED
+from mnist_core.store import RunState
 from tests.pages_support import completed_run, figure, open_page, running_run, texts
 
 
@@ -61,13 +61,13 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     assert run.meta.preset is None
     assert run.config.train_limit == 2000
     assert run.config.epochs == 2
-    assert run.state == QUEUED
+    assert run.state == RunState.QUEUED
     assert at.session_state["train.run_id"] == run.id
     assert not at.warning, "the tab's own run is not announced as another one holding the trainer"
     at.run()
     assert at.button(key="train.start").label == "Queue behind it"
     at.button(key="train.stop").click().run()  # "Cancel" a queued run
-    assert runs.get(run.id).state == STOPPED
+    assert runs.get(run.id).state == RunState.STOPPED
 
 
 def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_name_is_kept(runs, no_worker):

@@ -8,7 +8,7 @@ from conftest import SMALL
 from mnist_core.jobs.runner import execute_run
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.training import to_model_input
-from mnist_core.store import OWNER, RunStore
+from mnist_core.store import RunStore, Trainer
 
 
 def test_a_finished_run_has_everything_on_disk(trained_run):
@@ -46,7 +46,7 @@ def test_a_failing_run_is_recorded_as_failed_with_the_reason(store, mnist, monke
         raise ConfigError("epochs", "must be between 1 and 500 (got 0)")
 
     monkeypatch.setattr(runner, "train", broken_training)
-    with store.create(SMALL, trainer=OWNER) as writer, pytest.raises(ConfigError):
+    with store.create(SMALL, trainer=Trainer.OWNER) as writer, pytest.raises(ConfigError):
         execute_run(writer, mnist)
     status = store.get(writer.id).status
     assert status.state == "failed"

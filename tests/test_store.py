@@ -10,7 +10,7 @@ import pytest
 from conftest import SMALL
 from mnist_core.atomic import atomic_write_json
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
-from mnist_core.store import COMPLETED, OWNER, QUEUED, RUNNING, WORKER, DamagedRun, RunStore, RunStoreError
+from mnist_core.store import DamagedRun, RunState, RunStore, RunStoreError, Trainer
 from mnist_core.store.records import Progress, RunStatus, decode, encode
 from tests.pages_support import completed_run
 
@@ -37,7 +37,7 @@ def test_create_list_rename_delete(store):
         pass
     assert {r.id for r in store.runs()} == {first.id, second.id}
     run = store.get(first.id)
-    assert run.state == QUEUED
+    assert run.state == RunState.QUEUED
     assert run.config == SMALL
     assert run.meta.preset == "seed"
     store.rename(first.id, "renamed")
@@ -55,7 +55,7 @@ def test_create_list_rename_delete(store):
 
 
 def test_records_round_trip_and_unknown_keys_from_a_newer_version_are_ignored():
-    status = RunStatus(state=RUNNING, updated_at="now", trainer=OWNER, queued_at=1.5, pid=7)
+    status = RunStatus(state=RunState.RUNNING, updated_at="now", trainer=Trainer.OWNER, queued_at=1.5, pid=7)
     assert decode(encode(status), RunStatus, "status.json") == status
     newer = json.loads(encode(status))
     newer["gpu"] = "H200"
@@ -77,7 +77,7 @@ def test_every_damaged_record_makes_the_run_damaged_with_the_reason_and_never_ra
     rows = {row["run_id"]: row for row in store.summaries()}
     assert rows[bad.id]["status"] == "damaged"
     assert rows[bad.id]["error"] == entry.reason
-    assert rows[good.id]["status"] == COMPLETED
+    assert rows[good.id]["status"] == RunState.COMPLETED
     assert [run.id for run in store.runs()] == [good.id]
     with pytest.raises(RunStoreError, match="damaged"):
         store.get(bad.id)
@@ -100,9 +100,9 @@ def test_a_missing_record_or_a_folder_in_its_place_is_damage_too(store):
 
 
 def test_a_running_run_is_believed_only_while_its_owner_holds_the_lock(store):
-    writer = store.create(SMALL, trainer=OWNER)
+    writer = store.create(SMALL, trainer=Trainer.OWNER)
     writer.start()
-    assert store.get(writer.id).state == RUNNING
+    assert store.get(writer.id).state == RunState.RUNNING
     writer.close()  # as a kill -9 would: the kernel drops the lock with the process
     run = store.get(writer.id)
     assert run.state == "interrupted"
@@ -111,7 +111,7 @@ def test_a_running_run_is_believed_only_while_its_owner_holds_the_lock(store):
 
 def test_a_reused_pid_cannot_keep_a_dead_run_running(store):
     # After a reboot the pid in status.json may belong to an unrelated live process (here: this test's own).
-    with store.create(SMALL, trainer=OWNER) as writer:
+    with store.create(SMALL, trainer=Trainer.OWNER) as writer:
         pass
     atomic_write_json(
         store.root / writer.id / "status.json",
@@ -122,15 +122,18 @@ def test_a_reused_pid_cannot_keep_a_dead_run_running(store):
 
 
 def test_a_queued_run_for_the_worker_waits_but_a_queued_run_of_a_dead_owner_is_interrupted(store):
-    with store.create(SMALL, trainer=WORKER) as for_worker, store.create(SMALL, trainer=OWNER) as for_owner:
-        assert store.get(for_owner.id).state == QUEUED
-    assert store.get(for_worker.id).state == QUEUED
+    with (
+        store.create(SMALL, trainer=Trainer.WORKER) as for_worker,
+        store.create(SMALL, trainer=Trainer.OWNER) as for_owner,
+    ):
+        assert store.get(for_owner.id).state == RunState.QUEUED
+    assert store.get(for_worker.id).state == RunState.QUEUED
     assert store.get(for_owner.id).state == "interrupted"
     assert "before it started" in store.get(for_owner.id).status.error
 
 
 def test_a_lock_held_by_another_process_counts_and_dies_with_it(store):
-    with store.create(SMALL, trainer=OWNER) as writer:
+    with store.create(SMALL, trainer=Trainer.OWNER) as writer:
         writer.start()
     holder = subprocess.Popen(
         [
@@ -144,7 +147,7 @@ def test_a_lock_held_by_another_process_counts_and_dies_with_it(store):
     )
     try:
         holder.stdout.readline()
-        assert store.get(writer.id).state == RUNNING
+        assert store.get(writer.id).state == RunState.RUNNING
         with pytest.raises(RunStoreError, match="stop it first"):
             store.delete(writer.id)
     finally:
@@ -202,10 +205,10 @@ def test_a_store_that_is_a_file_or_unwritable_says_so(tmp_path):
 
 
 def test_sweep_removes_what_killed_processes_left_and_records_dead_owners(store):
-    alive = store.create(SMALL, trainer=OWNER)
+    alive = store.create(SMALL, trainer=Trainer.OWNER)
     alive.start()
     (store.root / alive.id / ".model.tmp.keras").write_bytes(b"a save in progress")
-    dead = store.create(SMALL, trainer=OWNER)
+    dead = store.create(SMALL, trainer=Trainer.OWNER)
     dead.start()
     dead.close()
     (store.root / dead.id / ".model.tmp.keras").write_bytes(b"x" * 1000)
@@ -222,15 +225,15 @@ def test_sweep_removes_what_killed_processes_left_and_records_dead_owners(store)
     assert not (store.root / ".deleted-old-1").exists()
     recorded = json.loads((store.root / dead.id / "status.json").read_text())
     assert recorded["state"] == "interrupted"
-    assert store.get(alive.id).state == RUNNING
+    assert store.get(alive.id).state == RunState.RUNNING
     assert any("interrupted" in line for line in done)
     alive.close()
 
 
 def test_history_written_by_the_owner_is_read_back_typed(store):
-    with store.create(SMALL, trainer=OWNER) as writer:
+    with store.create(SMALL, trainer=Trainer.OWNER) as writer:
         writer.write_history([EpochMetrics(epoch=1, loss=0.5, val_loss=0.6), EpochMetrics(epoch=2, loss=0.4)])
-        writer.write_status(COMPLETED)
+        writer.write_status(RunState.COMPLETED)
     run = store.get(writer.id)
     assert [h.epoch for h in run.history] == [1, 2]
     assert run.best_epoch().epoch == 1

@@ -27,13 +27,13 @@ import numpy as np
 from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.store import (
-    COMPLETED,
-    IMPORTED,
-    OWNER,
     RecordError,
     Results,
     Run,
+    RunKind,
+    RunState,
     RunStore,
+    Trainer,
     check_name,
     now_iso,
     records,
@@ -72,13 +72,13 @@ def import_model(
 
     # From here on the file has passed every check: the run is created, locked by this process, and written.
     store.sweep()  # as `train` does: what killed imports and trainings left (temporary files, runs still "running")
-    with store.create(None, name=name, trainer=OWNER, kind=IMPORTED, source_file=source) as writer:
+    with store.create(None, name=name, trainer=Trainer.OWNER, kind=RunKind.IMPORTED, source_file=source) as writer:
         try:
             writer.start()
             writer.save_model(model)  # the adapted model, so Predictor and the Draw page load it like any run's
             writer.write_results(results)
             writer.write_status(
-                COMPLETED,
+                RunState.COMPLETED,
                 finished_at=now_iso(),
                 wall_seconds=round(time.monotonic() - started, 2),
                 test_accuracy=results.test_accuracy,

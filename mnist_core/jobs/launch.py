@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mnist_core.networks.config import RunConfig
 from mnist_core.store.locks import holder_pid, is_held
-from mnist_core.store.records import QUEUED, RUNNING, WORKER
+from mnist_core.store.records import RunState, Trainer
 from mnist_core.store.runs import RunStore, RunStoreError
 
 MAX_LOG_BYTES = 1_000_000
@@ -52,12 +52,12 @@ def worker_pid(store: RunStore) -> int | None:
 
 def waiting_for_worker(store: RunStore) -> bool:
     """Whether some queued run waits for the store's worker to train it."""
-    return any(run.state == QUEUED and run.status.trainer == WORKER for run in store.runs())
+    return any(run.state == RunState.QUEUED and run.status.trainer == Trainer.WORKER for run in store.runs())
 
 
 def submit(store: RunStore, config: RunConfig, name: str | None = None, preset: str | None = None) -> str:
     """Queue a run for the worker and make sure a worker will train it; returns its id at once."""
-    with store.create(config, name=name, preset=preset, trainer=WORKER) as writer:
+    with store.create(config, name=name, preset=preset, trainer=Trainer.WORKER) as writer:
         run_id = writer.id
     ensure_worker(store)
     return run_id
@@ -105,7 +105,7 @@ def stop_worker(
         return WorkerStop(pid=None, outcome="none")
     stopping = []
     for run in store.runs():
-        if run.state == RUNNING and run.status.trainer == WORKER and run.status.pid == pid:
+        if run.state == RunState.RUNNING and run.status.trainer == Trainer.WORKER and run.status.pid == pid:
             with contextlib.suppress(RunStoreError):  # finished meanwhile, or a store we may not write to
                 store.stop(run.id)
                 stopping.append(run.id)
@@ -193,4 +193,4 @@ def _process_exists(pid: int) -> bool:
 
 
 def _queued(store: RunStore) -> int:
-    return sum(1 for run in store.runs() if run.state == QUEUED and run.status.trainer == WORKER)
+    return sum(1 for run in store.runs() if run.state == RunState.QUEUED and run.status.trainer == Trainer.WORKER)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from mnist_core.jobs.launch import ensure_worker
 from mnist_core.store.locks import Lock
-from mnist_core.store.records import ACTIVE_STATES, RUNNING, WORKER
+from mnist_core.store.records import ACTIVE_STATES, RunState, Trainer
 from mnist_core.store.runs import Run, RunStore, RunWriter
 
 POLL_SECONDS = 0.25
@@ -22,13 +22,13 @@ POLL_SECONDS = 0.25
 def line(store: RunStore) -> list[Run]:
     """The runs training or waiting to, in the order they train (the one training first)."""
     waiting = [run for run in store.runs() if run.state in ACTIVE_STATES]
-    return sorted(waiting, key=lambda run: (run.state != RUNNING, run.status.queued_at or 0.0, run.id))
+    return sorted(waiting, key=lambda run: (run.state != RunState.RUNNING, run.status.queued_at or 0.0, run.id))
 
 
 def position(runs: list[Run], run_id: str) -> tuple[int, Run | None]:
     """Where a run stands in `line(...)`: how many runs are ahead of it, and the one training now (if any)."""
     ahead = next((i for i, run in enumerate(runs) if run.id == run_id), len(runs))
-    return ahead, next((run for run in runs if run.state == RUNNING), None)
+    return ahead, next((run for run in runs if run.state == RunState.RUNNING), None)
 
 
 def training_slot(store: RunStore) -> Lock:
@@ -59,6 +59,6 @@ def wait_for_turn(
             on_wait(ahead, current)
             last = (ahead, current and current.id)
         # Runs ahead that the store's worker trains need a worker: never let them (and us) wait for nobody.
-        if any(run.status.trainer == WORKER for run in runs[:ahead]):
+        if any(run.status.trainer == Trainer.WORKER for run in runs[:ahead]):
             ensure_worker(store)
         time.sleep(POLL_SECONDS)

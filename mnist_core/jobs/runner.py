@@ -16,7 +16,7 @@ from mnist_core.inspection.evaluation import evaluate_model
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.training import ProgressSink, to_model_input, train
 from mnist_core.store import records
-from mnist_core.store.records import COMPLETED, FAILED, INTERRUPTED, STOPPED, Progress
+from mnist_core.store.records import Progress, RunState
 from mnist_core.store.runs import RunWriter, now_iso
 
 
@@ -92,7 +92,7 @@ def execute_run(
             )
         )
         return writer.write_status(
-            STOPPED if result.stopped else COMPLETED,
+            RunState.STOPPED if result.stopped else RunState.COMPLETED,
             finished_at=now_iso(),
             train_seconds=round(result.seconds, 2),
             wall_seconds=round(time.monotonic() - started, 2),
@@ -101,11 +101,13 @@ def execute_run(
             test_loss=evaluation.test_loss,
         )
     except KeyboardInterrupt:
-        writer.write_status(INTERRUPTED, finished_at=now_iso(), error="interrupted before the end (second Ctrl-C)")
+        writer.write_status(
+            RunState.INTERRUPTED, finished_at=now_iso(), error="interrupted before the end (second Ctrl-C)"
+        )
         raise
     except Exception as error:
         writer.write_status(
-            FAILED,
+            RunState.FAILED,
             finished_at=now_iso(),
             error=f"{type(error).__name__}: {error}",
             traceback=traceback.format_exc(limit=8),

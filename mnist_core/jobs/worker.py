@@ -2,7 +2,7 @@
 
 A page only *queues* a run (`submit`) and makes sure a worker is alive (`ensure_worker`); the worker is a separate
 process (`python -m mnist_core worker`) that survives reruns, page changes and closed tabs. It takes the store's
-queued WORKER runs in the queue's order (waiting its turn behind runs of the command line and of studies), and
+queued Trainer.WORKER runs in the queue's order (waiting its turn behind runs of the command line and of studies), and
 after the line empties it stays a while, warm, with TensorFlow imported and MNIST loaded, so that the next Start
 begins training at once. At most one worker per store: it holds `.worker.lock` while it lives, with its process id
 written in it, so that `stop_worker` (`python -m mnist_core worker --stop`) can ask that very process to stop.
@@ -20,7 +20,7 @@ from pathlib import Path
 from mnist_core.jobs.launch import waiting_for_worker
 from mnist_core.jobs.queue import POLL_SECONDS, line, training_slot
 from mnist_core.store.locks import Lock
-from mnist_core.store.records import QUEUED, STOPPED, WORKER
+from mnist_core.store.records import RunState, Trainer
 from mnist_core.store.runs import CANCELLED, RunStore, now_iso
 
 IDLE_ENV = "MNIST_LAB_WORKER_IDLE"
@@ -81,7 +81,7 @@ def run_worker(
     log: Callable[[str], None] = print,
     stop: StopRequest | None = None,
 ) -> int:
-    """The worker's life: hold the worker lock, warm up, train WORKER runs as they reach the head of the line,
+    """The worker's life: hold the worker lock, warm up, train Trainer.WORKER runs as they reach the head of the line,
     and exit after `idle_seconds` with nothing to do, or once `stop` is requested (a run in training then stops
     after its batch, as `stopped`, keeping what it learned; queued runs wait for the next worker). Returns how
     many runs it trained (0 if another worker already serves the store)."""
@@ -132,7 +132,7 @@ def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None], sho
         if runs:
             idle_since = time.monotonic()  # the worker is idle only while nothing at all waits or trains
         head = runs[0] if runs else None
-        if head is None or head.state != QUEUED or head.status.trainer != WORKER or not slot.acquire():
+        if head is None or head.state != RunState.QUEUED or head.status.trainer != Trainer.WORKER or not slot.acquire():
             if head is None and time.monotonic() - idle_since >= idle_seconds:
                 return trained
             time.sleep(POLL_SECONDS)  # nothing to do, or the head of the line is another process's run
@@ -143,7 +143,7 @@ def _serve(store: RunStore, idle_seconds: float, log: Callable[[str], None], sho
                 continue
             with writer:
                 if writer.stop_requested():
-                    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+                    writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
                     continue
                 log(f"worker: training run {head.id}")
                 should_exit.training = True  # from now on a stop request lets the run finish its batch

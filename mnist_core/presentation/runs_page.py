@@ -11,17 +11,19 @@ from collections.abc import Mapping, Sequence
 
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.presentation.text import percent
-from mnist_core.store.records import Results
-
+from mnist_core.store.records import DAMAGED, Results, RunState
 
 # --- the runs table -----------------------------------------------------------------------------------------
+PROBLEM_STATES = (RunState.FAILED, RunState.INTERRUPTED)  # runs whose recorded error the table shows
+
+
 def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
     """One row per run for the Runs page's table. Numbers stay numbers so the table sorts them as numbers:
     accuracies in percent (99.21), the train - val gap in percentage points, epochs as counts (those run, and
     those planned in their own column). Missing values are None, shown blank."""
     rows = []
     for s in summaries:
-        damaged = s.get("status") == "damaged"
+        damaged = s.get("status") == DAMAGED
         imported = s.get("kind") == "imported"  # a model file trained elsewhere: no preset, no epochs known
         rows.append(
             {
@@ -37,7 +39,9 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
                 "duration": s.get("train_seconds"),
                 "created": (s.get("created_at") or "").replace("T", " ")[:16] or None,
                 "run_id": s.get("run_id"),
-                "problem": s.get("error") if damaged or s.get("status") in ("failed", "interrupted") else None,
+                "problem": s.get("error")
+                if damaged or s.get("status") in (RunState.FAILED, RunState.INTERRUPTED)
+                else None,
             }
         )
     return rows

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 
 from mnist_core.presentation.charts import RUN_COLOURS, base_layout, overlay_figure
+from mnist_core.study.states import TrialState
 
 POST_COLOUR = "#9CA3AF"
 
@@ -36,7 +37,9 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
     """
     fig = go.Figure()
     done = [
-        r for r in rows if r.get("state") == "completed" and r.get("test_accuracy") is not None and r.get("parameters")
+        r
+        for r in rows
+        if r.get("state") == TrialState.COMPLETED and r.get("test_accuracy") is not None and r.get("parameters")
     ]
     post = [r for r in done if r.get("post_accuracy") is not None]
     # Log axis: its range is in powers of ten, padded so the outermost labels fit.

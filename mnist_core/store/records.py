@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypeVar
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -19,25 +20,39 @@ from mnist_core.i18n import Message, TranslatableError, as_message
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import Count, Epoch, Fraction, ProgressPoint
 
-QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
-    "queued",
-    "running",
-    "completed",
-    "stopped",
-    "failed",
-    "interrupted",
-)
-State = Literal["queued", "running", "completed", "stopped", "failed", "interrupted"]
-ACTIVE_STATES = (QUEUED, RUNNING)
-FINISHED_WITH_MODEL = (COMPLETED, STOPPED)
 
-# Who carries out a queued run: the store's background worker (the dashboard's Start), or the process that created
-# it and holds its lock (the command line's `train`, a study worker). A worker never trains another owner's run.
-WORKER, OWNER = "worker", "owner"
-Trainer = Literal["worker", "owner"]
-# How a run came to be: trained here, or a model file someone brought (`import`).
-TRAINED, IMPORTED = "trained", "imported"
-Kind = Literal["trained", "imported"]
+class RunState(StrEnum):
+    """Where a run stands (status.json's `state`). A listing also shows "damaged" (`DamagedRun.state`) for a run
+    whose files fail their check: that one is never recorded."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+DAMAGED = "damaged"
+ACTIVE_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
+FINISHED_WITH_MODEL = frozenset({RunState.COMPLETED, RunState.STOPPED})
+
+
+class Trainer(StrEnum):
+    """Who carries out a queued run: the store's background worker (the dashboard's Start), or the process that
+    created it and holds its lock (the command line's `train`, a study worker). A worker never trains another
+    owner's run."""
+
+    WORKER = "worker"
+    OWNER = "owner"
+
+
+class RunKind(StrEnum):
+    """How a run came to be: trained here, or a model file someone brought (`import`)."""
+
+    TRAINED = "trained"
+    IMPORTED = "imported"
+
 
 Digit = Annotated[int, msgspec.Meta(ge=0, le=NUM_CLASSES - 1)]
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
@@ -61,7 +76,7 @@ class RunMeta:
     name: Text
     created_at: str
     preset: str | None = None
-    kind: Kind = TRAINED
+    kind: RunKind = RunKind.TRAINED
     source_file: str | None = None  # an imported model: the file's name as it was given
     study: str | None = None  # a study's trial: the study and trial number
     trial: Count | None = None
@@ -76,9 +91,9 @@ class RunStatus:
     worker trains, until the worker takes it); the store reports such a run as interrupted otherwise.
     """
 
-    state: State
+    state: RunState
     updated_at: str
-    trainer: Trainer = WORKER
+    trainer: Trainer = Trainer.WORKER
     queued_at: float | None = None  # time.time() when queued: the queue's order
     started_at: str | None = None
     finished_at: str | None = None

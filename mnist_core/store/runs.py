@@ -28,19 +28,15 @@ from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.records import (
     ACTIVE_STATES,
-    IMPORTED,
-    INTERRUPTED,
-    OWNER,
-    QUEUED,
-    RUNNING,
-    STOPPED,
-    TRAINED,
-    WORKER,
+    DAMAGED,
     Progress,
     RecordError,
     Results,
+    RunKind,
     RunMeta,
+    RunState,
     RunStatus,
+    Trainer,
 )
 
 RUNS_DIR_ENV = "MNIST_LAB_RUNS"
@@ -149,7 +145,7 @@ class DamagedRun:
 
     id: str
     why: Message
-    state = "damaged"
+    state = DAMAGED
 
     @property
     def reason(self) -> str:
@@ -179,16 +175,16 @@ class RunStore:
         name: str | None = None,
         preset: str | None = None,
         *,
-        trainer: str = WORKER,
-        kind: str = TRAINED,
+        trainer: str = Trainer.WORKER,
+        kind: str = RunKind.TRAINED,
         study: str | None = None,
         trial: int | None = None,
         source_file: str | None = None,
     ) -> RunWriter:
         """A new queued run, locked by the caller from before it is visible: a caller killed at any later instant
         leaves it interrupted, never queued for someone else to train. Close the writer (or leave the `with`) to
-        hand a WORKER run to the store's worker."""
-        if config is None and kind != IMPORTED:
+        hand a Trainer.WORKER run to the store's worker."""
+        if config is None and kind != RunKind.IMPORTED:
             raise RunStoreError("A run trained here needs its config; only an imported model may have none.")
         name = check_name(name or preset or "run")
         self._check_writable()
@@ -208,7 +204,7 @@ class RunStore:
             study=study,
             trial=trial,
         )
-        status = RunStatus(state=QUEUED, updated_at=now_iso(), trainer=trainer, queued_at=time.time())
+        status = RunStatus(state=RunState.QUEUED, updated_at=now_iso(), trainer=trainer, queued_at=time.time())
         files = {"meta.json": records.encode(meta), "status.json": records.encode(status)}
         if config is not None:
             files["config.json"] = records.encode_config(config)
@@ -260,7 +256,7 @@ class RunStore:
         layout = self.layout
         meta = _read_record(layout.run_file(run_id, "meta.json"), RunMeta)
         # An imported model has no config; a trained run without one is damaged.
-        config_missing = None if meta.kind == IMPORTED else _MISSING
+        config_missing = None if meta.kind == RunKind.IMPORTED else _MISSING
         config = _read_record(layout.run_file(run_id, "config.json"), RunConfig, missing=config_missing)
         status = self._believed(run_id, _read_record(layout.run_file(run_id, "status.json"), RunStatus))
         history = _read_record(layout.run_file(run_id, "history.json"), tuple[EpochMetrics, ...], missing=())
@@ -281,7 +277,7 @@ class RunStore:
         """A recorded queued or running state, checked against the lock of whoever claims the run."""
         if status.state not in ACTIVE_STATES or is_held(self.layout.owner_lock(run_id)):
             return status
-        if status.state == QUEUED and status.trainer == WORKER:
+        if status.state == RunState.QUEUED and status.trainer == Trainer.WORKER:
             return status  # waiting for the store's worker, which takes the lock when it starts it
         # The owner may have finished between our two reads: believe the file once more before saying it died.
         again = _read_record(self.layout.run_file(run_id, "status.json"), RunStatus)
@@ -371,17 +367,17 @@ class RunStore:
             raise RunStoreError(f"Run {run_id} is {run.state}; only queued or running runs can be stopped.")
         self._check_writable()
         self.layout.stop_request(run_id).touch()
-        if run.state == QUEUED and run.status.trainer == WORKER:
+        if run.state == RunState.QUEUED and run.status.trainer == Trainer.WORKER:
             # Not taken by the worker yet: cancel it here. If the worker takes it this instant, it sees the request.
             writer = self.claim(run_id)
             if writer is not None:
                 with writer:
-                    writer.write_status(STOPPED, finished_at=now_iso(), error=CANCELLED)
+                    writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
                 return "cancelled"
         return "stopping"
 
     def claim(self, run_id: str) -> RunWriter | None:
-        """Take a queued WORKER run to carry it out (the worker does this); None if someone else has it."""
+        """Take a queued Trainer.WORKER run to carry it out (the worker does this); None if someone else has it."""
         lock = Lock(self.layout.owner_lock(run_id))
         if not lock.acquire():
             return None
@@ -390,7 +386,7 @@ class RunStore:
         except (RecordError, OSError):
             lock.release()
             return None
-        if status.state != QUEUED or status.trainer != WORKER:
+        if status.state != RunState.QUEUED or status.trainer != Trainer.WORKER:
             lock.release()
             return None
         return RunWriter(self, run_id, lock)
@@ -422,7 +418,9 @@ class RunStore:
                     status = _read_record(self.layout.run_file(run_id, "status.json"), RunStatus)
                 except (RecordError, OSError):
                     continue
-                if status.state == RUNNING or (status.state == QUEUED and status.trainer == OWNER):
+                if status.state == RunState.RUNNING or (
+                    status.state == RunState.QUEUED and status.trainer == Trainer.OWNER
+                ):
                     status = records.replace(_orphaned(status), updated_at=now_iso(), finished_at=now_iso())
                     _write_record(self.layout.run_file(run_id, "status.json"), records.encode(status))
                     done.append(f"recorded {run_id} as interrupted")
@@ -448,8 +446,8 @@ class RunWriter:
         self.close()
 
     def close(self) -> None:
-        """Let go of the run: from now on a recorded queued or running state is no longer believed (WORKER queued
-        runs aside, which wait for the worker)."""
+        """Let go of the run: from now on a recorded queued or running state is no longer believed (queued runs
+        for the worker aside, which wait for the worker)."""
         self._lock.release()
 
     def read(self) -> Run:
@@ -470,7 +468,12 @@ class RunWriter:
 
     def start(self) -> RunStatus:
         return self.write_status(
-            RUNNING, started_at=now_iso(), host=socket.gethostname(), pid=os.getpid(), error=None, traceback=None
+            RunState.RUNNING,
+            started_at=now_iso(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            error=None,
+            traceback=None,
         )
 
     def update_meta(self, **changes) -> RunMeta:
@@ -506,9 +509,9 @@ def _file_version(path: Path) -> int | None:
 
 def _orphaned(status: RunStatus) -> RunStatus:
     """A queued or running status whose owner is gone, as it is reported: interrupted, saying when it died."""
-    started = status.state == RUNNING
+    started = status.state == RunState.RUNNING
     why = "its training process ended before it finished" if started else "its process ended before it started"
-    return records.replace(status, state=INTERRUPTED, error=status.error or why)
+    return records.replace(status, state=RunState.INTERRUPTED, error=status.error or why)
 
 
 # --- reading and writing one record --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ machines share.
     database  the database URL and its failures in one line, passwords hidden (SQLAlchemy only)
     worker    the worker loop: one trial at a time through the run store's training slot
     tables    where a study stands, its rows and curves, CSV and terminal text
+    states    StudyState and TrialState: the words a study and its trials are in
     lab       `Studies`: create, stop, resume, launch a worker, read (what the CLI and the page use)
-    charts    Plotly figures of a study
 """
 
 from mnist_core.study.adapter import OptunaError
@@ -45,10 +45,13 @@ from mnist_core.study.spec import (
     search_study,
     spec_from_form,
 )
+from mnist_core.study.states import StudyState, TrialState
 from mnist_core.study.tables import format_table, rows_csv
 from mnist_core.study.worker import HOST_ENV, host_name
 
 __all__ = [
+    "StudyState",
+    "TrialState",
     "FIELD_TYPES",
     "HOST_ENV",
     "KINDS",

@@ -17,8 +17,16 @@ from mnist_core.networks.presets import PRESETS
 from mnist_core.store import RecordError, Run, RunStore, RunStoreError
 from mnist_core.study.adapter import Attempt
 from mnist_core.study.spec import StudySpec, describe_params
+from mnist_core.study.states import StudyState, TrialState
 
-STATES = {"waiting": "queued", "running": "running", "complete": "completed", "pruned": "pruned", "fail": "failed"}
+# Optuna's words (as the adapter passes them on) -> ours.
+STATES = {
+    "waiting": TrialState.QUEUED,
+    "running": TrialState.RUNNING,
+    "complete": TrialState.COMPLETED,
+    "pruned": TrialState.PRUNED,
+    "fail": TrialState.FAILED,
+}
 RESULT_KEYS = (
     "parameters",
     "epochs_completed",
@@ -42,8 +50,8 @@ def is_interrupted(attempt: Attempt) -> bool:
     return attempt.state == "fail" and (bool(attempt.attrs.get("interrupted")) or not attempt.attrs.get("error"))
 
 
-def state_of(attempt: Attempt) -> str:
-    return "interrupted" if is_interrupted(attempt) else STATES[attempt.state]
+def state_of(attempt: Attempt) -> TrialState:
+    return TrialState.INTERRUPTED if is_interrupted(attempt) else STATES[attempt.state]
 
 
 def is_resolved(attempt: Attempt) -> bool:
@@ -77,17 +85,17 @@ def progress(attempts: list[Attempt], spec: StudySpec, stop: bool, worker_here: 
     queued = [a for a in attempts if a.state == "waiting"]
     pending = needing_resume(attempts)
     if finished >= spec.size:
-        word = "finished"
+        word = StudyState.FINISHED
     elif running:
-        word = "stopping" if stop else "running"
+        word = StudyState.STOPPING if stop else StudyState.RUNNING
     elif stop:
-        word = "stopped"
+        word = StudyState.STOPPED
     elif worker_here:
-        word = "waiting"  # for the store's training slot (the Train page's queue) or TensorFlow's start-up
+        word = StudyState.WAITING  # for the store's training slot (the Train page's queue) or TensorFlow's start-up
     elif queued:
-        word = "queued"  # waiting for a worker to start
+        word = StudyState.QUEUED  # waiting for a worker to start
     else:
-        word = "incomplete"  # interrupted trials wait for a resume
+        word = StudyState.INCOMPLETE  # interrupted trials wait for a resume
     current = None
     if running:
         latest = running[-1]  # the newest trial to start

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
-from mnist_core.store import OWNER, STOPPED
+from mnist_core.store import RunState, Trainer
 from mnist_core.store.locks import waiting_for
 from mnist_core.study.adapter import Pruned, StudyHandle, TrialHandle
 from mnist_core.study.spec import StudyError, StudySpec
@@ -160,7 +160,7 @@ class _Trainer:
             config,
             name=f"{study.name} #{trial.slot} {label}"[:80],
             preset=spec.preset_for(params),
-            trainer=OWNER,
+            trainer=Trainer.OWNER,
             study=study.name,
             trial=trial.slot,
         ) as writer:
@@ -205,7 +205,7 @@ class _Trainer:
             writer.update_meta(pruned=True)
             self.display.log(f"trial {trial.slot}: {message}")
             raise Pruned(message)
-        if status.state == STOPPED:
+        if status.state == RunState.STOPPED:
             if self.stop_requested(poll=True):
                 self._interrupted(trial, params, "stopped with the study before its last epoch", again=False)
             else:

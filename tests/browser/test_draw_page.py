@@ -10,15 +10,17 @@ Set RECORD_DRAWINGS=<folder> to also save each canvas as the component rendered 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mnist_core.inspection.predict import BUNDLED_MODEL
-from tests.browser.conftest import ROOT, Server, screenshot, wait_for_app
+from tests.browser.conftest import ROOT, SCREENSHOTS, Server, screenshot, wait_for_app
 from tests.drawn_digits import DIGITS, Drawing, pixel_strokes, render
 
 # (digit, style, (left, top, width, height) on the 280x280 canvas, what the case is about)
@@ -71,6 +73,12 @@ def open_draw_page(page, server):
     wait_for_app(page)
     page.locator("canvas.upper-canvas").wait_for()
     page.get_by_text("Draw a digit on the black canvas").wait_for()
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a screenshot of the viewport only (not the whole page) goes: what a person sees at 1400x900."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
 
 
 def draw(page, digit: int, style: int, box: tuple[float, float, float, float]):
@@ -193,7 +201,7 @@ def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
     page.get_by_text("What the network sees").wait_for()
     page.get_by_text("The 28x28 input it receives").wait_for()
     page.get_by_text("First convolution layer").wait_for()
-    assert page.locator(".js-plotly-plot").count() == 1
+    assert page.locator(".js-plotly-plot").count() == 2  # the answer's, and the last step of the layer view
     screenshot(page, "draw-evidence")
 
 
@@ -226,3 +234,70 @@ def test_uploading_a_good_and_a_bad_file(draw_server, page, tmp_path):
     screenshot(page, "draw-uploads")
     assert not page.locator("[data-testid='stException']").count()
     page.get_by_text("1 of 2 pictures answered").wait_for()
+
+
+def test_the_layer_view_lists_every_layer_and_a_picked_map_shows_its_kernel(draw_server, page):
+    from mnist_core.inspection.layers import LayerInspector
+    from mnist_core.inspection.predict import Predictor
+
+    model_path = BUNDLED_MODEL if BUNDLED_MODEL.exists() else next(draw_server.runs_dir.glob("*/model.keras"))
+    steps = LayerInspector(Predictor.from_path(model_path).model).inspect(np.zeros((28, 28), np.float32)).steps
+    open_draw_page(page, draw_server)
+    draw(page, 5, 0, (100, 60, 90, 160))
+    assert shown_answer(page, 1) == "5"
+    heading = page.get_by_role("heading", name="Inside the network, layer by layer")
+    heading.wait_for()
+    expanders = page.locator("[data-testid='stExpander']").filter(has_text=" · ")
+    labels = [text.strip().splitlines()[-1] for text in expanders.locator("summary").all_inner_texts()]  # no icon
+    assert labels == [f"{s.index}. {s.name} · {s.type} · {s.shape_text}" for s in steps]
+    assert not page.locator("[data-testid='stException']").count()
+
+    page.set_viewport_size({"width": 1400, "height": 900})
+    heading.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -60)
+    time.sleep(0.5)
+    page.screenshot(path=str(screenshot_path("draw-layers-view")))
+
+    conv = next(s for s in steps if s.type == "Conv2D")
+    pick_map(page, expanders.nth(conv.index), conv.name, 5)
+    page.screenshot(path=str(screenshot_path("draw-layers-kernel-first")))
+    later = [s for s in steps if s.type == "Activation"][-1]  # the last convolution's ReLU: many input maps
+    pick_map(page, expanders.nth(later.index), later.name, 7)
+    later_view = expanders.nth(later.index)
+    later_view.get_by_text("input maps and their kernel slices").click()
+    time.sleep(1)
+    later_view.get_by_text(f"Map 7 of {later.name}", exact=True).scroll_into_view_if_needed()
+    page.mouse.wheel(0, 250)
+    time.sleep(0.5)
+    page.screenshot(path=str(screenshot_path("draw-layers-kernel-later")))
+    for step in steps:
+        if step.kind in ("vector", "probabilities"):
+            expanders.nth(step.index).locator("summary").click()
+    time.sleep(1)
+    expanders.nth(steps[-3].index).scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_path("draw-layers-vectors")))
+    assert not page.locator("[data-testid='stException']").count()
+
+
+def pick_map(page, expander, name: str, channel: int):
+    """Open a layer's expander and pick one of its maps to look at closer; wait for the kernel view."""
+    expander.locator("summary").click()
+    expander.get_by_text("Look closer at map").wait_for()
+    page.set_viewport_size({"width": 1400, "height": 2000})  # in a 900-pixel window the list did not open
+    picker = expander.get_by_test_id("stSelectbox").locator("input")  # the box, not its label
+    picker.scroll_into_view_if_needed()
+    time.sleep(0.5)  # the expander has opened and stopped moving
+    picker.click()
+    options = page.locator("[role='option']")
+    options.first.wait_for()  # the list is open
+    page.keyboard.type(str(channel))  # it is long and drawn in part: filter it, then click the exact match
+    options.filter(has_text=re.compile(rf"^{channel}$")).click()
+    page.get_by_text(f"Map {channel} of {name}", exact=True).wait_for()
+    wait_for_app(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
+    page.set_viewport_size({"width": 1400, "height": 900})
+    expander.locator("[data-testid='stSelectbox']").scroll_into_view_if_needed()
+    time.sleep(0.5)
