@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli
 from mnist_core.data.mnist import CACHE_ENV, DATA_ENV, default_cache_path
 from mnist_core.networks.codegen import DEFAULT_CACHE, script_for
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.presets import PRESETS, SEED
 from mnist_core.store import RunStore
-from tests.pages_support import completed_run, open_page
+from tests.support.commands import ROOT, cli
+from tests.support.pages import completed_run, open_page
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
 QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}

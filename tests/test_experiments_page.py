@@ -10,7 +10,7 @@ import pytest
 from mnist_core import study as study_module
 from mnist_core.store import RunStore
 from mnist_core.study import Studies
-from tests.pages_support import figure, open_page, texts
+from tests.support.pages import figure, open_page, texts
 
 
 @pytest.fixture

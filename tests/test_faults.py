@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SMALL, cli, cli_env, wait_until
 from mnist_core import cli as cli_module
 from mnist_core.jobs.launch import ensure_worker, submit, worker_alive, worker_pid
 from mnist_core.store import RunStore
+from tests.support.commands import ROOT, SMALL, cli, cli_env, wait_until
 
 NOBODY = 65534
 QUICK = ("--epochs", "1", "--limit", "1000", "--json")

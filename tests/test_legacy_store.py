@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import cli
-from tests.drawn_digits import Drawing, render
-from tests.pages_support import figure, open_page, texts
+from tests.support.commands import cli
+from tests.support.drawn_digits import Drawing, render
+from tests.support.pages import figure, open_page, texts
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "legacy-store-5d940cd" / "store"
 

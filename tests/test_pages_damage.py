@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.pages_support import completed_run, open_page, shown, texts
+from tests.support.pages import completed_run, open_page, shown, texts
 
 PAGES = ("pages/data.py", "pages/train.py", "pages/runs.py", "pages/draw.py", "pages/experiments.py")
 # One damage of each kind, in each file a page reads: not JSON, the wrong JSON type, a wrong field, empty.

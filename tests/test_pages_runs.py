@@ -7,7 +7,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages_support import APP, completed_run, figure, open_page, shown, texts
+from tests.support.pages import APP, completed_run, figure, open_page, shown, texts
 
 
 def test_an_empty_store_says_so_and_links_to_the_train_page(runs):

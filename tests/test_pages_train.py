@@ -4,7 +4,7 @@ explained, Start queues (the worker is not started here), and the live panel sho
 import pytest
 
 from mnist_core.store import RunState
-from tests.pages_support import completed_run, figure, open_page, running_run, texts
+from tests.support.pages import completed_run, figure, open_page, running_run, texts
 
 
 @pytest.fixture

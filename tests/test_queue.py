@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from conftest import ROOT, SMALL, cli_env, wait_until
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit, worker_alive
 from mnist_core.store import RunStore
+from tests.support.commands import ROOT, SMALL, cli_env, wait_until
 
 QUICK = SMALL.replace(epochs=1, train_limit=1000)
 LONG = SMALL.replace(epochs=200, train_limit=20000, batch_size=64)  # stopped or killed long before its end

@@ -12,11 +12,11 @@ import subprocess
 
 import pytest
 
-from conftest import SMALL, cli, wait_until
 from mnist_core.jobs.launch import ensure_worker, submit, worker_alive, worker_pid
 from mnist_core.store import RunStore
 from mnist_core.store.locks import Lock, holder_pid
-from tests.process_guard import alive
+from tests.support.commands import SMALL, cli, wait_until
+from tests.support.process_guard import alive
 
 LONG = SMALL.replace(epochs=200, train_limit=20000, batch_size=64)  # stopped or killed long before its end
 
