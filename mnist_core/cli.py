@@ -30,7 +30,15 @@ import msgspec
 
 from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
 from mnist_core.data.preprocess import ImageError
-from mnist_core.i18n import LANGUAGES, install_for_process, language_from_environment, language_of, marked, translator
+from mnist_core.i18n import (
+    LANGUAGES,
+    Message,
+    install_for_process,
+    language_from_environment,
+    language_of,
+    marked,
+    translator,
+)
 from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
@@ -398,9 +406,17 @@ def _not_started(args, store: RunStore, writer) -> int:
         writer.close()
         store.delete(writer.id)  # it never was: nothing learned, nothing to keep
         busy = next(iter(queue.line(store)), None)
-        what = f"run {busy.name} ({busy.id}) is {busy.state}" if busy else "another training holds the store"
+        what = (
+            Message("run {name} ({id}) is {state}", name=busy.name, id=busy.id, state=busy.state)
+            if busy
+            else Message("another training holds the store")
+        )
         raise RunStoreError(
-            f"{store.root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait."
+            Message(
+                "{root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait.",
+                root=store.root,
+                what=what,
+            )
         )
     writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
     print(t("run {id} cancelled before it started", id=writer.id), file=sys.stderr)
@@ -435,7 +451,13 @@ def cmd_evaluate(args, store) -> int:
     run = store.find(args.run)
     results = run.results
     if results is None:
-        raise RunStoreError(f"Run {run.id} has no test results (status: {run.state}); it has not finished training.")
+        raise RunStoreError(
+            Message(
+                "Run {id} has no test results (status: {state}); it has not finished training.",
+                id=run.id,
+                state=run.state,
+            )
+        )
     output = {
         "run_id": run.id,
         "test_accuracy": results.test_accuracy,
@@ -553,12 +575,12 @@ def cmd_export(args, store) -> int:
 
     run = store.find(args.run)
     if not run.has_model:
-        raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
+        raise RunStoreError(Message("Run {id} has no model yet (status: {state}).", id=run.id, state=run.state))
     target = Path(args.path)
     if target.is_dir():
         raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
     if target.suffix != ".keras":
-        raise RunStoreError(f"{target}: the file name must end in .keras")
+        raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
     model = load_model_file(run.model_path)
     tmp = target.with_name(f".{target.name}.tmp.keras")
@@ -609,7 +631,9 @@ def cmd_code(args, store) -> int:
             raise ConfigError("preset", "give a RUN or --preset, not both: the script starts from one of them")
         run = store.find(args.run)
         if run.config is None:
-            raise RunStoreError(f"Run {run.id} is an imported model: it has no settings to write as a script.")
+            raise RunStoreError(
+                Message("Run {id} is an imported model: it has no settings to write as a script.", id=run.id)
+            )
         config = run.config.replace(**config_changes(args))
         title = run.name
     else:
