@@ -27,7 +27,7 @@ from mnist_core.presentation.train_page import (
     matching_preset,
 )
 from mnist_core.store import ACTIVE_STATES, RecordError, Run, RunState, RunStore, RunStoreError
-from pages.shared import KEEP, init_state, store
+from pages.shared import KEEP, init_state, loading_keras, store
 
 KERNEL_SIZES = (1, 3, 5, 7)
 DENSE_UNITS = (0, 32, 64, 128, 256, 512, 1024)
@@ -61,14 +61,15 @@ init_state(
 
 @st.cache_data(show_spinner="Building the model (the first time loads TensorFlow)...", max_entries=256)
 def model_summary(config_json: str) -> tuple[list[dict], int]:
-    import keras
+    with loading_keras():  # the server's first TensorFlow import may be this one
+        import keras
 
-    from mnist_core.networks.model import describe
+        from mnist_core.networks.model import describe
 
-    try:
-        return describe(RunConfig.from_dict(json.loads(config_json)))
-    finally:
-        keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
+        try:
+            return describe(RunConfig.from_dict(json.loads(config_json)))
+        finally:
+            keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
 
 
 def controls_ui() -> tuple[dict, dict]:
