@@ -629,7 +629,8 @@ def add_code_parser(commands, parents) -> None:
         help=t("print the standalone Keras script that trains a preset, a run or these settings"),
         description=t(
             "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`."
+            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.\n"
+            "Its comments explain each step in the language of --lang (default: from $LANG); with --json, English."
         ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
@@ -639,8 +640,10 @@ def add_code_parser(commands, parents) -> None:
 
 def cmd_code(args, store) -> int:
     from mnist_core.atomic import atomic_write_text
-    from mnist_core.networks.codegen import script_for
+    from mnist_core.networks.codegen import preset_title, script_for, with_changes
 
+    # The script's comments speak this process's language; with --json, English, like the rest of that output.
+    said = translator() if args.json else t
     if args.run:
         if args.preset:
             raise ConfigError("preset", "give a RUN or --preset, not both: the script starts from one of them")
@@ -653,11 +656,8 @@ def cmd_code(args, store) -> int:
         title = run.name
     else:
         config, preset = config_from_args(args)
-        title = f"The {preset} preset"
-    changed = sorted(config_changes(args))
-    if changed:
-        title += f", with {', '.join(changed)} changed"
-    script = script_for(config, title=title)
+        title = preset_title(preset, t=said)
+    script = script_for(config, title=with_changes(title, config_changes(args), t=said), t=said)
     if args.output:
         atomic_write_text(args.output, script)
     if args.json:
