@@ -1,9 +1,9 @@
 """Issue 19's `fast` benchmark: the `fast` preset against the seed post's script, both as whole processes.
 
-    .venv/bin/python bench/bench_fast.py                    # 2 alternating rounds of each (about 5 minutes on 2 cores)
-    .venv/bin/python bench/bench_fast.py --rounds 4
-    .venv/bin/python bench/bench_fast.py --seeds 0 1 2 3 4  # `fast` with each random seed: its test accuracy
-    .venv/bin/python bench/bench_fast.py --precision float32  # `fast` in float32 even where the CPU has bf16 units
+    .venv/bin/python -m bench.bench_fast                      # 2 alternating rounds of each (4-5 min on 2 quiet cores)
+    .venv/bin/python -m bench.bench_fast --rounds 4
+    .venv/bin/python -m bench.bench_fast --seeds 0 1 2 3 4    # `fast` with each random seed: its test accuracy
+    .venv/bin/python -m bench.bench_fast --precision float32  # `fast` in float32 even where the CPU has bf16 units
 
 A round runs `python -m mnist_core train --preset fast` (a fresh run store in a temporary folder, MNIST's cache warm)
 and `python bench/post_script.py --no-plots` (bench/post_script.py: the post's script, ported line for line), each
@@ -29,11 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from mnist_core.networks.backend import cpu_bf16_flags
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from mnist_core.networks.backend import cpu_bf16_flags  # noqa: E402 - after the path: run as a plain script
-
 TARGET = 0.992
 # The post's script prints the test accuracy alone on a line, after model.evaluate.
 POST_ACCURACY = re.compile(r"^(0\.\d+|1\.0+)$", re.MULTILINE)

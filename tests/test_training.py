@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import SMALL
 from mnist_core.networks.presets import get_preset
 from mnist_core.networks.training import KeepBestWeights, make_optimizer, train
+from tests.support.commands import SMALL
 
 
 class Recorder:
