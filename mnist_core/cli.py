@@ -44,7 +44,8 @@ from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
 from mnist_core.networks.presets import PRESETS, STUDY, get_preset
-from mnist_core.store import DAMAGED, RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
+from mnist_core.presentation.tables import confusion_table, per_class_table, print_table, runs_table
+from mnist_core.store import RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -452,13 +453,7 @@ def cmd_runs(args, store) -> int:
     if not rows:
         print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset seed`", root=store.root))
         return 0
-    print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
-    for row in rows:
-        acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
-        epochs = f"{row['epochs_completed']}/{row['epochs']}" if row.get("epochs") is not None else "-"
-        print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
-        if row["status"] in (DAMAGED, RunState.FAILED, RunState.INTERRUPTED) and row.get("error"):
-            print(f"{'':<36} ({row['error']})")
+    print_table(runs_table(rows))
     return 0
 
 
@@ -493,11 +488,8 @@ def cmd_evaluate(args, store) -> int:
         )
     )
     print(t("confusion matrix (rows: true digit, columns: predicted):"))
-    for digit, row in enumerate(results.confusion_matrix):
-        print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
-    print("digit precision recall    f1")
-    for row in results.per_class:
-        print(f"    {row.digit}    {row.precision:.4f} {row.recall:.4f} {row.f1:.4f}")
+    print_table(confusion_table(results))
+    print_table(per_class_table(results))
     return 0
 
 
