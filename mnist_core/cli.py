@@ -30,7 +30,15 @@ import msgspec
 
 from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
 from mnist_core.data.preprocess import ImageError
-from mnist_core.i18n import LANGUAGES, install_for_process, language_from_environment, language_of, marked, translator
+from mnist_core.i18n import (
+    LANGUAGES,
+    Message,
+    install_for_process,
+    language_from_environment,
+    language_of,
+    marked,
+    translator,
+)
 from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
@@ -479,7 +487,7 @@ def cmd_predict(args, store) -> int:
     else:
         for answer in answers:
             if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{answer.name}: " + t("error: {message}", message=answer.problem), file=sys.stderr)
+                print(f"{answer.name}: " + t("error: {message}", message=t.message(answer.problem)), file=sys.stderr)
             else:
                 print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
     return 1 if any(answer.problem for answer in answers) else 0
@@ -556,7 +564,11 @@ def cmd_export(args, store) -> int:
         raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
     target = Path(args.path)
     if target.is_dir():
-        raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
+        raise ModelFileError(
+            target,
+            Message("is a directory"),
+            Message("Give the file to write, e.g. {example}", example=target / "model.keras"),
+        )
     if target.suffix != ".keras":
         raise RunStoreError(f"{target}: the file name must end in .keras")
     backend.import_keras()
