@@ -194,6 +194,7 @@ st.dataframe(
         "name",
         "preset",
         "status",
+        "problem",  # beside the status it explains, and in sight on a narrow window: the table scrolls sideways
         "parameters",
         "epochs_run",
         "epochs_planned",
@@ -202,7 +203,6 @@ st.dataframe(
         "train_val_gap_points",
         "duration",
         "created",
-        "problem",
     ],
     # Every column on the page: short headers, each with help (hover the header) and the legend below the table; a
     # long name (a study's trial runs) cut short rather than pushing the last columns off the edge; hovering a cell
@@ -293,7 +293,6 @@ if not selected:
 histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != RunKind.IMPORTED}
 if histories:
     loss, accuracy = st.columns(2)
-    # The chart's own toolbar floats over its top right corner while the pointer is on it: the title sits below it.
     loss.plotly_chart(charts.overlay_figure("loss", histories, t=t), key="runs.overlay.loss")
     accuracy.plotly_chart(charts.overlay_figure("accuracy", histories, t=t), key="runs.overlay.accuracy")
 no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == RunKind.IMPORTED]

@@ -246,7 +246,7 @@ def test_the_runs_page_reads_in_chinese(runs):
     assert config["train_val_gap_points"]["label"] == "差距"
     assert next(m.value for m in at.metric if m.label == "测试准确率") == "99.70%"
     loss = figure(at, "runs.overlay.loss")
-    assert loss["layout"]["title"]["text"] == "损失：验证集为实线，训练集为虚线"
+    assert loss["layout"]["title"]["text"] == "损失"
     assert loss["layout"]["xaxis"]["title"]["text"] == "迭代次数"
     assert {trace["name"].split(" · ")[1] for trace in loss["data"]} == {"验证集", "训练集"}
     confusion = figure(at, "runs.confusion")

@@ -121,7 +121,8 @@ def curve_figure(
 def overlay_figure(
     metric: str, runs: Mapping[str, Sequence[EpochMetrics]], training: bool = True, t: Translator | None = None
 ) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run.
+    """One metric for several runs ({run name: history}): validation solid, training dotted (the legend says so),
+    one colour per run.
     Without `training`, only the validation curves, each named by its run alone."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
@@ -150,12 +151,9 @@ def overlay_figure(
     fig.update_yaxes(title_text=metric_name(metric, t))
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    title = (
-        t("Loss: validation solid, training dotted")
-        if metric == "loss"
-        else t("Accuracy: validation solid, training dotted")
-    )
-    fig = base_layout(fig, title, height=360 + 22 * len(runs))
+    # A short title: Plotly's toolbar floats over the chart's top right corner while the pointer is on it, and
+    # covered the end of a long one in a half-page column. The legend says which line is which.
+    fig = base_layout(fig, t("Loss") if metric == "loss" else t("Accuracy"), height=360 + 22 * len(runs))
     # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
     # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
     fig.update_layout(
