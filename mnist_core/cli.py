@@ -508,7 +508,7 @@ def cmd_predict(args, store) -> int:
     else:
         for answer in answers:
             if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{answer.name}: " + t("error: {message}", message=answer.problem), file=sys.stderr)
+                print(f"{answer.name}: " + t("error: {message}", message=t.message(answer.problem)), file=sys.stderr)
             else:
                 print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
     return 1 if any(answer.problem for answer in answers) else 0
@@ -585,7 +585,11 @@ def cmd_export(args, store) -> int:
         raise RunStoreError(Message("Run {id} has no model yet (status: {state}).", id=run.id, state=run.state))
     target = Path(args.path)
     if target.is_dir():
-        raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
+        raise ModelFileError(
+            target,
+            Message("is a directory"),
+            Message("Give the file to write, e.g. {example}", example=target / "model.keras"),
+        )
     if target.suffix != ".keras":
         raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
