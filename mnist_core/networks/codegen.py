@@ -1,11 +1,11 @@
 """The code behind the sliders: a standalone Python script that trains exactly what a RunConfig trains.
 
-The script reads like the seed post (constants, the data, the model, its summary, compile, fit, evaluate) and needs
+The script reads like the blog post's (constants, the data, the model, its summary, compile, fit, evaluate) and needs
 numpy and keras only, so a student can take it anywhere. It builds the same layers with the same names, in the same
 order, as `mnist_core.networks.model.build_model`, so its `model.summary()` matches the Train page's table row for
 row, and it trains as `mnist_core.networks.training.train` does: the same optimizer and learning-rate schedule,
 validation split, first N images, random seed and callbacks. Code appears only for the options that are on, so the
-seed's config reads almost like the post.
+post's own model reads almost like the post.
 
 Plain string building, no Keras import: the Train page regenerates the script on every slider move.
 """
@@ -39,7 +39,7 @@ def script_for(config: RunConfig, title: str | None = None) -> str:
         _header(config, title),
         _imports(config),
         _constants(config),
-        _seed(),
+        _random_seed(),
         _data(config),
         _augmentation(config),
         _model(config),
@@ -85,7 +85,7 @@ def _constants(config: RunConfig) -> str:
     if config.train_limit:
         lines.append(f"TRAIN_LIMIT = {config.train_limit}  # train on the first N training images only")
     lines += [
-        f"SEED = {config.seed}",
+        f"RANDOM_SEED = {config.seed}",
         f"NUM_CLASSES = {NUM_CLASSES}",
         f"INPUT_SHAPE = ({IMAGE_SIZE}, {IMAGE_SIZE}, 1)",
         "# MNIST Lab's copy of MNIST (Keras' mnist.npz layout): where it is set up, the script runs offline.",
@@ -94,10 +94,10 @@ def _constants(config: RunConfig) -> str:
     return "\n".join(lines)
 
 
-def _seed() -> str:
+def _random_seed() -> str:
     return (
         "# The same starting weights and the same random choices (shuffles, dropout) on every run.\n"
-        "keras.utils.set_random_seed(SEED)"
+        "keras.utils.set_random_seed(RANDOM_SEED)"
     )
 
 
@@ -177,14 +177,14 @@ def _augmentation(config: RunConfig) -> str:
     steps = []
     if config.augment_rotation:
         steps.append(
-            f'layers.RandomRotation({_number(config.augment_rotation)} / 360, fill_mode="constant", seed=SEED),'
+            f'layers.RandomRotation({_number(config.augment_rotation)} / 360, fill_mode="constant", seed=RANDOM_SEED),'
             "  # a fraction of a full turn"
         )
     if config.augment_zoom:
-        steps.append(f'layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=SEED),')
+        steps.append(f'layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=RANDOM_SEED),')
     if config.augment_shift:
         shift = repr(config.augment_shift)
-        steps.append(f'layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=SEED),')
+        steps.append(f'layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=RANDOM_SEED),')
     listed = "\n".join(f"        {step}" for step in steps)
     return f"""# Random rotations, zoom and shifts of the training images; Keras skips these layers at test time.
 augmentation = keras.Sequential(

@@ -17,7 +17,7 @@ Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    """One row of history.json: the seed's `history.history`, one epoch at a time."""
+    """One row of history.json: the post's `history.history`, one epoch at a time."""
 
     epoch: Epoch
     loss: float | None = None

@@ -3,12 +3,12 @@ and return a `go.Figure`. No Streamlit here, so each chart is tested on its own 
 A chart given a translator `t` (mnist_core.i18n) writes its titles, axes, legends and hover labels in the reader's
 language; without one, in English.
 
-    curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
+    curve_figure        the post's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
                         within-epoch points of a run in progress (so the first epoch is not a blank chart)
     overlay_figure      the same metric for several runs on one chart
     confusion_figure    the confusion matrix as a heatmap (rows true digit, columns predicted)
     class_counts_figure per-class counts of the train and test sets as grouped bars
-    digit_grid_figure   a grid of 28x28 digits with a caption above each (the seed's `label=N` grid)
+    digit_grid_figure   a grid of 28x28 digits with a caption above each (the post's `label=N` grid)
     pixel_figure        one digit up close, with each pixel's value written in its cell
     probabilities_figure the network's probability for each digit, the answer highlighted
 """
@@ -31,7 +31,7 @@ VAL_COLOUR = "#F97316"
 # Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
 RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
-# The seed plotted digits with matplotlib's "binary" colormap: ink dark on white.
+# The post plotted digits with matplotlib's "binary" colormap: ink dark on white.
 INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
 # Space in pixels above each digit of a grid, for its caption.
 CAPTION_ROWS = 9
@@ -67,7 +67,7 @@ def curve_figure(
     points: Sequence[ProgressPoint] = (),
     epochs: int | None = None,
 ):
-    """`metric` ("loss" or "accuracy") per epoch for training and validation, as the seed plotted them.
+    """`metric` ("loss" or "accuracy") per epoch for training and validation, as the post plotted them.
 
     `history` holds a run's per-epoch metrics; `points` its within-epoch points (x = fractional epochs).
     Epoch n ends at x = n, so both lie on one axis.
