@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     config_flags.add_argument(
         "--preset",
         help=t(
-            "start from a preset: {presets} (default: {default}, the post's model; the old names {aliases} still work)",
+            "start from a preset: {presets} (default: {default}, the blog post's model; the old names {aliases} "
+            "still work)",
             presets=", ".join(PRESETS),
             default=DEFAULT_PRESET,
             aliases=", ".join(ALIASES),
@@ -603,8 +604,8 @@ def add_code_parser(commands, parents) -> None:
         help=t("print the standalone Keras script that trains a preset, a run or these settings"),
         description=t(
             "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-            "post, the post's model) or a run's, changed by the same flags as `train`. It runs anywhere with\n"
-            "`python FILE`."
+            "post, the blog post's model) or a run's, changed by the same flags as `train`. It runs anywhere\n"
+            "with `python FILE`."
         ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
