@@ -29,6 +29,7 @@ Prints a markdown table for docs/benchmarks.md and writes bench/results/dashboar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from mnist_core.jobs.launch import submit, worker_alive  # noqa: E402
 from mnist_core.networks.config import RunConfig  # noqa: E402
 from mnist_core.store import RunStore  # noqa: E402
+from tests import process_guard  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
@@ -135,17 +137,16 @@ def cli_train(runs_dir: Path) -> float:
     return run.status.train_seconds
 
 
+BROWSER_MARKER = process_guard.new_marker()  # in the environment of the chromium this script starts
+
+
 def browser_cpu_seconds() -> float:
-    """CPU seconds used so far by every chromium process (the browser renders the live charts on this machine)."""
+    """CPU seconds used so far by every process of the chromium this script started (the browser renders the live
+    charts on this machine): the one with the marker in its environment, and its descendants (renderers)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(chromium" in text or "(chrome" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for pid in process_guard.with_descendants(process_guard.marked(process_guard.OWNER_ENV, BROWSER_MARKER)):
+        with contextlib.suppress(OSError):  # a renderer that ended meanwhile
+            total += process_cpu_seconds(pid)
     return total
 
 
@@ -361,7 +362,12 @@ def main(sections: list[str]) -> None:
 
     results = {"machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            env={**os.environ, process_guard.OWNER_ENV: BROWSER_MARKER},
+        )
         if "paint" in sections:
             results["paint"] = bench_paint(browser)
         if "train" in sections:

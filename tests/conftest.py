@@ -1,6 +1,9 @@
 """Shared fixtures: genuine MNIST (from the offline package, via the cache) and a small trained run.
 
-Tests use real data and real Keras training on small subsets; nothing here is mocked.
+Tests use real data and real Keras training on small subsets; nothing here is mocked. Every process a test starts
+is stopped when the test ends: the run stores of `store` and `runs` have their worker stopped by its pid (as
+`python -m mnist_core worker --stop` does), and a process that still carries the test's marker after that is
+stopped too and fails the test; one that outlives the session fails the session (tests/process_guard.py).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from mnist_core.data.mnist import load_mnist
+from mnist_core.jobs.launch import stop_worker
 from mnist_core.networks.config import RunConfig
 from mnist_core.store import RunStore, Trainer
+from tests import process_guard
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +37,80 @@ def mnist():
     return load_mnist()
 
 
+# --- no process outlives the test that started it -------------------------------------------------------------------
+
+_leaks: dict[int, str] = {}
+
+
+def pytest_configure(config):
+    """Mark the session: every process started from now on carries the marker in its environment."""
+    os.environ[process_guard.SESSION_ENV] = process_guard.new_marker()
+
+
+@pytest.fixture(autouse=True)
+def no_process_left(request):
+    """Mark what this test starts; after its teardown, a marked process still alive is stopped and fails it."""
+    owner = process_guard.new_marker()
+    os.environ[process_guard.OWNER_ENV] = owner
+    yield
+    os.environ.pop(process_guard.OWNER_ENV, None)
+    found = process_guard.survivors(process_guard.OWNER_ENV, owner, grace=3.0)
+    if found:
+        pytest.fail(
+            f"{request.node.nodeid} left {len(found)} process(es) running (now stopped):\n"
+            + process_guard.describe(found),
+            pytrace=False,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A process the session started that is still alive (e.g. from a module's or the session's fixtures): stop it
+    by its pid and fail the session, naming it."""
+    marker = os.environ.get(process_guard.SESSION_ENV)
+    if marker:
+        _leaks.update(process_guard.survivors(process_guard.SESSION_ENV, marker, grace=5.0))
+    if _leaks and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _leaks:
+        terminalreporter.section("processes left running by the test session", red=True)
+        terminalreporter.write_line(
+            f"{len(_leaks)} process(es) outlived the session (now stopped); the session fails:\n"
+            + process_guard.describe(_leaks),
+            red=True,
+        )
+
+
+def stop_store_worker(store: RunStore) -> None:
+    """Stop the store's worker by the pid in its lock, as `worker --stop` does; a worker still starting (spawned
+    by a page or `submit` just before the test ended) takes the lock within moments and is stopped then."""
+    deadline = time.monotonic() + 15
+    while True:
+        result = stop_worker(store, timeout=30)
+        owner = os.environ.get(process_guard.OWNER_ENV)
+        starting = owner and process_guard.marked(process_guard.OWNER_ENV, owner)
+        if result.outcome == "killed":
+            raise AssertionError(f"the worker of {store.root} did not stop when asked: killed it")
+        if not starting or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "runs")
+    """An empty run store; its worker, if a test starts one, is stopped when the test ends."""
+    store = RunStore(tmp_path / "runs")
+    yield store
+    stop_store_worker(store)
+
+
+@pytest.fixture
+def runs(store, monkeypatch) -> RunStore:
+    """`store`, as the app's run store ($MNIST_LAB_RUNS): for the page tests (the Train page warms a worker)."""
+    monkeypatch.setenv("MNIST_LAB_RUNS", str(store.root))
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -277,12 +277,6 @@ def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
 # --- the pages ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
-
-
 def test_the_train_page_shows_the_code_behind_its_settings_and_follows_the_sliders(runs):
     at = open_page("pages/train.py")
     assert "The code behind these settings" in [expander.label for expander in at.expander]

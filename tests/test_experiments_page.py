@@ -14,11 +14,10 @@ from tests.pages_support import figure, open_page, texts
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    # The page starts a worker process; these tests run the worker themselves, in this process.
+def runs(runs, monkeypatch):
+    """conftest's `runs`; the page starts a worker process, these tests run the worker themselves, in this process."""
     monkeypatch.setattr(study_module.Studies, "launch_worker", lambda self, name: True)
-    return RunStore(tmp_path / "runs")
+    return runs
 
 
 def results_table(at):

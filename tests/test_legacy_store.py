@@ -47,9 +47,10 @@ STATES = {
 
 
 @pytest.fixture
-def legacy(tmp_path, monkeypatch) -> Path:
-    """A copy of the fixture store, made the run store of the pages (and of nothing else)."""
-    runs = tmp_path / "runs"
+def legacy(store, monkeypatch) -> Path:
+    """A copy of the fixture store, made the run store of the pages (and of nothing else); conftest's `store`, so
+    a worker a page starts for it is stopped when the test ends."""
+    runs = store.root
     shutil.copytree(FIXTURE, runs)
     monkeypatch.setenv("MNIST_LAB_RUNS", str(runs))
     monkeypatch.delenv("MNIST_LAB_STUDIES", raising=False)

@@ -100,7 +100,7 @@ def test_the_command_line_waits_its_turn_behind_the_worker_and_never_trains_besi
     store.stop(busy)
     out, err = waiting.communicate(timeout=180)
     assert waiting.returncode == 0, err
-    assert "waiting in the queue, 1 run(s) ahead; training now: from the dashboard" in err
+    assert "waiting in the queue, 1 run ahead; training now: from the dashboard" in err
     assert store.get(cli_run.id).state == "completed"
     assert_one_at_a_time(store)
 

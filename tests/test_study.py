@@ -379,11 +379,10 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
     assert "completed" in studies.format_table(lab.rows("pruned"))
 
 
-def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(tmp_path, mnist):
+def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(store, mnist):
     from conftest import SMALL
     from mnist_core.jobs.launch import submit
 
-    store = RunStore(tmp_path / "runs")
     queued = submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
     lab = Studies(store)
     lab.create("together", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))

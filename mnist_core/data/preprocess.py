@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-FIELD = 28
+from mnist_core.data.mnist import IMAGE_SIZE
+
+FIELD = IMAGE_SIZE  # the field MNIST's digits live in
 BOX = 20
 CENTRE = 14.0  # genuine MNIST's mean centre of mass, in pixel indices (measured: 14.00, 14.01)
 INK_THRESHOLD = 0.15  # below this an ink value is background or paper noise

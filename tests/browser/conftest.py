@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from mnist_core.jobs.launch import stop_worker
+from mnist_core.store import RunStore
+from tests import process_guard
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -54,6 +58,7 @@ def streamlit_program(app_dir: Path = ROOT) -> Path:
 class Server:
     """`streamlit run app.py` started the way scripts/start.sh starts it: the same program, from the app's folder,
     with the project's .streamlit/config.toml and no flags but a free port; the run store comes from $MNIST_LAB_RUNS.
+    Everything it starts (the store's worker, study workers) carries its own marker, so `stop` can end it all.
     """
 
     def __init__(
@@ -63,7 +68,13 @@ class Server:
         self.log_path = log_path
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MNIST_LAB_RUNS": str(runs_dir), **(env or {})}  # env: e.g. $MNIST_LAB_STUDIES
+        self.marker = process_guard.new_marker()
+        env = {
+            **os.environ,
+            "MNIST_LAB_RUNS": str(runs_dir),
+            process_guard.OWNER_ENV: self.marker,
+            **(env or {}),  # e.g. $MNIST_LAB_STUDIES
+        }
         command = [str(streamlit_program(app_dir)), "run", app, "--server.port", str(self.port)]
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -90,15 +101,17 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        """Stop the server, and the background worker it started for this run store (the Train page starts one,
-        which stays warm for minutes, and a test may leave a training running)."""
+        """Stop the server, then the background worker of its run store by the pid in the worker's lock (the Train
+        page starts one, which stays warm for minutes, and a test may leave a training running), and anything
+        else the server started (a study worker) by its pid."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        subprocess.run(["pkill", "-f", f"mnist_core worker --runs-dir {self.runs_dir.resolve()}"], check=False)
+        stop_worker(RunStore(self.runs_dir), timeout=30)
+        process_guard.stop(process_guard.marked(process_guard.OWNER_ENV, self.marker))
 
 
 @pytest.fixture(scope="module")
