@@ -1,4 +1,4 @@
-"""`python -m mnist_core`: the seed's whole experiment from a terminal, with `--json` for scripts.
+"""`python -m mnist_core`: the blog post's whole experiment from a terminal, with `--json` for scripts.
 
 It speaks the language of $LANGUAGE / $LC_ALL / $LC_MESSAGES / $LANG (zh_*: Chinese, else English), or the one
 `--lang` names: help, messages and progress lines; `--json` output stays English.
@@ -43,7 +43,7 @@ from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
-from mnist_core.networks.presets import PRESETS, STUDY, get_preset
+from mnist_core.networks.presets import ALIASES, DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 from mnist_core.presentation.tables import confusion_table, per_class_table, print_table, runs_table
 from mnist_core.store import RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
 from mnist_core.store.runs import CANCELLED
@@ -134,9 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The settings of a run, shared by `train` and `code`: both read them the same way (config_from_args).
     config_flags = _Parser(add_help=False)
-    # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to the seed).
+    # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to `post`).
     config_flags.add_argument(
-        "--preset", help=t("start from a preset: {presets} (default: seed)", presets=", ".join(PRESETS))
+        "--preset",
+        help=t(
+            "start from a preset: {presets} (default: {default}, the blog post's model; the old names {aliases} "
+            "still work)",
+            presets=", ".join(PRESETS),
+            default=DEFAULT_PRESET,
+            aliases=", ".join(ALIASES),
+        ),
     )
     config_flags.add_argument("--epochs", type=int)
     config_flags.add_argument(
@@ -164,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="early_stopping_patience",
         help=t("stop after PATIENCE epochs without a lower val_loss (0 = off)"),
     )
-    config_flags.add_argument("--seed", type=int)
+    config_flags.add_argument(
+        "--seed", type=int, help=t("the random seed: the same starting weights, shuffles and dropout on every run")
+    )
     config_flags.add_argument(
         "--limit",
         type=int,
@@ -301,7 +310,10 @@ CONFIG_FLAGS = (
 
 
 def config_from_args(args) -> tuple[RunConfig, str]:
-    preset = get_preset(args.preset or "seed")
+    """The settings the flags name and the preset they start from, by its name now (`--preset seed` -> `post`)."""
+    preset = get_preset(args.preset or DEFAULT_PRESET)
+    if args.preset and canonical_preset(args.preset) != args.preset:
+        say(args, t("preset {old} is now called {new}; the old name keeps working", old=args.preset, new=preset.name))
     return preset.config.replace(**config_changes(args)), preset.name
 
 
@@ -451,7 +463,7 @@ def cmd_runs(args, store) -> int:
     if args.json:
         return _print_json(rows)
     if not rows:
-        print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset seed`", root=store.root))
+        print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset post`", root=store.root))
         return 0
     print_table(runs_table(rows))
     return 0
@@ -625,8 +637,9 @@ def add_code_parser(commands, parents) -> None:
         help=t("print the standalone Keras script that trains a preset, a run or these settings"),
         description=t(
             "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.\n"
-            "Its comments explain each step in the language of --lang (default: from $LANG); with --json, English."
+            "post, the blog post's model) or a run's, changed by the same flags as `train`. It runs anywhere\n"
+            "with `python FILE`. Its comments explain each step in the language of --lang (default: from $LANG);\n"
+            "with --json, English."
         ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
@@ -739,7 +752,7 @@ def _stop_worker(args, store) -> int:
 
 STUDY_HELP = marked("""Studies: many runs that differ in a few settings, searched by Optuna, compared in one table.
 
-    study create NAME --preset-study [--run]             the seed's seven runs
+    study create NAME --preset-study [--run]             the post's seven runs
     study create NAME --grid filters=16/36,32/64 --grid epochs=5,10
     study create NAME --search dropout=0.1:0.5 --search learning_rate=1e-4:1e-2:log --trials 20
     study run NAME        train its trials as a worker (start several, here or on other machines, to share it)
@@ -778,7 +791,7 @@ def add_study_parser(commands, common) -> None:
         "--preset-study",
         nargs="*",
         metavar="PRESET",
-        help=t("train presets one after another (default: the seed's seven)"),
+        help=t("train presets one after another (default: the post's seven)"),
     )
     kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help=t("every combination of these values"))
     kind.add_argument(
@@ -790,7 +803,7 @@ def add_study_parser(commands, common) -> None:
     create.add_argument("--trials", type=int, help=t("how many trials a search runs"))
     create.add_argument(
         "--base",
-        default="seed",
+        default=DEFAULT_PRESET,
         help=t("the preset a grid or search starts from: {presets}", presets=", ".join(PRESETS)),
     )
     create.add_argument("--epochs", type=int, help=t("train every trial for this many epochs (a quick study)"))

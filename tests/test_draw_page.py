@@ -2,7 +2,7 @@
 
 The canvas is a custom component; AppTest cannot draw on it, but a drawing can be faked by putting what the
 component would send (a PNG data URL of the canvas) into its session state, then rerunning the script.
-The page needs a model: the bundled default when it exists, otherwise one trained here (the seed model on 20,000
+The page needs a model: the bundled default when it exists, otherwise one trained here (the post's model on 20,000
 images for 3 epochs, about 10 s; it reads the project's drawn digits about as well as the default does).
 """
 
@@ -23,7 +23,7 @@ from tests.support.drawn_digits import Drawing, render
 from tests.support.pages import shown, texts
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
+TEST_MODEL = PRESETS["post"].config.replace(epochs=3, train_limit=20000, batch_size=128)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     if not BUNDLED_MODEL.exists():
         from mnist_core.jobs.runner import execute_run
 
-        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=Trainer.OWNER) as writer:
+        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="post", trainer=Trainer.OWNER) as writer:
             execute_run(writer, mnist)
     return runs_dir
 

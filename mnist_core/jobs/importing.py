@@ -1,6 +1,6 @@
 """Bring your own model: a Keras model file trained elsewhere becomes a run, evaluated like the runs trained here.
 
-The seed post's readers have `.h5` files saved by Keras 2; others have `.keras` files from Keras' examples. Any model
+The blog post's readers have `.h5` files saved by Keras 2; others have `.keras` files from Keras' examples. Any model
 that reads one 28x28 digit (28x28, 28x28x1 or a flat 784) and answers ten classes is opened in safe mode and adapted
 (`model_files`), evaluated on the MNIST test set (`evaluation`: confusion matrix, per-class metrics, misclassified
 digits), and kept as a run of kind "imported": the Runs page compares it with trained runs, the Draw page draws with

@@ -1,7 +1,7 @@
 """Open model files people bring, and turn each bad one into one clear line.
 
 Three kinds of file reach this project: a run's own `model.keras` (Keras 3), `.keras` files from Keras' examples,
-and `.h5` files saved by Keras 2 (tf.keras), as the seed post's readers have. Plain `keras.saving.load_model` is
+and `.h5` files saved by Keras 2 (tf.keras), as the blog post's readers have. Plain `keras.saving.load_model` is
 unhelpful on the bad ones: a zero-byte or garbage `model.keras` is "File not found", a directory is "File not found"
 too, a truncated HDF5 file is an `OSError` from h5py, a custom layer is a `TypeError` of several hundred characters.
 
@@ -334,7 +334,7 @@ def as_digit_classifier(model: keras.Model, source: str) -> keras.Model:
 
 def _ends_in_softmax(model: keras.Model) -> bool:
     """Whether the model's last layer already gives probabilities: a Softmax layer, or any layer with softmax
-    activation (Dense(10, activation="softmax") in the seed post). A nested model is looked into."""
+    activation (Dense(10, activation="softmax") in the blog post). A nested model is looked into."""
     import keras
 
     last = model.layers[-1] if model.layers else None

@@ -75,7 +75,7 @@ def table_rows(summaries: Sequence[Mapping], t: Translator | None = None) -> lis
 
 def distinct_names(summaries: Sequence[Mapping]) -> dict[str, str]:
     """Run id -> the name to list it by: its own name, followed by the time it was created when another run listed
-    has the same name ("fast (14:02:31)"), and by its id's last characters if even that is shared."""
+    has the same name ("post (14:02:31)"), and by its id's last characters if even that is shared."""
     counts = Counter(s.get("name") for s in summaries)
     names = {}
     for s in summaries:

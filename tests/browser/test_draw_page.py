@@ -2,7 +2,7 @@
 
 The mouse follows the same pen strokes as the project's drawn-digit set (tests/support/drawn_digits.py), placed
 anywhere on the canvas at any size. The page needs a model: the bundled default when it exists, otherwise one
-trained here through the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
+trained here through the command line (the post's model on 20,000 images for 3 epochs, about 10 s).
 
 Set RECORD_DRAWINGS=<folder> to also save each canvas as the component rendered it (a PNG named <digit>_...).
 """
@@ -46,7 +46,7 @@ def draw_server(tmp_path_factory):
             "mnist_core",
             "train",
             "--preset",
-            "seed",
+            "post",
             "--epochs",
             "3",
             "--limit",
