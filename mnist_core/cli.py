@@ -3,17 +3,7 @@
 It speaks the language of $LANGUAGE / $LC_ALL / $LC_MESSAGES / $LANG (zh_*: Chinese, else English), or the one
 `--lang` names: help, messages and progress lines; `--json` output stays English.
 
-data       where MNIST came from, shapes and per-class counts
-train      train a preset or custom config and save it as a run
-runs       list the runs in the run store
-evaluate   test metrics, confusion matrix and per-class metrics of a run
-predict    classify image files with a run's model (or the bundled one)
-import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set
-rename / delete   manage runs
-export     save a run's model without optimizer state (how the bundled model is made)
-code       the standalone Keras script that trains a preset's, a run's or your settings
-worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
-study      create, run (as one of several workers), resume, stop and show studies: many runs compared
+The commands and what each does: COMMAND_LIST below (also `python -m mnist_core --help`).
 """
 
 from __future__ import annotations
