@@ -73,7 +73,7 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).splitlines())
 
 
-def _short(error: BaseException, limit: int = 160) -> str:
+def _first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message, cut to `limit` characters: Keras' messages run to pages."""
     lines = str(error).strip().splitlines()  # one line: the message stays one line
     text = lines[0] if lines else type(error).__name__
@@ -183,7 +183,7 @@ def _zip_config(path: Path) -> dict:
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise _error(
             path,
-            Message("the .keras archive is truncated or damaged ({reason})", reason=_short(error)),
+            Message("the .keras archive is truncated or damaged ({reason})", reason=_first_line(error)),
             Message("Save or train the model again"),
         ) from None
     return _parse_config(path, text, "config.json")
@@ -199,7 +199,7 @@ def _hdf5_config(path: Path) -> dict:
     except OSError as error:
         raise _error(
             path,
-            Message("the HDF5 file is truncated or damaged ({reason})", reason=_short(error)),
+            Message("the HDF5 file is truncated or damaged ({reason})", reason=_first_line(error)),
             Message("Save or train the model again"),
         ) from None
     if text is None:
@@ -218,7 +218,7 @@ def _parse_config(path: Path, text: str | bytes, where: str) -> dict:
     except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise _error(
             path,
-            Message("its {part} is damaged ({reason})", part=where, reason=_short(error)),
+            Message("its {part} is damaged ({reason})", part=where, reason=_first_line(error)),
             Message("Save or train the model again"),
         ) from None
     if not isinstance(config, dict):
@@ -277,7 +277,7 @@ def _load_failure(path: Path, config: dict, error: Exception) -> ModelFileError:
         Message(
             "Keras {version} cannot rebuild the model from it ({reason})",
             version=keras.__version__,
-            reason=f"{type(error).__name__}: {_short(error)}",
+            reason=f"{type(error).__name__}: {_first_line(error)}",
         ),
         Message("Save it again with model.save('model.keras'), or pick another model"),
     )

@@ -131,6 +131,8 @@ def overlay_figure(
     fig = go.Figure()
     for i, (name, history) in enumerate(runs.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
+        label = html.escape(_legend_name(name))
         series = ((f"val_{metric}", "solid"), (metric, "dot")) if training else ((f"val_{metric}", "solid"),)
         for key, dash in series:
             rows = [h for h in history if getattr(h, key) is not None]
@@ -139,8 +141,7 @@ def overlay_figure(
                     go.Scatter(
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
-                        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
-                        name=f"{html.escape(_short(name))} · {curves[key]}" if training else html.escape(_short(name)),
+                        name=f"{label} · {curves[key]}" if training else label,
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
@@ -168,7 +169,7 @@ def metric_name(metric: str, t: Translator | None = None) -> str:
     return {"loss": t.pgettext("metric", "loss"), "accuracy": t.pgettext("metric", "accuracy")}.get(metric, metric)
 
 
-def _short(name: str, length: int = LEGEND_NAME) -> str:
+def _legend_name(name: str, length: int = LEGEND_NAME) -> str:
     """A long run name for a legend: its start and its end, which tells runs of one name apart ("(14:02:31)")."""
     if len(name) <= length:
         return name
