@@ -336,10 +336,10 @@ def test_kernel_sizes_per_block_follow_the_blocks_and_equal_ones_are_one_size():
     assert train_page.config_from_controls({**values, "per_block_kernels": False}).kernel_size == 5
     seed = train_page.controls_from_config(RunConfig())
     assert (seed["per_block_kernels"], seed["kernel_size_1"], seed["kernel_size_2"]) == (False, 3, 3)
-    # Per-block sizes that are all 3 are the seed's one size of 3: still the seed preset.
+    # Per-block sizes that are all 3 are the post's one size of 3: still the post preset.
     same = train_page.config_from_controls({**seed, "per_block_kernels": True})
     assert same.kernel_size == 3
-    assert train_page.matching_preset(same, PRESETS) == "seed"
+    assert train_page.matching_preset(same, PRESETS) == "post"
 
 
 def test_a_page_without_the_new_controls_keeps_the_configs_values():

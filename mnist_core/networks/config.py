@@ -61,7 +61,7 @@ class ConfigError(TranslatableError, ValueError):
 
 @dataclass(frozen=True)
 class RunConfig:
-    # Architecture: conv blocks are [Conv2D x convs_per_block -> (BatchNorm) -> MaxPool 2x2], as in the seed.
+    # Architecture: conv blocks are [Conv2D x convs_per_block -> (BatchNorm) -> MaxPool 2x2], as in the post.
     filters: tuple[int, ...] = (16, 36)
     kernel_size: int | tuple[int, ...] = 3  # one size for every block, or one per block: (5, 3)
     padding: str = "same"  # "same" keeps a convolution's output the size of its input; "valid" trims the edges
