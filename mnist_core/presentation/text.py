@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from mnist_core.i18n import marked
+
 # --- user text in markdown -----------------------------------------------------------------------------------
 # Every ASCII punctuation character, which CommonMark lets a backslash make literal: no image, link, emphasis, code,
 # HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
@@ -38,3 +40,16 @@ def format_duration(seconds: float | None) -> str:
 
 def percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100.0 * fraction
+
+
+# --- words for a person ---------------------------------------------------------------------------------------
+# A run's state as a reader reads it (translated where it is shown): the records keep the English words.
+RUN_STATES = {
+    "queued": marked("queued"),
+    "running": marked("running"),
+    "completed": marked("completed"),
+    "stopped": marked("stopped"),
+    "failed": marked("failed"),
+    "interrupted": marked("interrupted"),
+    "damaged": marked("damaged"),
+}
