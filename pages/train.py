@@ -169,7 +169,7 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
         limits = RANGES[name]
         return {"min_value": limits.low, "max_value": limits.high, "step": limits.step}
 
-    st.markdown(f"**{t('Model')}**")
+    st.markdown(bold(t("Model")))
     left, right = st.columns(2)
     blocks = left.slider(t("Convolution blocks"), **bounds("blocks"), key="train.blocks", persist_state=KEEP)
     left.select_slider(label("kernel_size"), KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
@@ -203,7 +203,7 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
         )
     notes["filters"] = st.empty()
 
-    st.markdown(f"**{t('Training')}**")
+    st.markdown(bold(t("Training")))
     left, right = st.columns(2)
     left.slider(label("epochs"), **bounds("epochs"), key="train.epochs", persist_state=KEEP)
     left.select_slider(label("batch_size"), BATCH_SIZES, key="train.batch_size", persist_state=KEEP)
@@ -247,6 +247,10 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
     )
     notes["train_limit"] = st.empty()
     return control_values(), notes
+
+
+def bold(text: str) -> str:
+    return f"**{text}**"
 
 
 def control_values() -> dict:
@@ -466,7 +470,7 @@ def settings_panel() -> None:
     with preset_slot:
         preset_ui(t, config)
     keep_in_url(st.session_state["train.preset"], config)
-    st.markdown(f"**{t('The model')}**")
+    st.markdown(bold(t("The model")))
     if config is not None:
         summary_ui(t, config)
         code_ui(t, config)
