@@ -1,12 +1,12 @@
 """Benchmarks of the dashboard: first paint against an empty Streamlit app, and training launched from the
 dashboard against the same training from the command line.
 
-    .venv/bin/python bench/bench_dashboard.py             # all of them (about 5 minutes on 2 cores)
-    .venv/bin/python bench/bench_dashboard.py paint       # first paint only
-    .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
-    .venv/bin/python bench/bench_dashboard.py slider      # Train page: slider move to repaint
-    .venv/bin/python bench/bench_dashboard.py idle        # server CPU with the Data page open and nothing to do
-    .venv/bin/python bench/bench_dashboard.py start       # Train page: Start click to the first live point painted
+    .venv/bin/python -m bench.bench_dashboard             # all of them (about 5 minutes on 2 cores)
+    .venv/bin/python -m bench.bench_dashboard paint       # first paint only
+    .venv/bin/python -m bench.bench_dashboard train       # dashboard vs command-line training only
+    .venv/bin/python -m bench.bench_dashboard slider      # Train page: slider move to repaint
+    .venv/bin/python -m bench.bench_dashboard idle        # server CPU with the Data page open and nothing to do
+    .venv/bin/python -m bench.bench_dashboard start       # Train page: Start click to the first live point painted
 
 Every server is started the way scripts/start.sh starts it: the checkout's `streamlit run app.py` with the
 project's .streamlit/config.toml and no other flags but a free port (tests/browser/conftest.py's Server).
@@ -29,6 +29,7 @@ Prints a markdown table for docs/benchmarks.md and writes bench/results/dashboar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -40,17 +41,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from mnist_core.jobs.launch import submit, worker_alive
+from mnist_core.networks.config import RunConfig
+from mnist_core.store import RunStore
+from tests.support import process_guard
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds
 
-from mnist_core.jobs.launch import submit, worker_alive  # noqa: E402
-from mnist_core.networks.config import RunConfig  # noqa: E402
-from mnist_core.store import RunStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
 PAINT_REPEATS = 3
-# The seed model on all 48,000 training images: long enough that a second of start-up noise does not count.
+# The post's model on all 48,000 training images: long enough that a second of start-up noise does not count.
 TRAIN_CONFIG = RunConfig(epochs=3)
 TRAIN_REPEATS = 4
 IDLE_SECONDS = 20
@@ -117,7 +118,7 @@ def cli_train(runs_dir: Path) -> float:
             "mnist_core",
             "train",
             "--preset",
-            "seed",
+            "post",
             "--epochs",
             str(config.epochs),
             "--runs-dir",
@@ -127,7 +128,7 @@ def cli_train(runs_dir: Path) -> float:
             "--json",
         ],
         cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         check=True,
         capture_output=True,
     )
@@ -135,17 +136,16 @@ def cli_train(runs_dir: Path) -> float:
     return run.status.train_seconds
 
 
+BROWSER_MARKER = process_guard.new_marker()  # in the environment of the chromium this script starts
+
+
 def browser_cpu_seconds() -> float:
-    """CPU seconds used so far by every chromium process (the browser renders the live charts on this machine)."""
+    """CPU seconds used so far by every process of the chromium this script started (the browser renders the live
+    charts on this machine): the one with the marker in its environment, and its descendants (renderers)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(chromium" in text or "(chrome" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for pid in process_guard.with_descendants(process_guard.marked(process_guard.OWNER_ENV, BROWSER_MARKER)):
+        with contextlib.suppress(OSError):  # a renderer that ended meanwhile
+            total += process_cpu_seconds(pid)
     return total
 
 
@@ -158,7 +158,7 @@ def dashboard_train(server: Server, page, cpu: dict | None = None) -> float:
         page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
         page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     server_cpu, browser_cpu = process_cpu_seconds(server.process.pid), browser_cpu_seconds()
-    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
+    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="post")
     if page is not None:
         page.get_by_test_id("stProgress").wait_for(timeout=120_000)  # the page shows it live
     while (run := store.get(run_id)).state not in FINISHED:
@@ -209,7 +209,7 @@ def bench_slider(browser) -> dict:
         page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
         page.goto(f"{server.url}/train")
         metric = page.get_by_test_id("stMetric").filter(has_text="Parameters")
-        metric.wait_for(timeout=60_000)  # Keras loaded, the seed's summary drawn
+        metric.wait_for(timeout=60_000)  # Keras loaded, the post's model's summary drawn
         thumb = page.get_by_test_id("stSlider").filter(has_text="Dense units").get_by_role("slider")
         idle_from, idle_cpu = time.perf_counter(), process_cpu_seconds(server.process.pid)
         time.sleep(5)  # nothing happens but the live view's once-a-second poll
@@ -297,7 +297,7 @@ def open_train_page_for_quick_runs(server: Server, page) -> None:
 
 def click_start(server: Server, page, name: str, images_step: int) -> float:
     """Seconds from the click on Start to the new run's first live point painted; waits for the run to end.
-    `images_step` 0 or 1 (1,000 or 2,000 images), alternately: the same settings with the same seed would draw
+    `images_step` 0 or 1 (1,000 or 2,000 images), alternately: the same settings with the same random seed would draw
     the very same chart as the last run, and the new one could not be told from it."""
     set_slider(page, "Training images", images_step)
     page.wait_for_timeout(1000)
@@ -361,7 +361,12 @@ def main(sections: list[str]) -> None:
 
     results = {"machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            env={**os.environ, process_guard.OWNER_ENV: BROWSER_MARKER},
+        )
         if "paint" in sections:
             results["paint"] = bench_paint(browser)
         if "train" in sections:
@@ -392,7 +397,7 @@ def main(sections: list[str]) -> None:
     if train := results.get("train"):
         cli = ", ".join(f"{s:.1f}" for s in train["cli_train_seconds"])
         dash = ", ".join(f"{s:.1f}" for s in train["dashboard_train_seconds"])
-        print(f"| seed model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
+        print(f"| the post's model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
         print(f"| same, started from the dashboard with the Train page open | {dash} s |")
         unwatched = ", ".join(f"{s:.1f}" for s in train["unwatched_train_seconds"])
         print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")

@@ -17,16 +17,16 @@ import streamlit as st
 from mnist_core.i18n import Translator
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
-from mnist_core.networks.codegen import script_for
+from mnist_core.networks.codegen import preset_title, script_for
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
-from mnist_core.networks.presets import PRESETS
+from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS
 from mnist_core.presentation import charts
-from mnist_core.presentation.text import RUN_STATES, format_duration
+from mnist_core.presentation.runs_page import state_name
+from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.presentation.train_page import (
     ALL_TRAINING_IMAGES,
     BATCH_SIZES,
-    DEFAULT_PRESET,
     DENSE_UNITS,
     KERNEL_SIZES,
     LEARNING_RATES,
@@ -46,7 +46,7 @@ from mnist_core.presentation.train_page import (
     settings_query,
 )
 from mnist_core.store import ACTIVE_STATES, RecordError, Run, RunState, RunStore, RunStoreError
-from pages.shared import KEEP, init_state, store, tr
+from pages.shared import KEEP, init_state, loading_keras, store, tr
 
 POLL_SECONDS = 1.0
 # The live curves share the right half of the page with Start and the progress: two of this height fit a laptop's
@@ -90,14 +90,15 @@ init_state(
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def model_summary(config_json: str) -> tuple[list[dict], int]:
-    import keras
+    with loading_keras():  # the server's first TensorFlow import may be this one
+        import keras
 
-    from mnist_core.networks.model import describe
+        from mnist_core.networks.model import describe
 
-    try:
-        return describe(RunConfig.from_dict(json.loads(config_json)))
-    finally:
-        keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
+        try:
+            return describe(RunConfig.from_dict(json.loads(config_json)))
+        finally:
+            keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
 
 
 def keep_in_url(preset: str, config: RunConfig | None) -> None:
@@ -286,7 +287,13 @@ def summary_ui(t: Translator, config: RunConfig) -> None:
 def code_ui(t: Translator, config: RunConfig) -> None:
     """The settings as a plain numpy + Keras script, to copy or download: a student leaves with code."""
     preset = matching_preset(config, PRESETS)
-    script = script_for(config, title=f"The {preset} preset" if preset else None)
+    if preset is None:  # the chosen preset, edited: "The fast preset, with epochs changed"
+        chosen = st.session_state["train.preset"]
+        changed = [change.setting for change in changes_from_preset(config, PRESETS[chosen].config)]
+        title = preset_title(chosen, changed, t=t)
+    else:
+        title = preset_title(preset, t=t)
+    script = script_for(config, title=title, t=t)
     with st.expander(t("The code behind these settings"), key="train.code"):
         st.caption(t("A standalone script that trains exactly these settings: `python mnist_cnn.py` runs it anywhere."))
         # Long lines wrap: in half the page, a line cut off at the block's edge would hide the end of a call.
@@ -349,7 +356,7 @@ def start_ui(t: Translator, runs: RunStore, all_runs: list[Run], line: list[Run]
                 "**{name}** is {state} now. One training at a time on this server: a new run waits in the queue and"
                 " starts when it ends.",
                 name=md(others[0].name),
-                state=t(RUN_STATES[others[0].state]),
+                state=state_name(others[0].state, t),
             )
         )
 
@@ -379,7 +386,7 @@ def live_panel(t: Translator, runs: RunStore, all_runs: list[Run], line: list[Ru
     state, history = run.state, run.history
     planned = run.config.epochs if run.config else len(history)  # an imported model has no settings
     heading, action = st.columns([4, 1], vertical_alignment="center")
-    heading.markdown(f"**{md(run.name)} · {t(RUN_STATES[state])}**")
+    heading.markdown(f"**{md(run.name)} · {state_name(state, t)}**")
     if state in ACTIVE_STATES:
         stop = t("Stop") if state == RunState.RUNNING else t("Cancel")
         if action.button(stop, key="train.stop", icon=":material/stop:", width="stretch"):

@@ -1,4 +1,4 @@
-"""The Experiments page in AppTest: the seed's study is one click away, the form keeps what was chosen and explains
+"""The Experiments page in AppTest: the post's study is one click away, the form keeps what was chosen and explains
 bad definitions (guidance before anything is typed), a tiny grid queued from the page (its worker run here,
 in-process) fills the table, the runs and the charts, and a study shared through PostgreSQL shows the trials
 another machine trained."""
@@ -10,15 +10,14 @@ import pytest
 from mnist_core import study as study_module
 from mnist_core.store import RunStore
 from mnist_core.study import Studies
-from tests.pages_support import figure, open_page, texts
+from tests.support.pages import figure, open_page, texts
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    # The page starts a worker process; these tests run the worker themselves, in this process.
+def runs(runs, monkeypatch):
+    """conftest's `runs`; the page starts a worker process, these tests run the worker themselves, in this process."""
     monkeypatch.setattr(study_module.Studies, "launch_worker", lambda self, name: True)
-    return RunStore(tmp_path / "runs")
+    return runs
 
 
 def results_table(at):
@@ -26,13 +25,13 @@ def results_table(at):
     return next(df.value for df in at.dataframe if "trial" in df.value.columns)
 
 
-def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
+def test_the_posts_study_is_ready_to_queue_on_an_empty_store(runs):
     at = open_page("pages/experiments.py")
     assert "No studies yet" in at.info[0].value
     assert at.radio(key="exp.kind").value == "presets"
     assert at.multiselect(key="exp.presets").value == [
-        "seed",
-        "seed-10",
+        "post",
+        "post-10",
         "wide",
         "wider",
         "widest",

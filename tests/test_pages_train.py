@@ -4,14 +4,8 @@ explained, Start queues (the worker is not started here), and the live panel sho
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.store import RunState, RunStore
-from tests.pages_support import APP, completed_run, figure, open_page, running_run, texts
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
+from mnist_core.store import RunState
+from tests.support.pages import APP, completed_run, figure, open_page, running_run, texts
 
 
 @pytest.fixture
@@ -26,9 +20,9 @@ def parameters(at) -> str:
     return next(m.value for m in at.metric if m.label == "Parameters")
 
 
-def test_the_seed_preset_is_the_start_and_its_summary_is_the_posts(runs):
+def test_the_posts_model_is_the_start_and_its_summary_is_the_posts(runs):
     at = open_page("pages/train.py")
-    assert at.selectbox(key="train.preset").value == "seed"
+    assert at.selectbox(key="train.preset").value == "post"
     assert parameters(at) == "232,590"
     layers = at.dataframe[0].value
     assert list(layers["layer"])[:2] == ["image", "conv1"]
@@ -81,7 +75,7 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
 def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_name_is_kept(runs, no_worker):
     completed_run(runs, "fast")
     at = open_page("pages/train.py")
-    assert at.text_input(key="train.name").placeholder == "seed"
+    assert at.text_input(key="train.name").placeholder == "post"
     at.selectbox(key="train.preset").set_value("fast").run()
     assert at.text_input(key="train.name").value == ""
     assert at.text_input(key="train.name").placeholder == "fast 2"
@@ -198,13 +192,13 @@ def test_a_link_in_chinese_opens_the_settings_in_chinese(runs):
 
 def test_a_bad_or_stale_value_in_a_link_falls_back_with_a_one_line_notice(runs):
     at = open_link({"preset": "no-such-preset", "epochs": "1000", "dropout": "abc", "colour": "red"})
-    assert at.selectbox(key="train.preset").value == "seed"
+    assert at.selectbox(key="train.preset").value == "post"
     assert at.slider(key="train.epochs").value == 20
     [notice] = at.warning
     assert "\n" not in notice.value
     for word in ("preset=no-such-preset", "epochs=1000", "dropout=abc", "colour=red"):
         assert word in texts([notice])[0]
-    assert dict(at.query_params) == {"preset": "seed"}  # the address now says what the page shows
+    assert dict(at.query_params) == {"preset": "post"}  # the address now says what the page shows
     at.slider(key="train.epochs").set_value(2).run()
     assert not at.warning  # said once
 

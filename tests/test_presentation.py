@@ -406,7 +406,7 @@ def test_settings_go_into_a_link_and_come_back_the_same():
     linked = train_page.settings_from_query({**query, "lang": "zh"})
     assert (linked.preset, linked.config, linked.problems) == ("fast", config, [])
     assert train_page.settings_from_query({"lang": "zh"}) is None  # a plain link: nothing to set
-    assert train_page.settings_query("seed", PRESETS["seed"].config) == {"preset": "seed"}
+    assert train_page.settings_query("post", PRESETS["post"].config) == {"preset": "post"}
 
 
 @pytest.mark.parametrize(
@@ -434,10 +434,16 @@ def test_a_value_no_control_can_take_keeps_the_presets_and_is_reported(key, valu
 
 
 def test_unknown_keys_stale_presets_and_settings_that_clash_are_reported():
+    old_name = train_page.settings_from_query({"preset": "seed-10", "epochs": "2"})  # the preset's name before
+    assert (old_name.preset, old_name.config, old_name.problems) == (
+        "post-10",
+        PRESETS["post"].config.replace(epochs=2),
+        [],
+    )
     linked = train_page.settings_from_query({"preset": "seed-20", "colour": "red", "epochs": "2"})
-    assert (linked.preset, linked.config) == ("seed", PRESETS["seed"].config.replace(epochs=2))
+    assert (linked.preset, linked.config) == ("post", PRESETS["post"].config.replace(epochs=2))
     assert [str(p) for p in linked.problems] == [
-        "preset=seed-20: no such preset (now seed)",
+        "preset=seed-20: no such preset (now post)",
         "colour=red: not a setting of this page",
     ]
     clash = train_page.settings_from_query({"validation_split": "0", "early_stopping_patience": "3"})

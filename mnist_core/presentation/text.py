@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from mnist_core.i18n import marked
-
 # --- user text in markdown -----------------------------------------------------------------------------------
 # Every ASCII punctuation character, which CommonMark lets a backslash make literal: no image, link, emphasis, code,
 # HTML, LaTeX, colour directive or emoji shortcode can form from what a user typed.
@@ -42,14 +40,16 @@ def percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100.0 * fraction
 
 
-# --- words for a person ---------------------------------------------------------------------------------------
-# A run's state as a reader reads it (translated where it is shown): the records keep the English words.
-RUN_STATES = {
-    "queued": marked("queued"),
-    "running": marked("running"),
-    "completed": marked("completed"),
-    "stopped": marked("stopped"),
-    "failed": marked("failed"),
-    "interrupted": marked("interrupted"),
-    "damaged": marked("damaged"),
-}
+# One way to write an accuracy and a gap, with one number of decimals, on every page and in the command line.
+PERCENT_DECIMALS = 2
+
+
+def format_percent(fraction: float | None) -> str:
+    """An accuracy as people read it: a percentage with two decimals (0.99214 -> "99.21%"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:.{PERCENT_DECIMALS}f}%"
+
+
+def format_gap_points(fraction: float | None) -> str:
+    """A difference of two accuracies (train minus validation) in percentage points, signed, two decimals
+    (-0.0031 -> "-0.31 pp"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:+.{PERCENT_DECIMALS}f} pp"

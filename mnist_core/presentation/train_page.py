@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from mnist_core.i18n import Message, marked
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
-from mnist_core.networks.presets import get_preset
+from mnist_core.networks.presets import DEFAULT_PRESET, get_preset
 from mnist_core.store.records import Progress
 
 ALL_TRAINING_IMAGES = 60_000
 TEST_IMAGES = 10_000  # every run ends with the whole MNIST test set
-DEFAULT_PRESET = "seed"  # what the page opens with: the post's model
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
 AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
 NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
@@ -422,7 +421,7 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
     filters = []
     for i in range(1, blocks + 1):
         count = values.get(f"filters_{i}")
-        if count is None:  # a block just added: twice the filters of the one before, as the seed's models do
+        if count is None:  # a block just added: twice the filters of the one before, as the post's models do
             count = min(2 * (filters[-1] if filters else 16), 512)
         filters.append(int(count))
     limit = values.get("train_limit")

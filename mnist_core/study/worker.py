@@ -18,6 +18,7 @@ from typing import Protocol
 
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
+from mnist_core.networks.metrics import ForwardingSink
 from mnist_core.store import RunState, Trainer
 from mnist_core.store.locks import waiting_for
 from mnist_core.study.adapter import Pruned, StudyHandle, TrialHandle
@@ -154,7 +155,7 @@ class _Trainer:
             trial.set("error", f"{type(error).__name__}: {error}")
             self.display.log(f"trial {trial.slot} failed: {type(error).__name__}: {error}")
             raise
-        label = params["preset"] if spec.kind == "presets" else spec.describe(params)
+        label = spec.preset_for(params) if spec.kind == "presets" else spec.describe(params)
         # Locked by this worker from its creation, so a worker killed at any instant leaves it interrupted.
         with self.lab.store.create(
             config,
@@ -225,30 +226,24 @@ class _Trainer:
         self.display.log(f"trial {trial.slot}: {why}; " + ("queued again" if again else "resume trains it again"))
 
 
-class _Reporter:
+class _Reporter(ForwardingSink):
     """A progress sink: reports each epoch's val_loss to Optuna, asks the pruner whether to go on, and passes
     everything to the person's display."""
 
     def __init__(self, trial: TrialHandle, prune: bool, outer=None):
+        super().__init__(outer)
         self.trial = trial
         self.prune = prune
-        self.outer = outer
         self.pruned_at: int | None = None
         self.val_losses: list[float] = []
         self.epochs: int | None = None
 
     def on_train_begin(self, epochs, steps_per_epoch):
         self.epochs = epochs
-        if self.outer:
-            self.outer.on_train_begin(epochs, steps_per_epoch)
-
-    def on_batch(self, point):
-        if self.outer:
-            self.outer.on_batch(point)
+        super().on_train_begin(epochs, steps_per_epoch)
 
     def on_epoch(self, metrics):
-        if self.outer:
-            self.outer.on_epoch(metrics)
+        super().on_epoch(metrics)
         if metrics.val_loss is None:
             return
         self.val_losses.append(metrics.val_loss)

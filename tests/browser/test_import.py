@@ -4,10 +4,10 @@ a trained run, then picked on the Draw page and drawn with."""
 from pathlib import Path
 
 from mnist_core.store import RunStore
-from tests.browser.conftest import screenshot, wait_for_app
 from tests.browser.test_draw_page import draw, shown_answer
-from tests.drawn_digits import DIGITS
-from tests.pages_support import completed_run
+from tests.support.drawn_digits import DIGITS
+from tests.support.pages import completed_run
+from tests.support.server import screenshot, wait_for_app
 
 POST_KERAS2 = Path(__file__).resolve().parents[1] / "data" / "models" / "post-keras2.h5"
 
@@ -43,7 +43,7 @@ def test_import_the_posts_model_then_draw_with_it(server, page):
     page.goto(f"{server.url}/draw")
     wait_for_app(page)
     page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Imported the post's model").click()
+    page.get_by_role("option", name="the post's model · imported ").click()  # its name, when, accuracy
     wait_for_app(page)
     page.locator("canvas.upper-canvas").wait_for()
     page.get_by_text("Draw a digit on the black canvas").wait_for()
