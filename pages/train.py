@@ -504,7 +504,7 @@ t = tr()
 st.title(t("Train"))
 # Warm: a worker with TensorFlow loaded waits for this page's first Start (it leaves after a few idle minutes).
 ensure_worker(store(), warm=True)
-settings, live = st.columns([5, 6], gap="large")
+settings, live = st.columns(2, gap="medium")
 with settings:
     settings_panel()
 with live:
