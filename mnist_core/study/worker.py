@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from mnist_core.i18n import Message
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
 from mnist_core.store import RunState, Trainer
@@ -68,7 +69,7 @@ def run_worker(lab, name: str, data=None, display: Display | None = None, should
     display = display or LogDisplay()
     exiting = should_exit or (lambda: False)
     if study.attrs.get("stop_requested"):
-        raise StudyError("name", f"study {name!r} was stopped; resume it to go on")
+        raise StudyError("name", Message("study {name!r} was stopped; resume it to go on", name=name))
     study.fail_stale()
     trainer = _Trainer(lab, study, spec, data, display, exiting)
 
