@@ -15,7 +15,13 @@ from mnist_core.i18n import marked
 from mnist_core.networks.presets import PRESETS, STUDY
 from mnist_core.presentation import charts
 from mnist_core.presentation.experiments_page import duration as duration_text
-from mnist_core.presentation.experiments_page import estimate_help, estimate_text, field_label, table_row
+from mnist_core.presentation.experiments_page import (
+    estimate_help,
+    estimate_text,
+    field_label,
+    shortened_text,
+    table_row,
+)
 from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from mnist_core.presentation.text import format_accuracy
 from mnist_core.presentation.text import markdown_text as md
@@ -55,7 +61,10 @@ NOT_SHOWN = (
     "note",
     "val_loss_per_epoch",
     "train_images",
-)  # in the CSV and the notes
+    "shortened",
+    "why",
+    "requeued",
+)  # in the CSV, the notes and the caption above the table
 # Kept while their widgets are not drawn (Streamlit forgets a widget's value when it is not drawn in a run): the
 # preset list and the grid's or search's fields survive a switch of the study kind and back.
 KEPT = ("exp.presets", "exp.base", "exp.trials", "exp.grid.prune", "exp.search.prune") + tuple(
@@ -87,12 +96,7 @@ def columns() -> dict:
             ),
         ),
         "best_epoch": text(t("Best"), width=45, help=t("The epoch with the lowest val_loss")),
-        "epochs": text(t("Epochs"), width=55, help=t("Epochs run of those planned")),
-        "shortened": text(
-            t("Shortened"),
-            width=110,
-            help=t("Trained on fewer epochs or images than its preset: not comparable with the post's figures"),
-        ),
+        "epochs": text(t("Epochs"), width=70, help=t("Epochs run of those planned")),
         "parameters": text(t("Params"), width=75, help=t("The model's parameters")),
         "best_val_loss": text("val_loss", width=62, help=t("The lowest val_loss")),
         "seconds": text(t("Time"), width=70, help=t("Training time")),
@@ -327,26 +331,27 @@ def results_ui(name: str, progress: dict) -> None:
     order = ["trial", "state", "preset", *varied, *list(shown_columns)[3:]]
     if len({row["host"] for row in rows if row["host"]}) < 2 and lab().url == default_storage(store()):
         order.remove("host")  # one machine: its name in every row says nothing
-    if not any(row.get("shortened") for row in rows):
-        order.remove("shortened")
+    shortened = [row for row in rows if row.get("shortened")]
+    if shortened:
+        st.caption(
+            t(
+                "Shortened: trial(s) {trials} trained on {what}, fewer epochs or images than their preset: their "
+                "figures are not comparable with a full training's, such as the post's.",
+                trials=", ".join(str(row["trial"]) for row in shortened),
+                what=shortened_text(shortened[0], t),
+            ),
+        )
     st.dataframe(
         [table_row(row, t) for row in rows],
         hide_index=True,
         key="exp.table",
         column_config={
             **shown_columns,
-            **{key: st.column_config.TextColumn(field_label(key, t), width=90, help=key) for key in varied},
+            **{key: st.column_config.TextColumn(field_label(key, t), width=120, help=key) for key in varied},
         },
-        column_order=[key for key in dict.fromkeys(order) if key in rows[0] or key in ("run", "shortened")],
+        column_order=[key for key in dict.fromkeys(order) if key in rows[0] or key == "run"],
         width="stretch",
     )
-    if any(row.get("shortened") for row in rows) and any("post_accuracy" in row for row in rows):
-        st.caption(
-            t(
-                "Shortened trials train fewer epochs or images than the post did: their accuracy is not comparable "
-                "with the post's figures."
-            )
-        )
     for row in rows:
         if row["note"]:
             where = t(" on {host}", host=md(row["host"])) if row["host"] else ""
@@ -356,7 +361,9 @@ def results_ui(name: str, progress: dict) -> None:
                     trial=row["trial"],
                     state=t(row["state"]),
                     where=where,
-                    note=md(row["note"]),
+                    note=md(t(row["why"]) + (t("; queued again") if row["requeued"] else ""))
+                    if row["why"]
+                    else md(row["note"]),
                 )
             )
     finished = [r for r in rows if r["state"] in FINISHED_TRIAL_STATES]

@@ -150,6 +150,15 @@ def wait_for_app(page) -> None:
     )
 
 
+def shown_title(title: str, language: str) -> str:
+    """A page's title as a reader of `language` sees it (the heading the screenshot waits for)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from mnist_core.i18n import language_of, translator
+
+    return translator(language_of(language))(title)
+
+
 def settle(page, title: str) -> None:
     """Wait for the page's title (or an error box), for its script run to end, for every chart, image and
     skeleton to be drawn, then once more for a rerun asked for at the very end."""
@@ -195,6 +204,7 @@ def save_png(page, path: Path, palette: bool) -> None:
 
 def shoot(page, base: str, name: str, size: tuple[int, int], out: Path, palette: bool, query: str) -> list[Path]:
     path, title = PAGES[name]
+    title = shown_title(title, query.partition("lang=")[2])
     page.set_viewport_size({"width": size[0], "height": size[1]})
     # The app's root first: on a fresh server a first visit straight to /PAGE runs that page's file without
     # app.py's navigation and layout (the browser tests do the same).

@@ -38,6 +38,8 @@ def rough_duration(seconds: float, t: Translator | None = None) -> str:
         step = 5 if minutes >= 20 else 1
         return t("about {minutes} min", minutes=max(step, round(minutes / step) * step))
     hours, minutes = divmod(round(minutes / 10) * 10, 60)
+    if not minutes:
+        return t("about {hours} h", hours=hours)
     return t("about {hours} h {minutes} min", hours=hours, minutes=minutes)
 
 
@@ -113,5 +115,5 @@ def table_row(row: Mapping, t: Translator | None = None) -> dict:
     shown["seconds"] = duration(row.get("seconds"), t)
     shown["host"] = row.get("host") or ""
     shown["shortened"] = shortened_text(row, t)
-    shown["run"] = f"./runs?run={row['run_id']}" if row.get("here") else None
-    return {key: "" if value is None and key != "run" else value for key, value in shown.items()}
+    shown["run"] = f"./runs?run={row['run_id']}" if row.get("here") else ""
+    return {key: "" if value is None else value for key, value in shown.items()}

@@ -30,7 +30,8 @@ def val_loss_figure(curves: Mapping[str, Sequence[Mapping]], t: Translator | Non
     fig.update_layout(
         title={"text": t("val_loss per epoch, one line per trial")},
         height=460,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
+        # In the plot's own coordinates: overlay_figure placed it by the container's, where -0.18 is off the figure.
+        legend={"orientation": "h", "yref": "paper", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
     )
     return fig
 
@@ -117,6 +118,7 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping], t: Translator | None 
             )
         )
     fig.update_traces(cliponaxis=False)  # labels of the outermost points stay whole
+    fig.update_layout(showlegend=True)  # also for one trace alone: it says whether the trials were shortened
     if done:
         fig.update_xaxes(range=list(x_range))
         fig.update_yaxes(range=list(y_range), tickformat=accuracy_tick_format(*y_range))

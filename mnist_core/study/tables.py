@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 
+from mnist_core.i18n import marked
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.networks.presets import PRESETS
@@ -189,6 +190,8 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool, sto
             "run_id": attempt.attrs.get("run_id") if attempt.state != "waiting" else None,
             "here": run is not None,
             "note": _note(attempt, requeued),
+            "why": interruption(attempt) if attempt.state == "fail" and is_interrupted(attempt) else "",
+            "requeued": requeued,
             # Fewer epochs or images than its preset (a quick study): not comparable with the post's figures.
             "train_images": config.train_limit if config else None,
             "shortened": bool(params) and config is not None and spec.is_shortened(params),
@@ -204,10 +207,14 @@ def _note(attempt: Attempt, requeued: bool) -> str:
         return ""
     if not is_interrupted(attempt):
         return attempt.attrs.get("error") or ""
-    why = (
-        attempt.attrs.get("interrupted") or "its worker stopped answering (no heartbeat): it died or lost the database"
+    return interruption(attempt) + ("; queued again" if requeued else "")
+
+
+def interruption(attempt: Attempt) -> str:
+    """Why an interrupted attempt ended, in English (marked for translation: a page shows t(why))."""
+    return attempt.attrs.get("interrupted") or marked(
+        "its worker stopped answering (no heartbeat): it died or lost the database"
     )
-    return why + ("; queued again" if requeued else "")
 
 
 def curves(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> dict[str, list[EpochMetrics]]:

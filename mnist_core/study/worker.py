@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from mnist_core.i18n import Message
+from mnist_core.i18n import Message, marked
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
 from mnist_core.store import RunState, Trainer
@@ -187,7 +187,7 @@ class _Trainer:
         try:
             status = execute_run(writer, self.data, sink=reporter, should_stop=should_stop)
         except KeyboardInterrupt:
-            self._interrupted(trial, params, "interrupted by Ctrl-C", again=True)
+            self._interrupted(trial, params, marked("interrupted by Ctrl-C"), again=True)
             raise
         except Exception as error:
             trial.set("error", f"{type(error).__name__}: {error}")
@@ -208,9 +208,9 @@ class _Trainer:
             raise Pruned(message)
         if status.state == RunState.STOPPED:
             if self.stop_requested(poll=True):
-                self._interrupted(trial, params, "stopped with the study before its last epoch", again=False)
+                self._interrupted(trial, params, marked("stopped with the study before its last epoch"), again=False)
             else:
-                self._interrupted(trial, params, "its worker was stopped before the last epoch", again=True)
+                self._interrupted(trial, params, marked("its worker was stopped before the last epoch"), again=True)
             raise TrialInterruptedError("stopped before its last epoch")
         if not reporter.val_losses:
             raise RuntimeError("no val_loss to compare trials by: give the study a validation split")
