@@ -1,7 +1,7 @@
 """Benchmarks of mnist_core: training overhead, prediction latency, data loading, time to 99.2%.
 
-    .venv/bin/python bench/bench_core.py            # everything (about 7 minutes on 2 cores)
-    .venv/bin/python bench/bench_core.py predict    # one section: overhead, predict, data, fast
+    .venv/bin/python -m bench.bench_core            # everything (about 7 minutes on 2 cores)
+    .venv/bin/python -m bench.bench_core predict    # one section: overhead, predict, data, fast
 
 Machines are noisy, so comparisons are ratios of runs made alternately in the same process. Prints a markdown
 table for docs/benchmarks.md and writes bench/results/core.json.
@@ -19,23 +19,19 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+
+from mnist_core.data.mnist import load_mnist
+from mnist_core.inspection.predict import Predictor
+from mnist_core.jobs.runner import RunRecorder
+from mnist_core.networks.model import build_model
+from mnist_core.networks.presets import get_preset
+from mnist_core.networks.training import compile_model, to_model_input, train, training_arrays
+from mnist_core.store import RunStore, Trainer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from mnist_core.data.mnist import load_mnist  # noqa: E402
-from mnist_core.networks.backend import tensorflow_logs  # noqa: E402
-
-with tensorflow_logs():
-    import keras
-
-from mnist_core.inspection.predict import Predictor  # noqa: E402
-from mnist_core.jobs.runner import RunRecorder  # noqa: E402
-from mnist_core.networks.model import build_model  # noqa: E402
-from mnist_core.networks.presets import get_preset  # noqa: E402
-from mnist_core.networks.training import compile_model, to_model_input, train, training_arrays  # noqa: E402
-from mnist_core.store import RunStore, Trainer  # noqa: E402
 
 TARGET = 0.992
 

@@ -1,12 +1,12 @@
 """Benchmarks of the dashboard: first paint against an empty Streamlit app, and training launched from the
 dashboard against the same training from the command line.
 
-    .venv/bin/python bench/bench_dashboard.py             # all of them (about 5 minutes on 2 cores)
-    .venv/bin/python bench/bench_dashboard.py paint       # first paint only
-    .venv/bin/python bench/bench_dashboard.py train       # dashboard vs command-line training only
-    .venv/bin/python bench/bench_dashboard.py slider      # Train page: slider move to repaint
-    .venv/bin/python bench/bench_dashboard.py idle        # server CPU with the Data page open and nothing to do
-    .venv/bin/python bench/bench_dashboard.py start       # Train page: Start click to the first live point painted
+    .venv/bin/python -m bench.bench_dashboard             # all of them (about 5 minutes on 2 cores)
+    .venv/bin/python -m bench.bench_dashboard paint       # first paint only
+    .venv/bin/python -m bench.bench_dashboard train       # dashboard vs command-line training only
+    .venv/bin/python -m bench.bench_dashboard slider      # Train page: slider move to repaint
+    .venv/bin/python -m bench.bench_dashboard idle        # server CPU with the Data page open and nothing to do
+    .venv/bin/python -m bench.bench_dashboard start       # Train page: Start click to the first live point painted
 
 Every server is started the way scripts/start.sh starts it: the checkout's `streamlit run app.py` with the
 project's .streamlit/config.toml and no other flags but a free port (tests/browser/conftest.py's Server).
@@ -29,6 +29,7 @@ Prints a markdown table for docs/benchmarks.md and writes bench/results/dashboar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -40,13 +41,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from mnist_core.jobs.launch import submit, worker_alive
+from mnist_core.networks.config import RunConfig
+from mnist_core.store import RunStore
+from tests.support import process_guard
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds
 
-from mnist_core.jobs.launch import submit, worker_alive  # noqa: E402
-from mnist_core.networks.config import RunConfig  # noqa: E402
-from mnist_core.store import RunStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, process_cpu_seconds  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
 PAINT_REPEATS = 3
@@ -127,7 +128,7 @@ def cli_train(runs_dir: Path) -> float:
             "--json",
         ],
         cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         check=True,
         capture_output=True,
     )
@@ -135,17 +136,16 @@ def cli_train(runs_dir: Path) -> float:
     return run.status.train_seconds
 
 
+BROWSER_MARKER = process_guard.new_marker()  # in the environment of the chromium this script starts
+
+
 def browser_cpu_seconds() -> float:
-    """CPU seconds used so far by every chromium process (the browser renders the live charts on this machine)."""
+    """CPU seconds used so far by every process of the chromium this script started (the browser renders the live
+    charts on this machine): the one with the marker in its environment, and its descendants (renderers)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(chromium" in text or "(chrome" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for pid in process_guard.with_descendants(process_guard.marked(process_guard.OWNER_ENV, BROWSER_MARKER)):
+        with contextlib.suppress(OSError):  # a renderer that ended meanwhile
+            total += process_cpu_seconds(pid)
     return total
 
 
@@ -361,7 +361,12 @@ def main(sections: list[str]) -> None:
 
     results = {"machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            env={**os.environ, process_guard.OWNER_ENV: BROWSER_MARKER},
+        )
         if "paint" in sections:
             results["paint"] = bench_paint(browser)
         if "train" in sections:

@@ -1,11 +1,11 @@
 """Drawn-digit accuracy and canvas latency of a model: the Draw page's two published figures.
 
-    .venv/bin/python bench/bench_draw.py                       # the bundled default model
-    .venv/bin/python bench/bench_draw.py --model runs/<id>/model.keras --json bench/results/draw.json
+    .venv/bin/python -m bench.bench_draw                       # the bundled default model
+    .venv/bin/python -m bench.bench_draw --model runs/<id>/model.keras --json bench/results/draw.json
 
-Accuracy: every picture in the drawn set (tests/data/drawn, made by `python -m tests.drawn_digits`, plus any recorded
-canvas drawings in its `recorded/` folder), read once with the MNIST-style preprocessing and once with the naive
-shrink of the whole picture to 28x28, by the same model; overall and per placement, pen and medium.
+Accuracy: every picture in the drawn set (tests/data/drawn, made by `python -m tests.support.drawn_digits`, plus
+any recorded canvas drawings in its `recorded/` folder), read once with the MNIST-style preprocessing and once with
+the naive shrink of the whole picture to 28x28, by the same model; overall and per placement, pen and medium.
 Latency: from the canvas' RGBA image (280x280x4 uint8, as the Draw page receives it) to the ten probabilities,
 in-process, after a warm-up; median and 95th percentile over repeated canvas drawings.
 """
@@ -23,14 +23,14 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+from mnist_core.data.preprocess import naive_shrink, open_image, prepare
+from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
+from tests.support.drawn_digits import label_of
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from mnist_core.data.preprocess import naive_shrink, open_image, prepare  # noqa: E402
-from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor  # noqa: E402
-from tests.drawn_digits import label_of  # noqa: E402
 
 DRAWN = ROOT / "tests" / "data" / "drawn"
 
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     predictor = Predictor.from_path(args.model)
     files = drawn_files(Path(args.drawn))
     if not files:
-        print(f"no drawings in {args.drawn}; make them with: python -m tests.drawn_digits {args.drawn}")
+        print(f"no drawings in {args.drawn}; make them with: python -m tests.support.drawn_digits {args.drawn}")
         return 1
     result = {
         "model": args.model,

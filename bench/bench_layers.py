@@ -16,20 +16,19 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+from mnist_core.data.preprocess import open_image, prepare
+from mnist_core.inspection.layers import FEATURE_MAPS, INPUT, VECTOR, LayerInspector
+from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
+from mnist_core.presentation import layer_pictures as pictures
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from mnist_core.data.preprocess import open_image, prepare  # noqa: E402
-from mnist_core.inspection.layers import FEATURE_MAPS, INPUT, VECTOR, LayerInspector  # noqa: E402
-from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor  # noqa: E402
-from mnist_core.presentation import layer_pictures as pictures  # noqa: E402
 
 DRAWN = ROOT / "tests" / "data" / "drawn"
 

@@ -1,12 +1,12 @@
 """What sharing a study costs: trials per minute of tiny trials, one worker against two on one machine, with the
 study in SQLite (the default) and in PostgreSQL (what several machines share).
 
-    .venv/bin/python bench/bench_study.py                   # 12 trials per measurement, 2 rounds
-    .venv/bin/python bench/bench_study.py --trials 6 --rounds 1
+    .venv/bin/python -m bench.bench_study                   # 12 trials per measurement, 2 rounds
+    .venv/bin/python -m bench.bench_study --trials 6 --rounds 1
 
 Each measurement is a fresh grid of `--trials` one-epoch trials on 1,000 images, trained by `study run` worker
 processes, each with a run store of its own (two workers in one store would take turns: one training per store).
-PostgreSQL is a throwaway local cluster (tests/pg_cluster.py; needs Debian's postgresql). Reported, from the
+PostgreSQL is a throwaway local cluster (tests/support/pg_cluster.py; needs Debian's postgresql). Reported, from the
 trials' own start and end times in the study:
 
 - trials per minute: trials / (last trial's end - first trial's start), so TensorFlow's start-up is left out;
@@ -32,9 +32,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # mnist_core, and the throwaway cluster of the tests
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -51,7 +51,7 @@ def measure(url: str, workers: int, trials: int, folder: Path, name: str) -> dic
         subprocess.Popen(
             [sys.executable, "-m", "mnist_core", "study", "run", name, "--storage", url, "--runs-dir", str(s.root)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=os.environ,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each kind")
     parser.add_argument("--out", default=str(RESULTS / "study_coordination.json"))
     args = parser.parse_args(argv)
-    from pg_cluster import Cluster, find_bin
+    from tests.support.pg_cluster import Cluster, find_bin
 
     bin_dir = find_bin()
     if bin_dir is None:

@@ -1,7 +1,7 @@
 """Reproduce the seed post's hyperparameter study and write the table for docs/studies.md.
 
-    .venv/bin/python bench/reproduce_seed_study.py                         # the real thing: 7 runs, full data
-    .venv/bin/python bench/reproduce_seed_study.py --limit 2000 --epochs 1 # a quick check that it all works
+    .venv/bin/python -m bench.reproduce_seed_study                         # the real thing: 7 runs, full data
+    .venv/bin/python -m bench.reproduce_seed_study --limit 2000 --epochs 1 # a quick check that it all works
 
 The seven runs are the `presets.STUDY` presets, trained as one study through the same engine as the Experiments
 page (`mnist_core.study`): one trial at a time, each an ordinary run in the run store. The table puts each run's
@@ -22,13 +22,13 @@ from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from mnist_core.data.mnist import load_mnist  # noqa: E402
-from mnist_core.networks.presets import PRESETS, STUDY  # noqa: E402
-from mnist_core.store import RunStore  # noqa: E402
-from mnist_core.study import Studies, preset_study  # noqa: E402
+from mnist_core.data.mnist import load_mnist
+from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.store import RunStore
+from mnist_core.study import Studies, preset_study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "bench" / "results"
 # Differences from the post that hold for every run, whatever the numbers turn out to be.

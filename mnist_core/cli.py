@@ -12,7 +12,7 @@ import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated 
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
-worker     train the dashboard's queued runs in the background (the dashboard starts it)
+worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
 study      create, run (as one of several workers), resume, stop and show studies: many runs compared
 """
 
@@ -30,7 +30,15 @@ import msgspec
 
 from mnist_core.data.mnist import DATA_ENV, DataError, load_mnist
 from mnist_core.data.preprocess import ImageError
-from mnist_core.i18n import LANGUAGES, install_for_process, language_from_environment, language_of, marked, translator
+from mnist_core.i18n import (
+    LANGUAGES,
+    Message,
+    install_for_process,
+    language_from_environment,
+    language_of,
+    marked,
+    translator,
+)
 from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
@@ -64,7 +72,7 @@ import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated 
 rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
-worker     train the dashboard's queued runs in the background (the dashboard starts it)
+worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
 study      create, run (as one of several workers), resume, stop and show studies: many runs compared""")
 
 
@@ -209,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=t(
             "stay this long after the queue empties, warm, for the next run (default: $MNIST_LAB_WORKER_IDLE or 300)"
         ),
+    )
+    worker.add_argument(
+        "--stop",
+        action="store_true",
+        help=t(
+            "stop the run store's worker instead: the run it trains stops after its batch and keeps what it "
+            "learned; a worker that does not leave within --timeout is killed"
+        ),
+    )
+    worker.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help=t("with --stop: how long to wait before killing the worker (default: 30)"),
     )
     add_study_parser(commands, common)
     return parser
@@ -398,9 +421,17 @@ def _not_started(args, store: RunStore, writer) -> int:
         writer.close()
         store.delete(writer.id)  # it never was: nothing learned, nothing to keep
         busy = next(iter(queue.line(store)), None)
-        what = f"run {busy.name} ({busy.id}) is {busy.state}" if busy else "another training holds the store"
+        what = (
+            Message("run {name} ({id}) is {state}", name=busy.name, id=busy.id, state=busy.state)
+            if busy
+            else Message("another training holds the store")
+        )
         raise RunStoreError(
-            f"{store.root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait."
+            Message(
+                "{root}: {what}; one training at a time per run store. Run `train` without --no-wait to wait.",
+                root=store.root,
+                what=what,
+            )
         )
     writer.write_status(RunState.STOPPED, finished_at=now_iso(), error=CANCELLED)
     print(t("run {id} cancelled before it started", id=writer.id), file=sys.stderr)
@@ -435,7 +466,13 @@ def cmd_evaluate(args, store) -> int:
     run = store.find(args.run)
     results = run.results
     if results is None:
-        raise RunStoreError(f"Run {run.id} has no test results (status: {run.state}); it has not finished training.")
+        raise RunStoreError(
+            Message(
+                "Run {id} has no test results (status: {state}); it has not finished training.",
+                id=run.id,
+                state=run.state,
+            )
+        )
     output = {
         "run_id": run.id,
         "test_accuracy": results.test_accuracy,
@@ -553,12 +590,12 @@ def cmd_export(args, store) -> int:
 
     run = store.find(args.run)
     if not run.has_model:
-        raise RunStoreError(f"Run {run.id} has no model yet (status: {run.state}).")
+        raise RunStoreError(Message("Run {id} has no model yet (status: {state}).", id=run.id, state=run.state))
     target = Path(args.path)
     if target.is_dir():
         raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
     if target.suffix != ".keras":
-        raise RunStoreError(f"{target}: the file name must end in .keras")
+        raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
     model = load_model_file(run.model_path)
     tmp = target.with_name(f".{target.name}.tmp.keras")
@@ -592,7 +629,8 @@ def add_code_parser(commands, parents) -> None:
         help=t("print the standalone Keras script that trains a preset, a run or these settings"),
         description=t(
             "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`."
+            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.\n"
+            "Its comments explain each step in the language of --lang (default: from $LANG); with --json, English."
         ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
@@ -602,23 +640,24 @@ def add_code_parser(commands, parents) -> None:
 
 def cmd_code(args, store) -> int:
     from mnist_core.atomic import atomic_write_text
-    from mnist_core.networks.codegen import script_for
+    from mnist_core.networks.codegen import preset_title, script_for, with_changes
 
+    # The script's comments speak this process's language; with --json, English, like the rest of that output.
+    said = translator() if args.json else t
     if args.run:
         if args.preset:
             raise ConfigError("preset", "give a RUN or --preset, not both: the script starts from one of them")
         run = store.find(args.run)
         if run.config is None:
-            raise RunStoreError(f"Run {run.id} is an imported model: it has no settings to write as a script.")
+            raise RunStoreError(
+                Message("Run {id} is an imported model: it has no settings to write as a script.", id=run.id)
+            )
         config = run.config.replace(**config_changes(args))
         title = run.name
     else:
         config, preset = config_from_args(args)
-        title = f"The {preset} preset"
-    changed = sorted(config_changes(args))
-    if changed:
-        title += f", with {', '.join(changed)} changed"
-    script = script_for(config, title=title)
+        title = preset_title(preset, t=said)
+    script = script_for(config, title=with_changes(title, config_changes(args), t=said), t=said)
     if args.output:
         atomic_write_text(args.output, script)
     if args.json:
@@ -633,17 +672,72 @@ def cmd_code(args, store) -> int:
 
 
 def cmd_worker(args, store) -> int:
-    from mnist_core.jobs.worker import run_worker
+    from mnist_core.jobs.worker import run_worker, stop_on_signals
 
-    trained = run_worker(store, idle_seconds=args.idle, log=lambda message: print(message, flush=True))
+    if args.stop:
+        return _stop_worker(args, store)
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    # SIGTERM (what `worker --stop` sends) or Ctrl-C: a run in training stops after its batch, then the worker exits.
+    with stop_on_signals(log) as stop:
+        try:
+            trained = run_worker(store, idle_seconds=args.idle, log=log, stop=stop)
+        except KeyboardInterrupt:
+            log(t("worker: aborted; the run it trained reads interrupted"))
+            return 130
     if args.json:
         return _print_json({"trained": trained})
-    print(
-        t.ngettext(
+    done = (
+        t.ngettext("worker: trained {n} run; stopped", "worker: trained {n} runs; stopped", trained)
+        if stop()
+        else t.ngettext(
             "worker: trained {n} run; the queue is empty", "worker: trained {n} runs; the queue is empty", trained
-        ),
-        flush=True,
+        )
     )
+    log(done)
+    return 0
+
+
+def _stop_worker(args, store) -> int:
+    from mnist_core.jobs.launch import stop_worker
+
+    if args.timeout < 0:
+        raise RunStoreError(t("--timeout must be 0 seconds or more (got {timeout:g})", timeout=args.timeout))
+
+    def asked(pid: int, runs: list[str]) -> None:
+        if args.json:
+            return
+        if runs:
+            what = t("run {runs} stops after its current batch, keeping what it learned", runs=", ".join(runs))
+        else:
+            what = t("idle")
+        print(t("asked worker {pid} of {root} to stop ({what})", pid=pid, root=store.root, what=what), flush=True)
+
+    result = stop_worker(store, timeout=args.timeout, on_asked=asked)
+    if args.json:
+        return _print_json({"runs_dir": str(store.root), **dataclasses.asdict(result)})
+    if result.outcome == "none":
+        print(t("no worker is running for {root}", root=store.root))
+        return 0
+    if result.outcome == "killed":
+        message = t(
+            "worker {pid} did not stop within {timeout:g} s: killed it (SIGKILL)", pid=result.pid, timeout=args.timeout
+        )
+        if result.stopping_runs:
+            message += t("; run {runs} reads interrupted", runs=", ".join(result.stopping_runs))
+        print(message)
+    else:
+        print(t("worker {pid} stopped after {seconds:.1f} s", pid=result.pid, seconds=result.seconds))
+    if result.queued:
+        print(
+            t.ngettext(
+                "{n} queued run waits for the next worker (the Train page starts one)",
+                "{n} queued runs wait for the next worker (the Train page starts one)",
+                result.queued,
+            )
+        )
     return 0
 
 

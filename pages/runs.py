@@ -16,7 +16,7 @@ from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.layers_ui import layer_view_ui
-from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store
+from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store, tr
 
 GALLERY_SIZE = 40
 MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]
@@ -75,7 +75,7 @@ def code_ui(run, name: str) -> None:
     if run.config is None:
         st.info("This model was imported: it was trained elsewhere, so there are no settings to write as code.")
         return
-    script = script_for(run.config, title=name)
+    script = script_for(run.config, title=name, t=tr())
     st.caption(
         "A standalone script that trains this run's settings again: the same layers, optimizer, schedule and seed."
     )

@@ -16,6 +16,7 @@ may load Keras or a model, runs alone; so does loading a model.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from pathlib import Path
@@ -24,6 +25,7 @@ import streamlit as st
 
 from mnist_core.data.mnist import MnistData, load_mnist
 from mnist_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, language_of, translator
+from mnist_core.networks import backend  # before any page imports TensorFlow: its start-up log stays hidden
 from mnist_core.store import RunStore
 from pages import streamlit_patches
 
@@ -100,10 +102,14 @@ def load_predictor(model_path: str | Path, version: int | None = 0):
         return predictor(str(model_path), version)
 
 
-def loading_keras() -> threading.RLock:
-    """Hold this while doing what may import TensorFlow (loading a model, importing one): never while another
-    page's first run imports it."""
-    return _first_runs
+@contextlib.contextmanager
+def loading_keras():
+    """Hold this while doing what may import TensorFlow (loading a model, importing one, building one): never while
+    another page's first run imports it. The server's first holder imports Keras with TensorFlow's start-up log kept
+    off the terminal (mnist_core/networks/backend.py)."""
+    with _first_runs:
+        backend.import_keras()
+        yield
 
 
 def init_state(defaults: dict) -> None:

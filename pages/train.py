@@ -12,7 +12,7 @@ import streamlit as st
 
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
-from mnist_core.networks.codegen import script_for
+from mnist_core.networks.codegen import preset_title, script_for
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
 from mnist_core.networks.presets import PRESETS
 from mnist_core.presentation import charts
@@ -27,7 +27,7 @@ from mnist_core.presentation.train_page import (
     matching_preset,
 )
 from mnist_core.store import ACTIVE_STATES, RecordError, Run, RunState, RunStore, RunStoreError
-from pages.shared import KEEP, init_state, store
+from pages.shared import KEEP, init_state, loading_keras, store, tr
 
 KERNEL_SIZES = (1, 3, 5, 7)
 DENSE_UNITS = (0, 32, 64, 128, 256, 512, 1024)
@@ -61,14 +61,15 @@ init_state(
 
 @st.cache_data(show_spinner="Building the model (the first time loads TensorFlow)...", max_entries=256)
 def model_summary(config_json: str) -> tuple[list[dict], int]:
-    import keras
+    with loading_keras():  # the server's first TensorFlow import may be this one
+        import keras
 
-    from mnist_core.networks.model import describe
+        from mnist_core.networks.model import describe
 
-    try:
-        return describe(RunConfig.from_dict(json.loads(config_json)))
-    finally:
-        keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
+        try:
+            return describe(RunConfig.from_dict(json.loads(config_json)))
+        finally:
+            keras.backend.clear_session()  # free the throwaway model now (see pages/shared.py)
 
 
 def controls_ui() -> tuple[dict, dict]:
@@ -181,7 +182,7 @@ def summary_ui(config: RunConfig) -> None:
 def code_ui(config: RunConfig) -> None:
     """The settings as a plain numpy + Keras script, to copy or download: a student leaves with code."""
     preset = matching_preset(config, PRESETS)
-    script = script_for(config, title=f"The {preset} preset" if preset else None)
+    script = script_for(config, title=preset_title(preset, t=tr()) if preset else None, t=tr())
     with st.expander("The code behind these settings", key="train.code"):
         st.caption("A standalone script that trains exactly these settings: `python mnist_cnn.py` runs it anywhere.")
         st.code(script, language="python")

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, cli, cli_env
+from tests.support.commands import ROOT, cli, cli_env
 
 
 def test_data_json_shows_the_genuine_counts():

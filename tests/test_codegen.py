@@ -1,7 +1,9 @@
 """The code behind the sliders: the exported script is ruff-clean, builds the project's model layer for layer, and
-trains in a plain Python process of its own exactly as the project trains the same config; the `code` command and
-the Train and Runs pages hand it out."""
+trains in a plain Python process of its own exactly as the project trains the same config; its comments explain each
+step in the reader's language (in Chinese, in the seed post's words) while its code stays the same; the `code`
+command and the Train and Runs pages hand it out."""
 
+import ast
 import json
 import os
 import re
@@ -12,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli
 from mnist_core.data.mnist import CACHE_ENV, DATA_ENV, default_cache_path
-from mnist_core.networks.codegen import DEFAULT_CACHE, script_for
+from mnist_core.i18n import translator
+from mnist_core.networks.codegen import DEFAULT_CACHE, preset_title, script_for, width, wrap
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.presets import PRESETS, SEED
 from mnist_core.store import RunStore
-from tests.pages_support import completed_run, open_page
+from tests.support.commands import ROOT, cli, cli_env
+from tests.support.pages import completed_run, open_page
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
 QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
@@ -129,10 +132,11 @@ def assert_trains_as_the_project_does(config: RunConfig, stdout: str, mnist) -> 
     return accuracy
 
 
-@pytest.mark.parametrize("preset", list(QUICK_PRESETS))
-def test_a_presets_script_builds_the_projects_model_and_trains_as_the_project_does(preset, tmp_path, mnist):
+# One language per run (the other language's script is the same code: see the comments-only test below).
+@pytest.mark.parametrize(("preset", "language"), [("seed", "en"), ("fast", "zh"), ("best", "en")])
+def test_a_presets_script_builds_the_projects_model_and_trains_as_the_project_does(preset, language, tmp_path, mnist):
     config = PRESETS[preset].config.replace(epochs=1, train_limit=QUICK_PRESETS[preset])
-    stdout = run_script(script_for(config, title=preset), tmp_path)
+    stdout = run_script(script_for(config, title=preset, t=translator(language)), tmp_path)
     accuracy = assert_trains_as_the_project_does(config, stdout, mnist)
     [epoch] = printed_epochs(stdout)
     assert epoch["accuracy"] > 0.2  # it learns: ten digits, so chance is 0.1
@@ -145,7 +149,7 @@ def test_a_presets_script_builds_the_projects_model_and_trains_as_the_project_do
 @pytest.mark.parametrize("name", list(OPTION_CONFIGS))
 def test_every_other_option_trains_in_the_script_as_in_the_project(name, tmp_path, mnist):
     config = OPTION_CONFIGS[name]
-    stdout = run_script(script_for(config), tmp_path)
+    stdout = run_script(script_for(config, t=translator("zh")), tmp_path)
     assert printed_test_accuracy(stdout) > 0.5
     assert_trains_as_the_project_does(config, stdout, mnist)
 
@@ -182,11 +186,19 @@ def lint_configs() -> dict[str, RunConfig]:
 
 
 def test_every_script_is_ruff_clean_and_formatted_under_the_projects_settings(tmp_path):
-    titles = [None, 'a "quoted" name with a \\ and """', "x" * 300, "  spaces\tand\nlines  ", "nul\x00 and \x1b"]
-    for index, (name, config) in enumerate(lint_configs().items()):
-        script = script_for(config, title=titles[index % len(titles)])
-        compile(script, name, "exec")
-        (tmp_path / f"{name.replace('-', '_')}.py").write_text(script)
+    titles = [
+        None,
+        'a "quoted" name with a \\ and """',
+        "x" * 300,
+        "  spaces\tand\nlines  ",
+        "nul\x00 and \x1b",
+        "中" * 120,
+    ]
+    for language in ("en", "zh"):  # ruff counts a Chinese character as two columns: the comments wrap to fit
+        for index, (name, config) in enumerate(lint_configs().items()):
+            script = script_for(config, title=titles[index % len(titles)], t=translator(language))
+            compile(script, name, "exec")
+            (tmp_path / f"{name.replace('-', '_')}_{language}.py").write_text(script)
     settings = str(ROOT / "pyproject.toml")
     for command in (["check"], ["format", "--check", "--diff"]):
         result = subprocess.run(
@@ -211,6 +223,93 @@ def test_a_seed_script_reads_like_the_post_with_only_the_options_that_are_on():
     assert "validation_split" not in no_split
 
 
+def code_only(script: str) -> tuple[str, list[str]]:
+    """What runs of a script: its syntax tree without docstrings, and its lines without comments or docstrings."""
+    tree = ast.parse(script)
+    docstrings = set()
+    for node in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef))]:
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            docstrings.update(range(first.lineno, first.end_lineno + 1))
+            first.value.value = ""
+    lines = [
+        line
+        for number, line in enumerate(script.splitlines(), start=1)
+        if number not in docstrings and not line.lstrip().startswith("#")
+    ]
+    return ast.dump(tree), lines
+
+
+def comment_blocks(script: str) -> list[str]:
+    """Each run of consecutive comment lines, as one text."""
+    blocks, block = [], []
+    for line in [*script.splitlines(), ""]:
+        if line.lstrip().startswith("#"):
+            block.append(line.lstrip()[2:])
+        elif block:
+            blocks.append(" ".join(block))
+            block = []
+    return blocks
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)
+
+
+def test_a_chinese_script_differs_from_the_english_one_only_in_its_comments_and_docstrings():
+    for name, config in lint_configs().items():
+        english = script_for(config, title="x")
+        chinese = script_for(config, title="x", t=translator("zh"))
+        assert code_only(chinese) == code_only(english), name
+        assert len(comment_blocks(chinese)) == len(comment_blocks(english)), name
+        # Every comment is translated, and the English script has not one Chinese character.
+        assert all(map(has_chinese, comment_blocks(chinese))), name
+        assert not has_chinese(english), name
+
+
+def test_a_chinese_script_explains_each_step_in_the_posts_words():
+    script = script_for(SEED, title=preset_title("seed", t=translator("zh")), t=translator("zh"))
+    assert script.startswith('"""seed 预设\n')
+    steps = [  # in the post's order, as the post words them (docs/glossary.zh-CN.md)
+        "导入模块",
+        "载入手写数字数据集",
+        "数据预处理：将 features 以 reshape 转化为 (图像个数, 28, 28, 1) 的 4 维矩阵",
+        "标准化：像素值从 0-255 变为 0-1",
+        "对标签进行 One-Hot 编码",
+        "5 在第六个位置",
+        "建立模型",
+        "# 建立第 1 个卷积层，filters 卷积核个数 16 个，kernel_size 卷积核大小 3*3\n"
+        "# padding 是否零填充，same 表示填充（图像大小不变），activation 激活函数 relu\n"
+        "x = layers.Conv2D(16,",
+        "# 建立第 1 个池化层，pool_size 池化窗口 2*2",
+        "建立第 2 个卷积层，filters 卷积核个数 36 个",
+        "建立第 2 个池化层",
+        "# 加入 Dropout 避免过拟合：训练时随机把 25% 的输出置为 0\nx = layers.Dropout(0.25",
+        "# 建立平坦层，将多维向量转化为一维向量\nx = layers.Flatten(",
+        "# 建立隐藏层，隐藏层有 128 个神经元，activation 激活函数用 relu\nx = layers.Dense(128",
+        "建立输出层，一共有 10 个神经元，因为 0 到 9 一共有 10 个类别，activation 激活函数用 softmax 这个函数用来分类",
+        "# 查看模型摘要：每一层的输出形状和参数个数\nmodel.summary()",
+        "# 定义训练方式，loss 损失函数用 categorical_crossentropy，optimizer 优化器用 adam，metrics 度量用 accuracy\n"
+        "model.compile(",
+        "开始训练模型，x 是训练数据集，y 是训练数据集的标签，validation_split 把训练数据集的最后 20% 分出来作验证集",
+        "epochs 是迭代次数 20，batch_size 是批量 256，verbose 为 2 显示训练过程",
+        "# 评估模型准确率",
+    ]
+    positions = [script.find(step) for step in steps]
+    assert -1 not in positions, [step for step, at in zip(steps, positions, strict=True) if at == -1]
+    assert positions == sorted(positions)
+
+
+def test_comments_wrap_to_the_line_length_as_ruff_measures_it():
+    assert width("卷积层 Conv2D") == 13  # a Chinese character takes two columns
+    lines = wrap("建立第 1 个卷积层，" * 12, 60)
+    assert all(width(line) <= 60 for line in lines)
+    assert all(line.endswith("，") for line in lines)  # broken after a pause, never before a closing mark
+    assert wrap("one two three four", 9) == ["one two", "three", "four"]
+    assert wrap("first line\nsecond", 80) == ["first line", "second"]  # a translator's line break is kept
+    assert wrap("一个很长的句子" * 3, 10) == ["一个很长的", "句子一个很", "长的句子一", "个很长的句", "子"]
+
+
 def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert Path(DEFAULT_CACHE).expanduser() == default_cache_path()
@@ -220,8 +319,9 @@ def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
 # --- the command line ---------------------------------------------------------------------------------------------
 
 
-def code(*args, runs: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return cli("code", *args, "--runs-dir", str(runs), check=check, timeout=120)
+def code(*args, runs: Path, check: bool = True, language: str = "C.UTF-8") -> subprocess.CompletedProcess:
+    env = cli_env(LANG=language, LANGUAGE="", LC_ALL="", LC_MESSAGES="")
+    return cli("code", *args, "--runs-dir", str(runs), check=check, timeout=120, env=env)
 
 
 def without_title(script: str) -> str:
@@ -262,13 +362,21 @@ def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
     assert "not both" in refused.stderr
 
 
+def test_code_writes_its_comments_in_the_language_of_lang_or_the_locale_and_json_stays_english(tmp_path):
+    zh = translator("zh")
+    expected = script_for(SEED.replace(epochs=3), title="seed 预设，修改了 epochs", t=zh)
+    assert code("--epochs", "3", "--lang", "zh", runs=tmp_path).stdout == expected
+    assert code("--epochs", "3", runs=tmp_path, language="zh_CN.UTF-8").stdout == expected
+    assert code("--lang", "en", runs=tmp_path, language="zh_CN.UTF-8").stdout == script_for(SEED, "The seed preset")
+    out = json.loads(code("--epochs", "3", "--json", runs=tmp_path, language="zh_CN.UTF-8").stdout)
+    assert out["script"] == script_for(SEED.replace(epochs=3), title="The seed preset, with epochs changed")
+    target = tmp_path / "mnist_cnn.py"
+    said = code("--preset", "fast", "-o", str(target), "--lang", "zh", runs=tmp_path).stdout
+    assert said.startswith(f"已写入 {target}")
+    assert target.read_text() == script_for(PRESETS["fast"].config, title=preset_title("fast", t=zh), t=zh)
+
+
 # --- the pages ----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
 
 
 def test_the_train_page_shows_the_code_behind_its_settings_and_follows_the_sliders(runs):
@@ -289,4 +397,18 @@ def test_the_runs_page_shows_the_code_of_the_selected_run(runs):
     at = open_page("pages/runs.py")
     [shown] = at.code
     assert shown.value == script_for(run.config, title="tiny").rstrip()
+    assert not at.exception
+
+
+def test_the_train_and_runs_pages_show_the_code_with_chinese_comments_to_a_chinese_reader(runs):
+    zh = translator("zh")
+    run = completed_run(runs, "小模型")
+    at = open_page("pages/train.py")
+    at.query_params["lang"] = "zh"
+    at.run()
+    [shown] = at.code
+    assert shown.value == script_for(PRESETS["seed"].config, title="seed 预设", t=zh).rstrip()
+    at.switch_page("pages/runs.py").run()
+    [shown] = at.code
+    assert shown.value == script_for(run.config, title="小模型", t=zh).rstrip()
     assert not at.exception

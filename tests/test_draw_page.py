@@ -19,8 +19,8 @@ from PIL import Image
 from mnist_core.inspection.predict import BUNDLED_MODEL
 from mnist_core.networks.presets import PRESETS
 from mnist_core.store import RunStore, Trainer
-from tests.drawn_digits import Drawing, render
-from tests.pages_support import shown, texts
+from tests.support.drawn_digits import Drawing, render
+from tests.support.pages import shown, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
@@ -229,7 +229,7 @@ def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_nev
     from mnist_core.data.preprocess import THICK_STROKE, open_image
     from mnist_core.inspection.predict import Predictor
     from mnist_core.presentation.draw_page import LOOPED_DIGITS, thick_pen_tip
-    from tests.drawn_digits import label_of
+    from tests.support.drawn_digits import label_of
 
     predictor = Predictor.from_path(BUNDLED_MODEL)
     folder = ROOT / "tests" / "data" / "drawn"

@@ -14,15 +14,14 @@ from streamlit.testing.v1 import AppTest
 from mnist_core import study as study_module
 from mnist_core.store import RunStore
 from mnist_core.study import Studies
-from tests.pages_support import APP, figure, open_page, texts
+from tests.support.pages import APP, figure, open_page, texts
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    # The page starts a worker process; these tests run the worker themselves, in this process.
+def runs(runs, monkeypatch):
+    """conftest's `runs`; the page starts a worker process, these tests run the worker themselves, in this process."""
     monkeypatch.setattr(study_module.Studies, "launch_worker", lambda self, name: True)
-    return RunStore(tmp_path / "runs")
+    return runs
 
 
 def results_table(at):

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SMALL, cli, cli_env, wait_until
 from mnist_core import cli as cli_module
-from mnist_core.jobs.launch import ensure_worker, submit, worker_alive
+from mnist_core.jobs.launch import ensure_worker, submit, worker_alive, worker_pid
 from mnist_core.store import RunStore
+from tests.support.commands import ROOT, SMALL, cli, cli_env, wait_until
 
 NOBODY = 65534
 QUICK = ("--epochs", "1", "--limit", "1000", "--json")
@@ -45,19 +45,6 @@ def assert_nothing_left_active_or_half_written(store: RunStore) -> None:
     leftovers = [p for p in store.root.rglob(".*") if p.name.endswith(".tmp") or p.name == ".model.tmp.keras"]
     leftovers += [p for p in store.root.iterdir() if p.name.startswith((".new-", ".deleted-"))]
     assert not leftovers, leftovers
-
-
-def worker_pids(store: RunStore) -> list[int]:
-    """The processes of `python -m mnist_core worker --runs-dir STORE` (from /proc: no tool needed)."""
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile
-        if b"worker" in args and str(store.root.resolve()).encode() in args:
-            pids.append(int(cmdline.parent.name))
-    return pids
 
 
 @pytest.fixture
@@ -101,7 +88,8 @@ def test_kill_9_of_the_worker_at_random_instants_interrupts_only_the_run_it_trai
         submit(store, SMALL.replace(epochs=1, train_limit=1000), name="second")
         wait_until(lambda: worker_alive(store), 30, "the worker to start")
         time.sleep(rng.uniform(0.0, 8.0))
-        for pid in worker_pids(store):
+        pid = worker_pid(store)  # the worker's own record in its lock, trusted only while it holds the lock
+        if pid is not None:
             os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not worker_alive(store), 30, "the worker to die")
         states = {run.id: run.state for run in store.runs()}

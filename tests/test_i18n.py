@@ -15,7 +15,6 @@ import pytest
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, cli, cli_env
 from mnist_core.i18n import (
     Message,
     catalogs,
@@ -25,7 +24,8 @@ from mnist_core.i18n import (
 )
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.store import DamagedRun
-from tests.pages_support import APP
+from tests.support.commands import ROOT, cli, cli_env
+from tests.support.pages import APP
 
 ZH_PO = catalogs.po_path("zh_CN")
 
@@ -146,7 +146,7 @@ def test_a_config_error_is_english_as_text_and_chinese_on_a_chinese_page():
 
 
 def test_a_damaged_runs_reason_keeps_the_library_words_inside_a_translated_sentence(store):
-    from pages_support import completed_run
+    from tests.support.pages import completed_run
 
     run = completed_run(store, "bad")
     (store.root / run.id / "status.json").write_text('{"state": 3}')
@@ -207,7 +207,7 @@ def test_the_sidebar_switch_changes_the_whole_app_and_writes_the_url():
     assert not at.exception
     assert at.title[0].value == "数据"
     assert at.query_params["lang"] == "zh"
-    from tests.pages_support import figure
+    from tests.support.pages import figure
 
     counts = figure(at, "data.counts")
     assert [trace["name"] for trace in counts["data"]] == ["训练集", "测试集"]

@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, cli, cli_env
 from mnist_core.inspection.predict import Predictor
 from mnist_core.jobs.importing import import_model, import_upload
 from mnist_core.networks.model_files import ModelFileError
 from mnist_core.store import ACTIVE_STATES, Run, RunKind, RunState, RunStore, RunStoreError
 from mnist_core.store.runs import RunWriter
-from tests.pages_support import completed_run, figure, open_page, shown, texts
+from tests.support.commands import ROOT, cli, cli_env
+from tests.support.pages import completed_run, figure, open_page, shown, texts
 
 MODELS = ROOT / "tests" / "data" / "models"
 POST_KERAS2 = MODELS / "post-keras2.h5"
@@ -311,7 +311,7 @@ def test_the_runs_page_imports_an_uploaded_file_and_shows_it(tmp_path, monkeypat
 
 
 def test_the_draw_page_offers_the_imported_model_and_reads_a_drawing_with_it(imported, monkeypatch):
-    from tests.drawn_digits import Drawing, render
+    from tests.support.drawn_digits import Drawing, render
     from tests.test_draw_page import draw_page, fake_drawing
 
     at = draw_page(imported.model_path.parents[1], monkeypatch)

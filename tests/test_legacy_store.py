@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import cli
-from tests.drawn_digits import Drawing, render
-from tests.pages_support import figure, open_page, texts
+from tests.support.commands import cli
+from tests.support.drawn_digits import Drawing, render
+from tests.support.pages import figure, open_page, texts
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "legacy-store-5d940cd" / "store"
 
@@ -43,9 +43,10 @@ STATES = {
 
 
 @pytest.fixture
-def legacy(tmp_path, monkeypatch) -> Path:
-    """A copy of the fixture store, made the run store of the pages (and of nothing else)."""
-    runs = tmp_path / "runs"
+def legacy(store, monkeypatch) -> Path:
+    """A copy of the fixture store, made the run store of the pages (and of nothing else); conftest's `store`, so
+    a worker a page starts for it is stopped when the test ends."""
+    runs = store.root
     shutil.copytree(FIXTURE, runs)
     monkeypatch.setenv("MNIST_LAB_RUNS", str(runs))
     monkeypatch.delenv("MNIST_LAB_STUDIES", raising=False)

@@ -11,12 +11,12 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, cli
 from mnist_core.inspection.predict import Predictor
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.networks.training import to_model_input
 from mnist_core.store import RunState, RunStore, Trainer
+from tests.support.commands import ROOT, cli
 
 MODELS = ROOT / "tests" / "data" / "models"
 POST_KERAS2 = MODELS / "post-keras2.h5"

@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 
-from mnist_core.store import RunStore
-from tests.pages_support import completed_run, open_page, shown, texts
+from tests.support.pages import completed_run, open_page, shown, texts
 
 PAGES = ("pages/data.py", "pages/train.py", "pages/runs.py", "pages/draw.py", "pages/experiments.py")
 # One damage of each kind, in each file a page reads: not JSON, the wrong JSON type, a wrong field, empty.
@@ -21,12 +20,6 @@ DAMAGE = [
     ("model.keras", ""),
 ]
 HOSTILE = "![t](http://127.0.0.1:9/x.png) **bold** <b>x</b>"
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.pages_support import APP, figure, open_page, texts
+from tests.support.pages import APP, figure, open_page, texts
 
 
 def grid_captions(at):

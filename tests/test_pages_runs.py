@@ -7,14 +7,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_core.store import RunStore
-from tests.pages_support import APP, completed_run, figure, open_page, shown, texts
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
+from tests.support.pages import APP, completed_run, figure, open_page, shown, texts
 
 
 def test_an_empty_store_says_so_and_links_to_the_train_page(runs):

@@ -3,14 +3,8 @@ explained, Start queues (the worker is not started here), and the live panel sho
 
 import pytest
 
-from mnist_core.store import RunState, RunStore
-from tests.pages_support import completed_run, figure, open_page, running_run, texts
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_LAB_RUNS", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
+from mnist_core.store import RunState
+from tests.support.pages import completed_run, figure, open_page, running_run, texts
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_missing_model_file_says_what_to_do(tmp_path):
 
 
 def test_predict_picture_reads_a_canvas_drawing_and_refuses_an_empty_canvas(trained_run):
-    from tests.drawn_digits import Drawing, render
+    from tests.support.drawn_digits import Drawing, render
 
     predictor = Predictor.from_path(trained_run.model_path)
     canvas = np.asarray(render(Drawing(1, 0, "small", "thin", "canvas")))
@@ -45,7 +45,7 @@ def test_pictures_are_answered_in_order_and_each_bad_one_gets_its_problem(traine
 
     from PIL import Image
 
-    from tests.drawn_digits import Drawing, render
+    from tests.support.drawn_digits import Drawing, render
 
     predictor = Predictor.from_path(trained_run.model_path)
     good = io.BytesIO()

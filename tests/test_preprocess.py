@@ -155,12 +155,12 @@ def test_thickening_never_moves_the_centre_of_mass_off_centre():
 def test_the_drawn_digit_set_covers_every_digit_placement_pen_and_medium():
     from pathlib import Path
 
-    from tests.drawn_digits import PLACEMENTS, catalogue, label_of
+    from tests.support.drawn_digits import PLACEMENTS, catalogue, label_of
 
     folder = Path(__file__).parent / "data" / "drawn"
     names = {p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".jpg")}
     expected = catalogue()
-    assert {d.name for d in expected} <= names, "regenerate with: python -m tests.drawn_digits tests/data/drawn"
+    assert {d.name for d in expected} <= names, "regenerate with: python -m tests.support.drawn_digits tests/data/drawn"
     assert {d.digit for d in expected} == set(range(10))
     assert {d.placement for d in expected} == set(PLACEMENTS)
     assert {d.pen for d in expected} >= {"thin", "thick"}

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from conftest import ROOT, SMALL, cli_env, wait_until
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit, worker_alive
 from mnist_core.store import RunStore
+from tests.support.commands import ROOT, SMALL, cli_env, wait_until
 
 QUICK = SMALL.replace(epochs=1, train_limit=1000)
 LONG = SMALL.replace(epochs=200, train_limit=20000, batch_size=64)  # stopped or killed long before its end
@@ -100,7 +100,7 @@ def test_the_command_line_waits_its_turn_behind_the_worker_and_never_trains_besi
     store.stop(busy)
     out, err = waiting.communicate(timeout=180)
     assert waiting.returncode == 0, err
-    assert "waiting in the queue, 1 run(s) ahead; training now: from the dashboard" in err
+    assert "waiting in the queue, 1 run ahead; training now: from the dashboard" in err
     assert store.get(cli_run.id).state == "completed"
     assert_one_at_a_time(store)
 

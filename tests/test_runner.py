@@ -4,11 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import SMALL
 from mnist_core.jobs.runner import execute_run
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.training import to_model_input
 from mnist_core.store import RunStore, Trainer
+from tests.support.commands import SMALL
 
 
 def test_a_finished_run_has_everything_on_disk(trained_run):

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from conftest import SMALL
 from mnist_core.atomic import atomic_write_json
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.store import DamagedRun, RunState, RunStore, RunStoreError, Trainer
 from mnist_core.store.records import Progress, RunStatus, decode, encode
-from tests.pages_support import completed_run
+from tests.support.commands import SMALL
+from tests.support.pages import completed_run
 
 # Every way a run's file can be wrong: not JSON, empty, the wrong JSON type, the right type with wrong fields.
 DAMAGE = {

@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from conftest import ROOT, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.i18n import translator
 from mnist_core.networks.presets import PRESETS, STUDY
@@ -21,6 +20,7 @@ from mnist_core.presentation.study_table import format_table
 from mnist_core.presentation.text import format_accuracy, format_gap
 from mnist_core.store import RunStore
 from mnist_core.study import Studies, StudyError, StudySpec, estimate
+from tests.support.commands import ROOT, cli_env, wait_until
 
 TINY = {"epochs": 1, "train_limit": 1000}
 
@@ -324,11 +324,10 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
     assert "completed" in format_table(lab.rows("pruned"))
 
 
-def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(tmp_path, mnist):
-    from conftest import SMALL
+def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(store, mnist):
     from mnist_core.jobs.launch import submit
+    from tests.support.commands import SMALL
 
-    store = RunStore(tmp_path / "runs")
     queued = submit(store, SMALL.replace(epochs=2, train_limit=1000), name="from the Train page")
     lab = Studies(store)
     lab.create("together", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))

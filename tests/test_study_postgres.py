@@ -1,5 +1,5 @@
-"""Studies shared through a real PostgreSQL server (a throwaway cluster, see tests/pg_cluster.py), by workers that
-each have their own run store and host name, as on several machines: a grid shared by three workers, a worker
+"""Studies shared through a real PostgreSQL server (a throwaway cluster, see tests/support/pg_cluster.py), by workers
+that each have their own run store and host name, as on several machines: a grid shared by three workers, a worker
 killed mid-trial whose trial another worker finishes, and database problems said in one line."""
 
 import json
@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, as_machine, cli_env, wait_until
 from mnist_core import study as studies
 from mnist_core.store import RunStore
 from mnist_core.study import Studies
-from tests.pages_support import open_page
+from tests.support.commands import ROOT, as_machine, cli_env, wait_until
+from tests.support.pages import open_page
 
 PASSWORD = "s3cret-pw"  # the test server trusts every local connection: a password is accepted and ignored
 
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_finished_by_another_worker(tmp_
 
 
 def test_database_problems_are_one_line_saying_what_to_check_without_the_password(tmp_path, postgres):
-    from pg_cluster import free_port
+    from tests.support.pg_cluster import free_port
 
     cases = {
         f"postgresql+psycopg://lab:{PASSWORD}@127.0.0.1:{free_port()}/studies": "no database server answers",

@@ -1,7 +1,7 @@
 import numpy as np
 
-from conftest import SMALL
 from mnist_core.networks.training import KeepBestWeights, train
+from tests.support.commands import SMALL
 
 
 class Recorder:

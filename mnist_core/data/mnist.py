@@ -27,6 +27,8 @@ from mnist_core.atomic import atomic_write_bytes
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
+# What a network reads: one 28x28 image with one channel (grey), pixels scaled to [0, 1].
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 # Per-class counts of genuine MNIST (digits 0..9): the fingerprint every source must match.
 TRAIN_CLASS_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
 TEST_CLASS_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-FIELD = 28
+from mnist_core.data.mnist import IMAGE_SIZE
+
+FIELD = IMAGE_SIZE  # the field MNIST's digits live in
 BOX = 20
 CENTRE = 14.0  # genuine MNIST's mean centre of mass, in pixel indices (measured: 14.00, 14.01)
 INK_THRESHOLD = 0.15  # below this an ink value is background or paper noise
@@ -31,7 +33,7 @@ MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas, not a dig
 # (2,000 test digits): 5th percentile 1.22, median 1.84, 95th 2.88. Strokes that would come out thinner than
 # THIN_STROKE are thickened to MNIST_STROKE; strokes wider than THICK_STROKE (a fat pen on a small digit, whose loops
 # fill in: a small 5 read as 8) are thinned to THINNED_STROKE. Both limits were checked on the drawn-digit set with
-# two different default models (bench/bench_draw.py).
+# two different default models (bench.bench_draw).
 MNIST_STROKE = 1.85
 THIN_STROKE = 1.4
 THICK_STROKE = 3.5

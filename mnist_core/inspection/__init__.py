@@ -16,7 +16,7 @@ from mnist_core.inspection.predict import BUNDLED_MODEL, CONFIDENT, PictureAnswe
 from mnist_core.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
-    __name__, {"mnist_core.inspection.layers": ("LayerInspector", "LayerStep", "LayerView")}
+    __name__, {"mnist_core.inspection.layers": ("KernelView", "LayerInspector", "LayerStep", "LayerView")}
 )
 
 __all__ = [

@@ -9,10 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_core.data.mnist import NUM_CLASSES
+from mnist_core.networks.metrics import accuracy, cross_entropy
 from mnist_core.store.records import ClassMetrics, Misclassified, Results
-
-# Keras clips probabilities to this before taking the log in categorical cross-entropy.
-EPSILON = 1e-7
 
 
 def predict_probabilities(model, images01: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -22,14 +20,13 @@ def predict_probabilities(model, images01: np.ndarray, batch_size: int = 1024) -
 
 def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Results:
     predicted = probabilities.argmax(axis=1)
-    true_probability = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
     confusion = confusion_matrix(labels, predicted)
     wrong = np.flatnonzero(predicted != labels)
     # Most confident mistakes first: the most instructive ones to look at.
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
     return Results(
-        test_accuracy=float((predicted == labels).mean()),
-        test_loss=float(-np.log(true_probability).mean()),
+        test_accuracy=accuracy(probabilities, labels),
+        test_loss=cross_entropy(probabilities, labels),
         test_images=len(labels),
         confusion_matrix=confusion.tolist(),
         per_class=per_class_metrics(confusion),

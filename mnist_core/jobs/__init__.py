@@ -1,7 +1,8 @@
 """The job system: the things that write runs into a store, one training at a time.
 
     queue      the line of waiting runs (queue order) and the store's training slot
-    launch     submit() a run for the background worker; ensure_worker() starts one when needed
+    launch     submit() a run for the background worker; ensure_worker() starts one when needed, stop_worker()
+               stops it (by the pid in its lock)
     worker     the background worker's loop (`python -m mnist_core worker`): trains queued runs, stays warm
     runner     carrying out one run: train, evaluate, save, record (imports Keras)
     importing  a model file brought from elsewhere, evaluated and kept as a run (imports Keras)
@@ -10,7 +11,15 @@ Pages and the command line queue and launch; only the processes that train use `
 never imports this package.
 """
 
-from mnist_core.jobs.launch import ensure_worker, spawn_detached, submit, waiting_for_worker, worker_alive
+from mnist_core.jobs.launch import (
+    ensure_worker,
+    spawn_detached,
+    stop_worker,
+    submit,
+    waiting_for_worker,
+    worker_alive,
+    worker_pid,
+)
 from mnist_core.jobs.queue import line, position, training_slot, wait_for_turn
 from mnist_core.lazy import lazy_exports
 
@@ -31,9 +40,11 @@ __all__ = [
     "position",
     "run_worker",
     "spawn_detached",
+    "stop_worker",
     "submit",
     "training_slot",
     "wait_for_turn",
     "waiting_for_worker",
     "worker_alive",
+    "worker_pid",
 ]

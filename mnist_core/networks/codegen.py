@@ -1,18 +1,25 @@
 """The code behind the sliders: a standalone Python script that trains exactly what a RunConfig trains.
 
-The script reads like the seed post (constants, the data, the model, its summary, compile, fit, evaluate) and needs
-numpy and keras only, so a student can take it anywhere. It builds the same layers with the same names, in the same
-order, as `mnist_core.networks.model.build_model`, so its `model.summary()` matches the Train page's table row for
-row, and it trains as `mnist_core.networks.training.train` does: the same optimizer and learning-rate schedule,
-validation split, first N images, random seed and callbacks. Code appears only for the options that are on, so the
-seed's config reads almost like the post.
+The script reads like the seed post (constants, the data, the model, its summary, compile, fit, evaluate), with a
+short comment above each step as the post has, and needs numpy and keras only, so a student can take it anywhere. It
+builds the same layers with the same names, in the same order, as `mnist_core.networks.model.build_model`, so its
+`model.summary()` matches the Train page's table row for row, and it trains as `mnist_core.networks.training.train`
+does: the same optimizer and learning-rate schedule, validation split, first N images, random seed and callbacks.
+Code appears only for the options that are on, so the seed's config reads almost like the post.
+
+The comments and docstrings are in the reader's language (`t`, a translator: English by default; the Chinese ones
+use the post's own words); the code is the same in every language, so every reader trains the same network.
 
 Plain string building, no Keras import: the Train page regenerates the script on every slider move.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
+
 from mnist_core.data.mnist import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
+from mnist_core.i18n import Translator, marked, translator
 from mnist_core.networks.config import (
     EXPONENTIAL_DECAY_PER_EPOCH,
     PLATEAU_FACTOR,
@@ -22,279 +29,599 @@ from mnist_core.networks.config import (
     RunConfig,
 )
 
-DEFAULT_TITLE = "Your settings from MNIST Lab"
+DEFAULT_TITLE = marked("Your settings from MNIST Lab")
 # Where mnist_core.data.mnist keeps its cache when $MNIST_LAB_CACHE is unset (`data.default_cache_path()`).
 DEFAULT_CACHE = "~/.cache/mnist-lab/mnist.npz"
 OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 # Keras' own default rate for these optimizers: at that rate and without a schedule, the post's `optimizer="adam"`
 # says it all.
 KERAS_DEFAULT_RATE = {"adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
-TITLE_MAX_CHARS = 100
+TITLE_MAX_COLUMNS = 100  # a run's name heads the docstring: a Chinese one of 60 characters takes 120 columns
 LINE_LENGTH = 120  # the project's ruff setting, which the script keeps
+# Chinese punctuation that may not start a line, and that which may not end one (the line breaks before or after it).
+NO_BREAK_BEFORE = set("，。、；：？！）》」』”’,.;:?!)]")
+NO_BREAK_AFTER = set("（《「『“‘([")
+# Where a Chinese comment had best break: after a pause.
+PAUSES = set("，；：、")
 
 
-def script_for(config: RunConfig, title: str | None = None) -> str:
-    """The whole script for `config`, ruff-formatted, ending in a newline; `title` heads its docstring."""
+def script_for(config: RunConfig, title: str | None = None, t: Translator | None = None) -> str:
+    """The whole script for `config`, ruff-formatted, ending in a newline; `title` heads its docstring, and its
+    comments are in `t`'s language (English by default)."""
+    t = t or translator()
     sections = [
-        _header(config, title),
-        _imports(config),
-        _constants(config),
-        _seed(),
-        _data(config),
-        _augmentation(config),
-        _model(config),
-        _compile(config),
-        _keep_best_weights(config),
-        _fit(config),
-        _evaluate(),
+        _header(config, title, t),
+        _imports(config, t),
+        _constants(config, t),
+        _seed(t),
+        _data(config, t),
+        _augmentation(config, t),
+        _model(config, t),
+        _compile(config, t),
+        _keep_best_weights(config, t),
+        _fit(config, t),
+        _evaluate(t),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
-def _header(config: RunConfig, title: str | None) -> str:
-    title = _plain_title(title) or DEFAULT_TITLE
-    images = f"the first {config.train_limit:,}" if config.train_limit else "all 60,000"
-    return f'''"""{title}
+def preset_title(preset: str, changed: Iterable[str] = (), t: Translator | None = None) -> str:
+    """The title of a preset's script: "The fast preset", "..., with epochs, filters changed"."""
+    t = t or translator()
+    return with_changes(t("The {preset} preset", preset=preset), changed, t)
 
-Trains a convolutional network on {images} MNIST training images as MNIST Lab trains these settings: the same
-layers, optimizer, learning-rate schedule, callbacks and random seed. Needs numpy and keras only.
-"""'''
+
+def with_changes(title: str, changed: Iterable[str] = (), t: Translator | None = None) -> str:
+    """`title`, naming the settings (as the config names them) changed from it, if any."""
+    t = t or translator()
+    changed = sorted(changed)
+    return t("{title}, with {settings} changed", title=title, settings=", ".join(changed)) if changed else title
+
+
+# --- comments that fit the line ----------------------------------------------------------------------------------
+
+
+def width(text: str) -> int:
+    """Columns on screen, as ruff measures a line: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` columns. A newline in it starts a new line (a translator's choice, as
+    the post splits its longer comments); English breaks at spaces, Chinese between any two characters, preferably
+    after a comma or semicolon (，；：、) in the last third of the line, never before a closing mark such as ，or 。
+    nor after an opening one. A single word longer than a line stays whole."""
+    return [line for paragraph in text.split("\n") for line in _wrap_paragraph(paragraph, columns)]
+
+
+def _wrap_paragraph(text: str, columns: int) -> list[str]:
+    lines: list[list[tuple[bool, str]]] = []
+    line: list[tuple[bool, str]] = []
+    for unit in _units(text):
+        if line and width(_joined([*line, unit])) > columns:
+            pause = max((i for i, (_, u) in enumerate(line) if u[-1] in PAUSES), default=-1) + 1
+            if pause and width(_joined(line[:pause])) >= columns * 2 // 3:
+                lines.append(line[:pause])
+                line = line[pause:]
+            else:
+                lines.append(line)
+                line = []
+        line.append(unit)
+    return [_joined(units) for units in [*lines, line] if units]
+
+
+def _joined(units: list[tuple[bool, str]]) -> str:
+    return "".join((" " if space and index else "") + unit for index, (space, unit) in enumerate(units))
+
+
+def _units(text: str) -> list[tuple[bool, str]]:
+    """What a line may break between, each with whether a space came before it: English words, single Chinese
+    characters, a mark kept with the unit it belongs to."""
+    units: list[tuple[bool, str]] = []
+    space = False
+    for char in text:
+        if char.isspace():
+            space = True
+            continue
+        wide = width(char) == 2
+        glued = (
+            units
+            and not space
+            and (
+                char in NO_BREAK_BEFORE
+                or units[-1][1][-1] in NO_BREAK_AFTER
+                or not (wide or width(units[-1][1][-1]) == 2)  # an English word goes on
+            )
+        )
+        if glued:
+            units[-1] = (units[-1][0], units[-1][1] + char)
+        else:
+            units.append((space, char))
+        space = False
+    return units
+
+
+def _comment(text: str, indent: str = "") -> str:
+    """`text` as comment lines (`# ...`) that fit the line length."""
+    prefix = indent + "# "
+    return "\n".join(prefix + line for line in wrap(text, LINE_LENGTH - width(prefix)))
+
+
+def _percent(fraction: float) -> str:
+    """0.2 -> '20%', 0.125 -> '12.5%'."""
+    return f"{fraction * 100:g}%"
+
+
+# --- the script, section by section ------------------------------------------------------------------------------
+
+
+def _header(config: RunConfig, title: str | None, t: Translator) -> str:
+    title = _plain_title(title) or t(DEFAULT_TITLE)
+    if config.train_limit:
+        about = t(
+            "Trains a convolutional network on the first {count} MNIST training images as MNIST Lab trains these"
+            " settings: the same layers, optimizer, learning-rate schedule, callbacks and random seed. Needs numpy"
+            " and keras only.",
+            count=f"{config.train_limit:,}",
+        )
+    else:
+        about = t(
+            "Trains a convolutional network on all 60,000 MNIST training images as MNIST Lab trains these settings:"
+            " the same layers, optimizer, learning-rate schedule, callbacks and random seed. Needs numpy and keras"
+            " only."
+        )
+    paragraph = "\n".join(wrap(about, LINE_LENGTH))
+    return f'"""{title}\n\n{paragraph}\n"""'
 
 
 def _plain_title(title: str | None) -> str:
-    """One line that cannot end the docstring or start an escape sequence in it."""
+    """One line that cannot end the docstring or start an escape sequence in it, at most TITLE_MAX_COLUMNS wide."""
     words = " ".join((title or "").split()).replace("\\", "/").replace('"', "'")
-    return "".join(char for char in words if char.isprintable())[:TITLE_MAX_CHARS].rstrip()
+    kept = ""
+    for char in filter(str.isprintable, words):
+        if width(kept + char) > TITLE_MAX_COLUMNS:
+            break
+        kept += char
+    return kept.rstrip()
 
 
-def _imports(config: RunConfig) -> str:
+def _imports(config: RunConfig, t: Translator) -> str:
     standard = ["import math", "import os"] if _needs_steps_per_epoch(config) else ["import os"]
-    return "\n".join(standard) + "\n\nimport keras\nimport numpy as np\nfrom keras import layers"
+    return "\n".join(
+        [
+            _comment(t("Import the modules.")),
+            *standard,
+            "",
+            "import keras",
+            "import numpy as np",
+            "from keras import layers",
+        ]
+    )
 
 
-def _constants(config: RunConfig) -> str:
-    lines = [f"EPOCHS = {config.epochs}", f"BATCH_SIZE = {config.batch_size}"]
+def _constants(config: RunConfig, t: Translator) -> str:
+    lines = [
+        _comment(t("epochs: how many times training goes through all the training images.")),
+        f"EPOCHS = {config.epochs}",
+        _comment(t("batch_size: how many images the optimizer learns from in each step.")),
+        f"BATCH_SIZE = {config.batch_size}",
+    ]
     if config.validation_split:
-        lines.append(
-            f"VALIDATION_SPLIT = {config.validation_split!r}  # the last images, held back to measure val_loss"
-        )
+        lines += [
+            _comment(
+                t(
+                    "validation_split: the last {percent} of the training images are held back as the validation"
+                    " set, to measure val_loss.",
+                    percent=_percent(config.validation_split),
+                )
+            ),
+            f"VALIDATION_SPLIT = {config.validation_split!r}",
+        ]
     if _uses_learning_rate_constant(config):
-        lines.append(f"LEARNING_RATE = {config.learning_rate!r}")
+        lines += [
+            _comment(t("learning_rate: how big a step the optimizer takes.")),
+            f"LEARNING_RATE = {config.learning_rate!r}",
+        ]
     if config.early_stopping_patience:
-        lines.append(f"PATIENCE = {config.early_stopping_patience}  # epochs without a lower val_loss before stopping")
+        lines += [
+            _comment(t("Early stopping: stop after this many epochs without a lower val_loss.")),
+            f"PATIENCE = {config.early_stopping_patience}",
+        ]
     if config.train_limit:
-        lines.append(f"TRAIN_LIMIT = {config.train_limit}  # train on the first N training images only")
+        lines += [
+            _comment(t("Train on the first TRAIN_LIMIT training images only.")),
+            f"TRAIN_LIMIT = {config.train_limit}",
+        ]
     lines += [
+        _comment(t("The random seed (see keras.utils.set_random_seed below).")),
         f"SEED = {config.seed}",
+        _comment(t("10 classes: the digits 0 to 9.")),
         f"NUM_CLASSES = {NUM_CLASSES}",
+        _comment(t("Each image is 28x28 pixels with 1 channel (grey).")),
         f"INPUT_SHAPE = ({IMAGE_SIZE}, {IMAGE_SIZE}, 1)",
-        "# MNIST Lab's copy of MNIST (Keras' mnist.npz layout): where it is set up, the script runs offline.",
+        _comment(
+            t("MNIST Lab's copy of MNIST (Keras' mnist.npz layout): where it is set up, the script runs offline.")
+        ),
         f'MNIST_CACHE = os.path.expanduser(os.environ.get("{CACHE_ENV}") or "{DEFAULT_CACHE}")',
     ]
     return "\n".join(lines)
 
 
-def _seed() -> str:
-    return (
-        "# The same starting weights and the same random choices (shuffles, dropout) on every run.\n"
-        "keras.utils.set_random_seed(SEED)"
+def _seed(t: Translator) -> str:
+    return "\n".join(
+        [
+            _comment(
+                t(
+                    "Fix the random seed: the same starting weights and the same random choices (shuffles, dropout)"
+                    " on every run."
+                )
+            ),
+            "keras.utils.set_random_seed(SEED)",
+        ]
     )
 
 
-def _data(config: RunConfig) -> str:
-    limit = "x_train, y_train = x_train[:TRAIN_LIMIT], y_train[:TRAIN_LIMIT]\n" if config.train_limit else ""
-    return f"""# The data: 60,000 training and 10,000 test images of 28x28 grey pixels, and their digits.
-if os.path.exists(MNIST_CACHE):
-    with np.load(MNIST_CACHE) as mnist:
-        x_train, y_train = mnist["x_train"], mnist["y_train"]
-        x_test, y_test = mnist["x_test"], mnist["y_test"]
-else:
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-{limit}print("training images:", x_train.shape, "test images:", x_test.shape)
-
-# Pixels 0..255 become 0..1, and each image gets the channel axis the convolutions expect: (N, 28, 28, 1).
-x_train = (x_train.astype("float32") / 255)[..., np.newaxis]
-x_test = (x_test.astype("float32") / 255)[..., np.newaxis]
-# One-hot labels for categorical cross-entropy: 5 becomes [0, 0, 0, 0, 0, 1, 0, 0, 0, 0].
-y_train = keras.utils.to_categorical(y_train, NUM_CLASSES)
-y_test = keras.utils.to_categorical(y_test, NUM_CLASSES)"""
-
-
-def _model(config: RunConfig) -> str:
+def _data(config: RunConfig, t: Translator) -> str:
+    limit = (
+        [
+            _comment(t("Only the first TRAIN_LIMIT training images.")),
+            "x_train, y_train = x_train[:TRAIN_LIMIT], y_train[:TRAIN_LIMIT]",
+        ]
+        if config.train_limit
+        else []
+    )
     lines = [
-        "# The model, layer by layer, with the names of MNIST Lab's summary table.",
+        _comment(
+            t(
+                "Load the handwritten digits: 60,000 training and 10,000 test images of 28x28 grey pixels, with"
+                " their labels; MNIST Lab's copy if there is one, else Keras downloads them."
+            )
+        ),
+        "if os.path.exists(MNIST_CACHE):",
+        "    with np.load(MNIST_CACHE) as mnist:",
+        '        x_train, y_train = mnist["x_train"], mnist["y_train"]',
+        '        x_test, y_test = mnist["x_test"], mnist["y_test"]',
+        "else:",
+        "    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()",
+        *limit,
+        _comment(t("Show the shapes of the data: (number of images, 28, 28).")),
+        'print("training images:", x_train.shape, "test images:", x_test.shape)',
+        "",
+        _comment(
+            t(
+                "Data preprocessing: reshape to a 4-D array (number of images, 28, 28, 1), adding the grey channel"
+                " Conv2D expects."
+            )
+        ),
+        "x_train = x_train.reshape(-1, *INPUT_SHAPE)",
+        "x_test = x_test.reshape(-1, *INPUT_SHAPE)",
+        _comment(t("Normalise: pixel values 0-255 become 0-1.")),
+        'x_train = x_train.astype("float32") / 255',
+        'x_test = x_test.astype("float32") / 255',
+        _comment(
+            t(
+                "One-hot encode the labels, as 0s and 1s, for categorical_crossentropy: 5 becomes"
+                " [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]."
+            )
+        ),
+        "y_train = keras.utils.to_categorical(y_train, NUM_CLASSES)",
+        "y_test = keras.utils.to_categorical(y_test, NUM_CLASSES)",
+    ]
+    return "\n".join(lines)
+
+
+def _model(config: RunConfig, t: Translator) -> str:
+    lines = [
+        _comment(t("Build the model layer by layer; the layer names are those of MNIST Lab's summary table.")),
+        _comment(t("The input layer: one 28x28x1 image of a digit.")),
         'inputs = keras.Input(shape=INPUT_SHAPE, name="image")',
     ]
     previous = "inputs"
     if config.augments:
-        lines.append("x = augmentation(inputs)")
+        lines += [_comment(t("Data augmentation first (while training only).")), "x = augmentation(inputs)"]
         previous = "x"
     kernel = f"kernel_size=({config.kernel_size}, {config.kernel_size})"
-    lines.append(
-        f"# Convolution blocks: {config.kernel_size}x{config.kernel_size} filters with 'same' padding keep the"
-        " image's size, 2x2 max pooling halves it."
-    )
-    if config.batch_norm:
-        lines.append(
-            "# Batch normalisation after each convolution; its own offset makes the convolution's bias redundant."
-        )
+    number = 0
     for block, filters in enumerate(config.filters, start=1):
         for conv in range(1, config.convs_per_block + 1):
+            number += 1
             name = f"conv{block}" if config.convs_per_block == 1 else f"conv{block}_{conv}"
             if config.batch_norm:
                 lines += [
+                    _comment(
+                        t(
+                            "Convolution layer {number}: {filters} filters of {size}x{size}, zero padding (same) keeps"
+                            " the size; no bias, as batch normalisation follows.",
+                            number=number,
+                            filters=filters,
+                            size=config.kernel_size,
+                        )
+                    ),
                     f'x = layers.Conv2D({filters}, {kernel}, padding="same", use_bias=False, name="{name}")'
                     f"({previous})",
+                    _comment(t("Batch normalisation, then the relu activation.")),
                     f'x = layers.BatchNormalization(name="{name}_bn")(x)',
                     f'x = layers.Activation("relu", name="{name}_relu")(x)',
                 ]
             else:
-                lines.append(
+                lines += [
+                    _comment(
+                        t(
+                            "Convolution layer {number}: {filters} filters of {size}x{size}, zero padding (same) keeps"
+                            " the size, relu activation.",
+                            number=number,
+                            filters=filters,
+                            size=config.kernel_size,
+                        )
+                    ),
                     f'x = layers.Conv2D({filters}, {kernel}, padding="same", activation="relu", name="{name}")'
-                    f"({previous})"
-                )
+                    f"({previous})",
+                ]
             previous = "x"
-        lines.append(f'x = layers.MaxPooling2D(pool_size=(2, 2), name="pool{block}")(x)')
+        lines += [
+            _comment(
+                t(
+                    "Pooling layer {number}: max pooling over 2x2 windows (pool_size) halves the height and width.",
+                    number=block,
+                )
+            ),
+            f'x = layers.MaxPooling2D(pool_size=(2, 2), name="pool{block}")(x)',
+        ]
+    dropout = _comment(
+        t(
+            "Dropout against overfitting: while training, {percent} of the values are set to 0 at random.",
+            percent=_percent(config.dropout),
+        )
+    )
     if config.dropout:
-        lines.append(f'x = layers.Dropout({config.dropout!r}, name="dropout_conv")(x)  # against overfitting')
-    lines.append('x = layers.Flatten(name="flatten")(x)')
-    if config.dense_units:
-        lines.append(f'x = layers.Dense({config.dense_units}, activation="relu", name="dense")(x)')
-        if config.dropout:
-            lines.append(f'x = layers.Dropout({config.dropout!r}, name="dropout_dense")(x)')
+        lines += [dropout, f'x = layers.Dropout({config.dropout!r}, name="dropout_conv")(x)']
     lines += [
-        "# One output per digit; softmax turns them into probabilities.",
+        _comment(t("Flatten layer: the feature maps become one long vector.")),
+        'x = layers.Flatten(name="flatten")(x)',
+    ]
+    if config.dense_units:
+        lines += [
+            _comment(t("Hidden layer: {units} neurons, relu activation.", units=config.dense_units)),
+            f'x = layers.Dense({config.dense_units}, activation="relu", name="dense")(x)',
+        ]
+        if config.dropout:
+            lines += [dropout, f'x = layers.Dropout({config.dropout!r}, name="dropout_dense")(x)']
+    lines += [
+        _comment(
+            t(
+                "Output layer: 10 neurons, one per class (the digits 0 to 9); softmax turns them into probabilities"
+                " to classify by."
+            )
+        ),
         'outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="digit")(x)',
+        _comment(t("The model: from the input layer to the output layer.")),
         'model = keras.Model(inputs, outputs, name="mnist_cnn")',
+        _comment(t("Model summary: each layer's output shape and number of parameters.")),
         "model.summary()",
     ]
     return "\n".join(lines)
 
 
-def _augmentation(config: RunConfig) -> str:
+def _augmentation(config: RunConfig, t: Translator) -> str:
     if not config.augments:
         return ""
     steps = []
     if config.augment_rotation:
-        steps.append(
-            f'layers.RandomRotation({_number(config.augment_rotation)} / 360, fill_mode="constant", seed=SEED),'
-            "  # a fraction of a full turn"
-        )
+        degrees = _number(config.augment_rotation)
+        steps += [
+            _comment(
+                t("Rotate by up to {degrees} degrees either way, as a fraction of a full turn.", degrees=degrees),
+                indent=" " * 8,
+            ),
+            f'        layers.RandomRotation({degrees} / 360, fill_mode="constant", seed=SEED),',
+        ]
     if config.augment_zoom:
-        steps.append(f'layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=SEED),')
+        steps += [
+            _comment(t("Zoom in or out by up to {percent}.", percent=_percent(config.augment_zoom)), " " * 8),
+            f'        layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=SEED),',
+        ]
     if config.augment_shift:
         shift = repr(config.augment_shift)
-        steps.append(f'layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=SEED),')
-    listed = "\n".join(f"        {step}" for step in steps)
-    return f"""# Random rotations, zoom and shifts of the training images; Keras skips these layers at test time.
-augmentation = keras.Sequential(
-    [
-{listed}
-    ],
-    name="augmentation",
-)"""
+        steps += [
+            _comment(
+                t(
+                    "Shift by up to {percent} of the width and of the height.",
+                    percent=_percent(config.augment_shift),
+                ),
+                " " * 8,
+            ),
+            f'        layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=SEED),',
+        ]
+    return "\n".join(
+        [
+            _comment(
+                t(
+                    "Data augmentation: random changes to the training images, so the model sees more varied"
+                    " digits; Keras applies these layers while training only."
+                )
+            ),
+            "augmentation = keras.Sequential(",
+            "    [",
+            *steps,
+            "    ],",
+            '    name="augmentation",',
+            ")",
+        ]
+    )
 
 
-def _compile(config: RunConfig) -> str:
+def _compile(config: RunConfig, t: Translator) -> str:
     lines = []
     if _needs_steps_per_epoch(config) and config.validation_split:
         lines += [
-            "# The optimizer steps through the images Keras does not hold back, one batch at a time.",
+            _comment(
+                t(
+                    "Optimizer steps per epoch: one per batch of the training images Keras does not hold back for"
+                    " validation."
+                )
+            ),
             "fit_images = len(x_train) - int(len(x_train) * VALIDATION_SPLIT)",
             "steps_per_epoch = math.ceil(fit_images / BATCH_SIZE)",
         ]
     elif _needs_steps_per_epoch(config):
-        lines.append("steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)  # optimizer steps, one per batch")
+        lines += [
+            _comment(t("Optimizer steps per epoch: one per batch.")),
+            "steps_per_epoch = math.ceil(len(x_train) / BATCH_SIZE)",
+        ]
     if config.lr_schedule == "cosine":
         lines += [
-            "# The learning rate falls from LEARNING_RATE to 0 along a cosine, over every step of every epoch.",
+            _comment(
+                t("The learning rate falls from LEARNING_RATE to 0 along a cosine, over every step of every epoch.")
+            ),
             "learning_rate = keras.optimizers.schedules.CosineDecay("
             "LEARNING_RATE, decay_steps=EPOCHS * steps_per_epoch)",
         ]
     elif config.lr_schedule == "exponential":
         lines += [
-            f"# The learning rate falls to {EXPONENTIAL_DECAY_PER_EPOCH!r} of itself over each epoch.",
+            _comment(
+                t(
+                    "The learning rate falls to {factor} of itself over each epoch.",
+                    factor=repr(EXPONENTIAL_DECAY_PER_EPOCH),
+                )
+            ),
             "learning_rate = keras.optimizers.schedules.ExponentialDecay("
             f"LEARNING_RATE, decay_steps=steps_per_epoch, decay_rate={EXPONENTIAL_DECAY_PER_EPOCH!r})",
         ]
     rate = "learning_rate" if _needs_steps_per_epoch(config) else "LEARNING_RATE"
     if not _uses_learning_rate_constant(config):
-        optimizer = f'"{config.optimizer}"'
+        optimizer, optimizer_name = f'"{config.optimizer}"', config.optimizer
     else:
+        optimizer_name = OPTIMIZER_CLASSES[config.optimizer]
         if config.optimizer == "sgd":
-            lines.append(f"optimizer = keras.optimizers.SGD({rate}, momentum={SGD_MOMENTUM!r}, nesterov=True)")
+            lines += [
+                _comment(
+                    t(
+                        "The optimizer: SGD with momentum {momentum} (Nesterov's) and the learning rate above.",
+                        momentum=repr(SGD_MOMENTUM),
+                    )
+                ),
+                f"optimizer = keras.optimizers.SGD({rate}, momentum={SGD_MOMENTUM!r}, nesterov=True)",
+            ]
         else:
-            lines.append(f"optimizer = keras.optimizers.{OPTIMIZER_CLASSES[config.optimizer]}({rate})")
+            lines += [
+                _comment(t("The optimizer: {optimizer} with the learning rate above.", optimizer=optimizer_name)),
+                f"optimizer = keras.optimizers.{optimizer_name}({rate})",
+            ]
         optimizer = "optimizer"
-    lines.append(f'model.compile(loss="categorical_crossentropy", optimizer={optimizer}, metrics=["accuracy"])')
+    lines += [
+        _comment(
+            t(
+                "Define how to train: the loss function categorical_crossentropy, the optimizer {optimizer}, the"
+                " metric accuracy.",
+                optimizer=optimizer_name,
+            )
+        ),
+        f'model.compile(loss="categorical_crossentropy", optimizer={optimizer}, metrics=["accuracy"])',
+    ]
     return "\n".join(lines)
 
 
-def _keep_best_weights(config: RunConfig) -> str:
+def _keep_best_weights(config: RunConfig, t: Translator) -> str:
     """Empty without a validation split: there is nothing to choose by, and the last epoch's weights stay."""
     if not config.validation_split:
         return ""
+    why = _comment(
+        t(
+            "MNIST Lab keeps the weights of the epoch with the lowest val_loss, not the last epoch's. Keras 3's"
+            " EarlyStopping(restore_best_weights=True) also restores them at the end, but it is a stopping rule"
+            " first, and older Keras restores only when it stopped the training itself: a few lines of our own say"
+            " exactly what happens."
+        )
+    )
+    docstring = t("Put back the weights of the epoch with the lowest val_loss when training ends.")
     # Blank lines around: ruff format wants two around a top-level class.
-    return '''
-# MNIST Lab keeps the weights of the epoch with the lowest val_loss, not the last epoch's. Keras 3's
-# EarlyStopping(restore_best_weights=True) also restores them at the end, but it is a stopping rule first, and older
-# Keras restores only when it stopped the training itself: a few lines of our own say exactly what happens.
+    return f'''
+{why}
 class KeepBestWeights(keras.callbacks.Callback):
-    """Put back the weights of the epoch with the lowest val_loss when training ends."""
+    """{docstring}"""
 
     def on_train_begin(self, logs=None):
         self.best_val_loss, self.best_epoch, self.best_weights = float("inf"), 0, None
 
     def on_epoch_end(self, epoch, logs=None):
-        val_loss = (logs or {}).get("val_loss")
+        val_loss = (logs or {{}}).get("val_loss")
         if val_loss is not None and val_loss < self.best_val_loss:
             self.best_val_loss, self.best_epoch, self.best_weights = val_loss, epoch + 1, self.model.get_weights()
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-            print(f"kept the weights of epoch {self.best_epoch}, the lowest val_loss: {self.best_val_loss:.4f}")
+            print(f"kept the weights of epoch {{self.best_epoch}}, the lowest val_loss: {{self.best_val_loss:.4f}}")
 '''
 
 
-def _fit(config: RunConfig) -> str:
-    callbacks = []
+def _fit(config: RunConfig, t: Translator) -> str:
+    callbacks, comments = [], []
+    if config.validation_split:
+        comments.append(
+            t(
+                "Start training: x the training images, y their labels; validation_split holds back the last"
+                " {percent} of them as the validation set.",
+                percent=_percent(config.validation_split),
+            )
+        )
+    else:
+        comments.append(
+            t(
+                "Start training: x the training images, y their labels. No validation set: the weights of the last"
+                " epoch are the model's."
+            )
+        )
+    comments.append(
+        t(
+            "epochs {epochs}, batch_size {batch_size}; verbose 2 prints one line per epoch.",
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+        )
+    )
     if config.validation_split:
         callbacks.append("KeepBestWeights()")
+        comments.append(t("KeepBestWeights: at the end, the weights of the epoch with the lowest val_loss."))
     if config.early_stopping_patience:
         callbacks.append('keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE)')
+        comments.append(t("EarlyStopping: stop after PATIENCE epochs without a lower val_loss."))
     if config.lr_schedule == "plateau":
         callbacks.append(
             f'keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor={PLATEAU_FACTOR!r}, '
             f"patience={PLATEAU_PATIENCE}, min_lr={PLATEAU_MIN_LR!r})"
         )
+        comments.append(
+            t(
+                "ReduceLROnPlateau multiplies the learning rate by {factor} after {patience} epochs without a lower"
+                " val_loss.",
+                factor=repr(PLATEAU_FACTOR),
+                patience=PLATEAU_PATIENCE,
+            )
+        )
+    comments.append(t("history.history holds each epoch's loss and accuracy, to plot the training history."))
     arguments = ["x_train", "y_train"]
     if config.validation_split:
         arguments.append("validation_split=VALIDATION_SPLIT")
     arguments += ["epochs=EPOCHS", "batch_size=BATCH_SIZE"]
-    comments = (
-        [] if config.validation_split else ["# No validation split: the weights of the last epoch are the model's."]
-    )
     if callbacks:
         inline = "callbacks=[" + ", ".join(callbacks) + "]"
         if len(inline) + len("    ,") <= LINE_LENGTH:
             arguments.append(inline)
         else:
             arguments.append("callbacks=[\n" + "".join(f"        {callback},\n" for callback in callbacks) + "    ]")
-        if config.lr_schedule == "plateau":
-            comments.append(
-                f"# ReduceLROnPlateau multiplies the learning rate by {PLATEAU_FACTOR!r} after {PLATEAU_PATIENCE}"
-                " epochs without a lower val_loss."
-            )
     arguments.append("verbose=2")
     listed = "\n".join(f"    {argument}," for argument in arguments)
-    comments.append("# history.history holds each epoch's loss and accuracy, to plot as the post does.")
-    return "\n".join([*comments, "history = model.fit(", listed, ")"])
+    return "\n".join([*map(_comment, comments), "history = model.fit(", listed, ")"])
 
 
-def _evaluate() -> str:
-    return """loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
-print(f"test accuracy: {accuracy:.4f}")"""
+def _evaluate(t: Translator) -> str:
+    return "\n".join(
+        [
+            _comment(t("Evaluate the model's accuracy on the 10,000 test images, which training never saw.")),
+            "loss, accuracy = model.evaluate(x_test, y_test, verbose=0)",
+            'print(f"test accuracy: {accuracy:.4f}")',
+        ]
+    )
 
 
 def _needs_steps_per_epoch(config: RunConfig) -> bool:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnist_core.data.mnist import IMAGE_SIZE, NUM_CLASSES
+from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
 from mnist_core.networks.config import RunConfig
-
-INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 def build_model(config: RunConfig) -> keras.Model:

@@ -27,6 +27,8 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
+
 if TYPE_CHECKING:
     import keras
 
@@ -37,9 +39,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end re
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # Keras' own model classes: the layer names a config may hold besides those in `keras.layers`.
 MODEL_CLASSES = {"Sequential", "Functional", "Model"}
-DIGIT_INPUT = (28, 28, 1)  # what the project feeds a model: see training.to_model_input and predict.Predictor
-ACCEPTED_INPUTS = ((28, 28, 1), (28, 28), (784,))
-NUM_CLASSES = 10
+ACCEPTED_INPUTS = (INPUT_SHAPE, INPUT_SHAPE[:2], (INPUT_SHAPE[0] * INPUT_SHAPE[1],))  # 28x28x1, 28x28, 784
 
 
 class ModelFileError(ValueError):
@@ -261,12 +261,12 @@ def as_digit_classifier(model: keras.Model, source: str) -> keras.Model:
             "Pick a model trained to tell the ten digits apart",
         )
 
-    needs_reshape = input_shapes[0] != DIGIT_INPUT
+    needs_reshape = input_shapes[0] != INPUT_SHAPE
     needs_softmax = not _ends_in_softmax(model)
     if not (needs_reshape or needs_softmax):
         return model  # this project's own models: used as they are
 
-    images = keras.Input(shape=DIGIT_INPUT, name="digit_image")
+    images = keras.Input(shape=INPUT_SHAPE, name="digit_image")
     x = keras.layers.Reshape(input_shapes[0])(images) if needs_reshape else images  # same pixels, the model's layout
     x = model(x)
     if needs_softmax:

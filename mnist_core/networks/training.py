@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import keras
 import numpy as np
@@ -24,18 +23,15 @@ from mnist_core.networks.config import (
     SGD_MOMENTUM,
     RunConfig,
 )
-from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.networks.metrics import (
+    EpochMetrics,
+    ForwardingSink,
+    ProgressPoint,
+    ProgressSink,
+    accuracy,
+    cross_entropy,
+)
 from mnist_core.networks.model import build_model
-
-
-class ProgressSink(Protocol):
-    """Whatever wants training progress: the run store, a progress bar, a test."""
-
-    def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None: ...
-
-    def on_batch(self, point: ProgressPoint) -> None: ...
-
-    def on_epoch(self, metrics: EpochMetrics) -> None: ...
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -109,14 +105,13 @@ class ProgressReporter(keras.callbacks.Callback):
         training step waits for TensorFlow to trace the training function (1-2 s on two cores)."""
         probabilities = keras.ops.convert_to_numpy(self.model(images, training=False))
         labels = targets.argmax(axis=1)
-        true_probability = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
         return ProgressPoint(
             epoch=1,
             batch=0,
             steps=self.params.get("steps") or 0,
             progress=0.0,
-            loss=_number(-np.log(true_probability).mean()),
-            accuracy=_number((probabilities.argmax(axis=1) == labels).mean()),
+            loss=_number(cross_entropy(probabilities, labels)),
+            accuracy=_number(accuracy(probabilities, labels)),
             elapsed=time.monotonic() - self._train_start,
         )
 
@@ -213,25 +208,16 @@ class TrainingResult:
     seconds: float = 0.0
 
 
-class _Collector:
-    """A sink that keeps epoch metrics and forwards everything to an optional outer sink."""
+class _Collector(ForwardingSink):
+    """A sink that keeps epoch metrics on their way to an optional outer sink."""
 
     def __init__(self, outer: ProgressSink | None):
-        self.outer = outer
+        super().__init__(outer)
         self.history: list[EpochMetrics] = []
-
-    def on_train_begin(self, epochs, steps_per_epoch):
-        if self.outer:
-            self.outer.on_train_begin(epochs, steps_per_epoch)
-
-    def on_batch(self, point):
-        if self.outer:
-            self.outer.on_batch(point)
 
     def on_epoch(self, metrics):
         self.history.append(metrics)
-        if self.outer:
-            self.outer.on_epoch(metrics)
+        super().on_epoch(metrics)
 
 
 def train(

@@ -2,6 +2,10 @@
 instant the process dies, however it dies (kill -9 included). Unlike a pid in a file, a lock cannot be mistaken for
 an unrelated process that reused the pid after a reboot.
 
+A holder may also write its process id into the lock file (`Lock.record_pid`) so that someone can ask it to stop;
+`holder_pid` trusts that id only while the lock is held by a process that has the file open, so a stale id left by
+a dead holder, possibly reused by an unrelated process since, is never taken for the holder's.
+
 Holders take an exclusive lock; anyone may ask whether it is held, with a shared probe that never blocks the holder
 for longer than the probe and never writes to the store (a read-only store can still be listed).
 """
@@ -44,6 +48,13 @@ class Lock:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
 
+    def record_pid(self) -> None:
+        """Write this process's id into the held lock's file (truncated first), for `holder_pid` to read."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path}: record_pid needs the lock held")
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
     @property
     def held(self) -> bool:
         return self._fd is not None
@@ -58,6 +69,47 @@ class Lock:
 def is_held(path: Path) -> bool:
     """Whether some process holds an exclusive lock on `path` (a missing file is a lock nobody holds)."""
     return _probe(path, fcntl.LOCK_SH)
+
+
+def holder_pid(path: Path) -> int | None:
+    """The id of the process that holds the lock on `path`, as it recorded it (`Lock.record_pid`); None when
+    nobody holds the lock, or when the recorded id is not the holder's (left by a dead holder, or a new holder
+    has not written its own yet): on Linux the process must have the lock file open."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read(32)
+    except FileNotFoundError:
+        return None
+    try:
+        pid = int(text.strip() or b"0")
+    except ValueError:
+        return None
+    if pid <= 0 or not is_held(path):
+        return None
+    return pid if _has_open(pid, path) else None
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has the file at `path` open (Linux /proc; elsewhere, and for another user's process,
+    whose descriptors we may not read, the lock being held is all we can know)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        target = os.stat(path)
+        entries = list(fds.iterdir())
+    except FileNotFoundError:
+        return not Path("/proc/self/fd").is_dir()  # no such process, or no /proc at all
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            found = os.stat(entry)
+        except OSError:
+            continue  # closed meanwhile
+        if (found.st_dev, found.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
 
 
 def _probe(path: Path, mode: int) -> bool:

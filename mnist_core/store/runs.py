@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mnist_core.atomic import atomic_write_bytes
-from mnist_core.i18n import Message
+from mnist_core.i18n import Message, TranslatableError, as_message
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
@@ -45,8 +45,12 @@ MAX_NAME_LENGTH = 80
 CANCELLED = "cancelled before it started"
 
 
-class RunStoreError(RuntimeError):
-    """A request on the run store cannot be done; the message says why and what to do."""
+class RunStoreError(TranslatableError, RuntimeError):
+    """A request on the run store cannot be done; the message says why and what to do (a Message: English as a
+    string, the reader's language on a page)."""
+
+    def __init__(self, explanation: str | Message):
+        super().__init__(as_message(explanation))
 
 
 def now_iso() -> str:
@@ -60,11 +64,15 @@ def default_runs_dir() -> Path:
 def check_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
-        raise RunStoreError("A run name cannot be empty.")
+        raise RunStoreError(Message("A run name cannot be empty."))
     if len(name) > MAX_NAME_LENGTH:
-        raise RunStoreError(f"A run name has at most {MAX_NAME_LENGTH} characters (got {len(name)}).")
+        raise RunStoreError(
+            Message(
+                "A run name has at most {limit} characters (got {length}).", limit=MAX_NAME_LENGTH, length=len(name)
+            )
+        )
     if any(not ch.isprintable() for ch in name):
-        raise RunStoreError("A run name cannot hold control characters such as new lines.")
+        raise RunStoreError(Message("A run name cannot hold control characters such as new lines."))
     return name
 
 
@@ -185,7 +193,7 @@ class RunStore:
         leaves it interrupted, never queued for someone else to train. Close the writer (or leave the `with`) to
         hand a Trainer.WORKER run to the store's worker."""
         if config is None and kind != RunKind.IMPORTED:
-            raise RunStoreError("A run trained here needs its config; only an imported model may have none.")
+            raise RunStoreError(Message("A run trained here needs its config; only an imported model may have none."))
         name = check_name(name or preset or "run")
         self._check_writable()
         now = datetime.now()
@@ -223,23 +231,33 @@ class RunStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            raise RunStoreError(f"{self.root} is a file, not a run store folder: give another --runs-dir.") from None
+            raise RunStoreError(
+                Message("{root} is a file, not a run store folder: give another --runs-dir.", root=self.root)
+            ) from None
         except OSError as error:
-            raise RunStoreError(f"{self.root}: cannot create the run store ({error.strerror}).") from None
+            raise RunStoreError(
+                Message("{root}: cannot create the run store ({reason}).", root=self.root, reason=error.strerror)
+            ) from None
         if not os.access(self.root, os.W_OK | os.X_OK):
-            raise RunStoreError(f"{self.root}: no permission to write here; give a --runs-dir you can write to.")
+            raise RunStoreError(
+                Message("{root}: no permission to write here; give a --runs-dir you can write to.", root=self.root)
+            )
 
     # --- reading -------------------------------------------------------------------------------------------------
     def check_readable(self) -> None:
         """Raise a clear RunStoreError if the root exists but cannot be listed as a run store."""
         if self.root.exists() and not self.root.is_dir():
-            raise RunStoreError(f"{self.root} is a file, not a run store folder: give another --runs-dir.")
+            raise RunStoreError(
+                Message("{root} is a file, not a run store folder: give another --runs-dir.", root=self.root)
+            )
         try:
             self.layout.run_ids()
         except PermissionError:
-            raise RunStoreError(f"{self.root}: no permission to read this folder.") from None
+            raise RunStoreError(Message("{root}: no permission to read this folder.", root=self.root)) from None
         except OSError as error:
-            raise RunStoreError(f"{self.root}: cannot list it as a run store ({error.strerror}).") from None
+            raise RunStoreError(
+                Message("{root}: cannot list it as a run store ({reason}).", root=self.root, reason=error.strerror)
+            ) from None
 
     def read(self, run_id: str) -> Run | DamagedRun:
         """The run as it stands, or a DamagedRun naming the first record that fails its check."""
@@ -299,17 +317,32 @@ class RunStore:
         """The run with exactly this id; RunStoreError if there is none or it is damaged."""
         if not valid_run_id(run_id) or not self.layout.run_dir(run_id).is_dir():
             known = ", ".join(self.layout.run_ids()[:5]) or "none yet"
-            raise RunStoreError(f"No run {run_id!r} in {self.root} (runs: {known}). List them with `runs`.")
+            raise RunStoreError(
+                Message(
+                    "No run {run_id!r} in {root} (runs: {known}). List them with `runs`.",
+                    run_id=run_id,
+                    root=self.root,
+                    known=known,
+                )
+            )
         entry = self.read(run_id)
         if isinstance(entry, DamagedRun):
-            raise RunStoreError(f"Run {run_id} is damaged ({entry.reason}); delete it with `delete {run_id}`.")
+            raise RunStoreError(
+                Message(
+                    "Run {run_id} is damaged ({reason}); delete it with `delete {run_id}`.",
+                    run_id=run_id,
+                    reason=entry.why,
+                )
+            )
         return entry
 
     def find(self, key: str) -> Run:
         """A run by its id, a unique id prefix, or its exact name. An empty or ambiguous key matches nothing."""
         key = (key or "").strip()
         if not key:
-            raise RunStoreError("Give a run id, a unique id prefix or a run name (an empty one matches no run).")
+            raise RunStoreError(
+                Message("Give a run id, a unique id prefix or a run name (an empty one matches no run).")
+            )
         ids = self.layout.run_ids()
         if key in ids:
             return self.get(key)
@@ -321,7 +354,13 @@ class RunStore:
             return self.get(by_name[0])
         matches = len(by_prefix) or len(by_name)
         if matches > 1:
-            raise RunStoreError(f"{key!r} matches {matches} runs; give the full run id (list them with `runs`).")
+            raise RunStoreError(
+                Message(
+                    "{key!r} matches {matches} runs; give the full run id (list them with `runs`).",
+                    key=key,
+                    matches=matches,
+                )
+            )
         return self.get(key)
 
     def progress(self, run_id: str) -> Progress:
@@ -336,7 +375,9 @@ class RunStore:
         try:
             return self.layout.model(run_id).read_bytes()
         except OSError as error:
-            raise RunStoreError(f"Run {run_id} has no model file to read ({error.strerror}).") from None
+            raise RunStoreError(
+                Message("Run {run_id} has no model file to read ({reason}).", run_id=run_id, reason=error.strerror)
+            ) from None
 
     # --- changing ------------------------------------------------------------------------------------------------
     def rename(self, run_id: str, new_name: str) -> Run:
@@ -349,11 +390,13 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         """Delete a run (damaged ones too) and its model. A run being trained must be stopped first."""
         if not valid_run_id(run_id) or not self.layout.run_dir(run_id).is_dir():
-            raise RunStoreError(f"No run {run_id!r} in {self.root}.")
+            raise RunStoreError(Message("No run {run_id!r} in {root}.", run_id=run_id, root=self.root))
         self._check_writable()
         entry = self.read(run_id)
         if entry.state in ACTIVE_STATES:
-            raise RunStoreError(f"Run {run_id} is {entry.state}: stop it first, then delete it.")
+            raise RunStoreError(
+                Message("Run {run_id} is {state}: stop it first, then delete it.", run_id=run_id, state=entry.state)
+            )
         # Renamed first so the run vanishes from listings at once, even if removing the files takes a while.
         trash = self.layout.trash_dir(run_id)
         os.replace(self.layout.run_dir(run_id), trash)
@@ -364,7 +407,13 @@ class RunStore:
         Returns what was done: "stopping" or "cancelled"."""
         run = self.get(run_id)
         if run.state not in ACTIVE_STATES:
-            raise RunStoreError(f"Run {run_id} is {run.state}; only queued or running runs can be stopped.")
+            raise RunStoreError(
+                Message(
+                    "Run {run_id} is {state}; only queued or running runs can be stopped.",
+                    run_id=run_id,
+                    state=run.state,
+                )
+            )
         self._check_writable()
         self.layout.stop_request(run_id).touch()
         if run.state == RunState.QUEUED and run.status.trainer == Trainer.WORKER:

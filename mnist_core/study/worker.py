@@ -19,6 +19,7 @@ from typing import Protocol
 from mnist_core.i18n import Message, marked
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
+from mnist_core.networks.metrics import ForwardingSink
 from mnist_core.store import RunState, Trainer
 from mnist_core.store.locks import waiting_for
 from mnist_core.study.adapter import Pruned, StudyHandle, TrialHandle
@@ -226,30 +227,24 @@ class _Trainer:
         self.display.log(f"trial {trial.slot}: {why}; " + ("queued again" if again else "resume trains it again"))
 
 
-class _Reporter:
+class _Reporter(ForwardingSink):
     """A progress sink: reports each epoch's val_loss to Optuna, asks the pruner whether to go on, and passes
     everything to the person's display."""
 
     def __init__(self, trial: TrialHandle, prune: bool, outer=None):
+        super().__init__(outer)
         self.trial = trial
         self.prune = prune
-        self.outer = outer
         self.pruned_at: int | None = None
         self.val_losses: list[float] = []
         self.epochs: int | None = None
 
     def on_train_begin(self, epochs, steps_per_epoch):
         self.epochs = epochs
-        if self.outer:
-            self.outer.on_train_begin(epochs, steps_per_epoch)
-
-    def on_batch(self, point):
-        if self.outer:
-            self.outer.on_batch(point)
+        super().on_train_begin(epochs, steps_per_epoch)
 
     def on_epoch(self, metrics):
-        if self.outer:
-            self.outer.on_epoch(metrics)
+        super().on_epoch(metrics)
         if metrics.val_loss is None:
             return
         self.val_losses.append(metrics.val_loss)

@@ -1,6 +1,6 @@
 """The Data page in a real browser: counts, the digit grid and its filter, one digit up close."""
 
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.support.server import screenshot, wait_for_app
 
 TALL = {"width": 1400, "height": 2600}
 

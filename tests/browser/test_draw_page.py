@@ -1,8 +1,8 @@
 """The Draw page in a real browser: digits drawn with the mouse on the real canvas, and uploads.
 
-The mouse follows the same pen strokes as the project's drawn-digit set (tests/drawn_digits.py), placed anywhere on the
-canvas at any size. The page needs a model: the bundled default when it exists, otherwise one trained here through
-the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
+The mouse follows the same pen strokes as the project's drawn-digit set (tests/support/drawn_digits.py), placed
+anywhere on the canvas at any size. The page needs a model: the bundled default when it exists, otherwise one
+trained here through the command line (the seed model on 20,000 images for 3 epochs, about 10 s).
 
 Set RECORD_DRAWINGS=<folder> to also save each canvas as the component rendered it (a PNG named <digit>_...).
 """
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from mnist_core.inspection.predict import BUNDLED_MODEL
-from tests.browser.conftest import ROOT, SCREENSHOTS, Server, screenshot, wait_for_app
-from tests.drawn_digits import DIGITS, Drawing, pixel_strokes, render
+from tests.support.drawn_digits import DIGITS, Drawing, pixel_strokes, render
+from tests.support.server import ROOT, SCREENSHOTS, Server, screenshot, wait_for_app
 
 # (digit, style, (left, top, width, height) on the 280x280 canvas, what the case is about)
 CASES = [
@@ -39,7 +39,7 @@ def draw_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("draw-server")
     runs = tmp / "runs"
     if not BUNDLED_MODEL.exists():
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         command = [
             sys.executable,
             "-m",

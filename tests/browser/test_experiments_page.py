@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from mnist_core.store import RunStore
 from mnist_core.study import Studies, grid_study
-from tests.browser.conftest import Server, screenshot, wait_for_app
+from tests.support.server import Server, screenshot, wait_for_app
 
 
 @pytest.fixture(autouse=True)

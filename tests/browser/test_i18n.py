@@ -1,7 +1,7 @@
 """English and 简体中文 in a real browser: ?lang=zh, a Chinese browser, the sidebar switch, the navigation, and two
 readers of different languages on one server at the same time."""
 
-from tests.browser.conftest import SCREENSHOTS, screenshot, wait_for_app
+from tests.support.server import SCREENSHOTS, screenshot, wait_for_app
 
 SIZE = {"width": 1400, "height": 900}
 

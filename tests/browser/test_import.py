@@ -4,10 +4,10 @@ a trained run, then picked on the Draw page and drawn with."""
 from pathlib import Path
 
 from mnist_core.store import RunStore
-from tests.browser.conftest import screenshot, wait_for_app
 from tests.browser.test_draw_page import draw, shown_answer
-from tests.drawn_digits import DIGITS
-from tests.pages_support import completed_run
+from tests.support.drawn_digits import DIGITS
+from tests.support.pages import completed_run
+from tests.support.server import screenshot, wait_for_app
 
 POST_KERAS2 = Path(__file__).resolve().parents[1] / "data" / "models" / "post-keras2.h5"
 

@@ -1,4 +1,4 @@
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.support.server import screenshot, wait_for_app
 
 NAV_LABELS = ["Data", "Train", "Runs", "Draw", "Experiments"]
 

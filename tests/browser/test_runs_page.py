@@ -2,8 +2,8 @@
 one run's details and tabs, delete with confirmation."""
 
 from mnist_core.store import RunStore
-from tests.browser.conftest import screenshot, wait_for_app
-from tests.pages_support import completed_run
+from tests.support.pages import completed_run
+from tests.support.server import screenshot, wait_for_app
 
 TALL = {"width": 1400, "height": 2400}
 

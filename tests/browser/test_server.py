@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, Server, process_cpu_seconds, screenshot, wait_for_app
+from tests.support.server import ROOT, Server, process_cpu_seconds, screenshot, wait_for_app
 
 COLD_STARTS = 5
 # Every page, the slow ones (Draw loads TensorFlow and the bundled model; Train builds a Keras model) twice.

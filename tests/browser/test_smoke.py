@@ -1,4 +1,4 @@
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.support.server import screenshot, wait_for_app
 
 
 def test_every_page_opens(server, page):

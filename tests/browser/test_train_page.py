@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.support.server import screenshot, wait_for_app
 
 # The page scrolls inside the app: a tall window shows all of it.
 TALL = {"width": 1400, "height": 2200}

@@ -5,11 +5,11 @@ import os
 import signal
 import time
 
-from conftest import SMALL
 from mnist_core.jobs.launch import submit, worker_alive
 from mnist_core.store import RunStore
-from tests.browser.conftest import screenshot, wait_for_app
-from tests.pages_support import completed_run
+from tests.support.commands import SMALL
+from tests.support.pages import completed_run
+from tests.support.server import screenshot, wait_for_app
 
 TALL = {"width": 1400, "height": 2200}
 # A page that rendered this as markdown would ask 127.0.0.1:9 for an image (and show a broken picture, not the name).

@@ -19,7 +19,7 @@ from mnist_core.presentation.text import WORD_JOINER
 from mnist_core.store import Run, RunState, RunStore, RunWriter, Trainer, records
 from mnist_core.store.records import Progress
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TINY = RunConfig(epochs=3, train_limit=1000, batch_size=128)
 
 

@@ -7,7 +7,7 @@ each) and renders them at several placements and pen widths, on the canvas (whit
 page receives it) and on paper (dark ink on light, uneven paper, saved as JPEG like a phone photo). The same strokes
 drive the browser tests' mouse, so a test draws exactly what the benchmark measures.
 
-    python -m tests.drawn_digits tests/data/drawn     # (re)write the set; deterministic
+    python -m tests.support.drawn_digits tests/data/drawn     # (re)write the set; deterministic
 
 tests/data/drawn/recorded/ holds the same strokes drawn with the mouse on the real canvas in Chromium, saved through
 the Draw page's Save button (RECORD_DRAWINGS=tests/data/drawn/recorded pytest tests/browser/test_draw_page.py -k
