@@ -109,8 +109,6 @@ def columns() -> dict:
 
 if st.session_state.pop("exp.fresh_name", False):
     st.session_state.pop("exp.name", None)  # the last name was taken by the study just queued
-if st.session_state.pop("exp.fold", False):
-    st.session_state["exp.form"] = False  # a study was just queued: its progress comes into view
 init_state(
     {
         "exp.kind": "presets",
@@ -203,17 +201,20 @@ def queue_ui() -> None:
     name = st.text_input(t("Study name"), key="exp.name", max_chars=60)
     kind = values["kind"]
     spec = None
+    # Guidance, errors and merged trials in one container: the Queue row stays in the same place on the page
+    # whatever is said above it (a moved button briefly shows twice while the page redraws).
+    notes = st.container(key="exp.notes")
     if kind != "presets" and not any(text.strip() for text in values[kind].values()):
         # Nothing typed yet: say what to do, not what is wrong.
-        st.info(t("Type the values of at least one setting above to see how many trials it makes."))
+        notes.info(t("Type the values of at least one setting above to see how many trials it makes."))
     else:
         try:
             spec = spec_from_form(**values)
         except StudyError as error:
-            st.error(md(t.message(error)), icon=":material/error:")
+            notes.error(md(t.message(error)), icon=":material/error:")
     if spec is not None:
         for first, others in spec.identical_trials():
-            st.warning(
+            notes.warning(
                 t(
                     "{others} would train exactly as {first} with these settings: it is trained once, as {first}.",
                     others=", ".join(others),
@@ -222,7 +223,7 @@ def queue_ui() -> None:
                 icon=":material/merge:",
             )
         spec = spec.merged()
-    button, cost = st.columns([1, 3], vertical_alignment="center")
+    button, cost = st.container(key="exp.queue_row").columns([1, 3], vertical_alignment="center")
     queued = button.button(
         t("Queue study"), type="primary", key="exp.queue", disabled=spec is None, icon=":material/play_arrow:"
     )
@@ -239,7 +240,7 @@ def queue_ui() -> None:
         lab().launch_worker(name)
         st.session_state["exp.show"] = name  # the study picker shows it after the rerun
         st.session_state["exp.fresh_name"] = True
-        st.session_state["exp.fold"] = True
+        st.session_state["exp.queued"] = st.session_state.get("exp.queued", 0) + 1  # folds the form: see below
         st.rerun()
 
 
@@ -422,9 +423,13 @@ st.caption(
 if lab().url != default_storage(store()):
     st.caption(t("Studies in {url}, shared with the workers of every machine that uses it.", url=md(lab().shown_url)))
 current = pick_study()
-if "exp.form" not in st.session_state:
-    st.session_state["exp.form"] = current is None
-with st.expander(t("New study"), key="exp.form", on_change="rerun", icon=":material/science:"):
+# A new element after each queued study (its key counts them), drawn folded: the study's progress comes into view.
+with st.expander(
+    t("New study"),
+    expanded=current is None,
+    key=f"exp.form.{st.session_state.get('exp.queued', 0)}",
+    icon=":material/science:",
+):
     queue_ui()
 if current is None:
     st.info(t("No studies yet. Open **New study**, keep the post's seven runs and press **Queue study**."))

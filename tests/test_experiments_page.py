@@ -152,11 +152,10 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table_and_the_runs(runs, mni
     at.select_slider(key="exp.limit").set_value(1000).run()
     at.text_input(key="exp.name").input("page grid").run()
     assert any(c.startswith("2 trials") for c in captions(at))
-    assert at.session_state["exp.form"] is True, "open while there is no study"
     at.button(key="exp.queue").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="exp.study").value == "page grid"
-    assert at.session_state["exp.form"] is False, "the form folds away so the study's progress is in view"
+    assert at.session_state["exp.queued"] == 1, "the form is drawn anew, folded, so the study's progress is in view"
     queued = results_table(at)
     assert list(queued["state"]) == ["queued", "queued"], "every planned trial is listed from the start"
     assert list(queued["filters"]) == ["8/16", "16/36"]
