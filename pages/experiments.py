@@ -12,7 +12,7 @@ from datetime import datetime
 import streamlit as st
 
 from mnist_core.i18n import marked
-from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY
 from mnist_core.presentation import charts
 from mnist_core.presentation.experiments_page import duration as duration_text
 from mnist_core.presentation.experiments_page import (
@@ -23,7 +23,7 @@ from mnist_core.presentation.experiments_page import (
     table_row,
 )
 from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
-from mnist_core.presentation.text import format_accuracy
+from mnist_core.presentation.text import format_percent
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.presentation.train_page import ALL_TRAINING_IMAGES, live_progress
 from mnist_core.store import RecordError, RunStoreError
@@ -113,7 +113,7 @@ init_state(
     {
         "exp.kind": "presets",
         "exp.presets": list(STUDY),
-        "exp.base": "seed",
+        "exp.base": DEFAULT_PRESET,
         "exp.trials": 10,
         "exp.grid.prune": False,
         "exp.search.prune": True,
@@ -145,7 +145,11 @@ def definition_ui() -> dict:
         )
         st.dataframe(
             [
-                {"run": n, "change": t(PRESETS[n].description), "post": format_accuracy(PRESETS[n].reported_accuracy)}
+                {
+                    "run": n,
+                    "change": t(PRESETS[n].description),
+                    "post": format_percent(PRESETS[n].reported_accuracy) if PRESETS[n].reported_accuracy else "",
+                }
                 for n in values["presets"]
             ],
             hide_index=True,

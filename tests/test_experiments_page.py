@@ -39,8 +39,8 @@ def test_the_posts_study_is_ready_to_queue_with_its_time_on_this_machine(runs):
     assert "No studies yet" in at.info[0].value
     assert at.radio(key="exp.kind").value == "presets"
     assert at.multiselect(key="exp.presets").value == [
-        "seed",
-        "seed-10",
+        "post",
+        "post-10",
         "wide",
         "wider",
         "widest",
@@ -60,14 +60,14 @@ def test_the_estimate_follows_the_runs_already_trained_here_and_the_overrides(ru
     from mnist_core.jobs.runner import execute_run
     from mnist_core.networks.config import RunConfig
 
-    with runs.create(RunConfig(epochs=1, train_limit=1000), name="pace", preset="seed") as writer:
+    with runs.create(RunConfig(epochs=1, train_limit=1000), name="pace", preset="post") as writer:
         execute_run(writer, data=mnist)
     at = open_page("pages/experiments.py")
     at.number_input(key="exp.epochs").set_value(1).run()
     at.select_slider(key="exp.limit").set_value(1000).run()
     estimate = next(c for c in at.caption if "on this machine" in c.value)
     assert "Based on 1 finished run here." in estimate.help
-    assert "6 trials" in estimate.value, "seed-10 is merged into seed under a 1-epoch override"
+    assert "6 trials" in estimate.value, "post-10 is merged into post under a 1-epoch override"
     assert re.search(r"about \d+ (s|min) on this machine", estimate.value), estimate.value
 
 
@@ -76,7 +76,7 @@ def test_trials_made_identical_by_the_overrides_are_named_and_trained_once(runs)
     assert not at.warning
     at.number_input(key="exp.epochs").set_value(1).run()
     assert [w.value for w in at.warning] == [
-        "seed-10 would train exactly as seed with these settings: it is trained once, as seed."
+        "post-10 would train exactly as post with these settings: it is trained once, as post."
     ]
     assert any(c.startswith("6 trials") for c in captions(at))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mnist_core.i18n import Translator, marked, translator
-from mnist_core.presentation.text import format_accuracy, format_gap
+from mnist_core.presentation.text import format_gap_points, format_percent
 from mnist_core.study.estimate import Estimate
 
 # The settings the form offers to vary, by config field, as a person names them (the field's name is the help).
@@ -105,8 +105,9 @@ def table_row(row: Mapping, t: Translator | None = None) -> dict:
     shown["changed"] = t(row["changed"]) if row.get("changed") else ""
     for key in ("test_accuracy", "post_accuracy", "val_accuracy"):
         if key in row:
-            shown[key] = format_accuracy(row[key])
-    shown["train_val_gap"] = format_gap(row.get("train_val_gap"))
+            shown[key] = format_percent(row[key]) if row[key] is not None else ""
+    gap = row.get("train_val_gap")
+    shown["train_val_gap"] = format_gap_points(gap) if gap is not None else ""
     ran = row.get("epochs_run")
     shown["epochs"] = f"{ran if ran is not None else '-'}/{row['epochs'] or '-'}" if ran is not None else ""
     shown["parameters"] = t.number(row["parameters"]) if row.get("parameters") else ""

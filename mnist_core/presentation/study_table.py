@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 from mnist_core.i18n import Translator, process_translator
-from mnist_core.presentation.text import format_accuracy, format_gap
+from mnist_core.presentation.text import format_gap_points, format_percent
 
 
 def format_table(rows: list[dict], t: Translator | None = None) -> str:
@@ -42,11 +42,11 @@ def format_table(rows: list[dict], t: Translator | None = None) -> str:
             _fmt(row["parameters"], ",d"),
             epochs,
             _fmt(row["best_epoch"], "d"),
-            format_accuracy(row["train_accuracy"], "-"),
-            format_accuracy(row["val_accuracy"], "-"),
-            format_accuracy(row["test_accuracy"], "-"),
-            *([format_accuracy(row.get("post_accuracy"), "-")] if has_post else []),
-            format_gap(row["train_val_gap"], "-"),
+            format_percent(row["train_accuracy"]),
+            format_percent(row["val_accuracy"]),
+            format_percent(row["test_accuracy"]),
+            *([format_percent(row.get("post_accuracy"))] if has_post else []),
+            format_gap_points(row["train_val_gap"]),
             _fmt(row["best_val_loss"], ".4f"),
             _fmt(row["seconds"], ".0f") + ("s" if row["seconds"] is not None else ""),
             row["host"] or "-",

@@ -1,9 +1,8 @@
 """Text and numbers as people read them: user text made safe for Streamlit's markdown, durations, and one way to
 write an accuracy and a gap on every page and in the terminal:
 
-    format_accuracy(0.99214)   -> "99.21%"     (a fraction as a percentage, ACCURACY_DIGITS decimals)
-    format_gap(-0.19642)       -> "-19.64 pp"  (a difference of accuracies in percentage points, signed)
-    ACCURACY_COLUMN_FORMAT, GAP_COLUMN_FORMAT: the same, for a Streamlit NumberColumn over `percent()` values
+    format_percent(0.99214)      -> "99.21%"     (an accuracy: a fraction as a percentage, PERCENT_DECIMALS decimals)
+    format_gap_points(-0.19642)  -> "-19.64 pp"  (a difference of accuracies in percentage points, signed)
 
 "pp" (percentage points) reads the same in every language; pages explain it in their help.
 """
@@ -48,18 +47,16 @@ def percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100.0 * fraction
 
 
-ACCURACY_DIGITS = 2  # 99.21%: the post's own precision ("准确率为99.21%")
-GAP_DIGITS = 2
-ACCURACY_COLUMN_FORMAT = f"%.{ACCURACY_DIGITS}f%%"  # for NumberColumn(format=...) over percent(fraction)
-GAP_COLUMN_FORMAT = f"%+.{GAP_DIGITS}f pp"
+# One way to write an accuracy and a gap, with one number of decimals, on every page and in the command line.
+PERCENT_DECIMALS = 2
 
 
-def format_accuracy(fraction: float | None, missing: str = "") -> str:
-    """An accuracy (a fraction, 0.99214) as people read it: "99.21%"; `missing` for None."""
-    return missing if fraction is None else f"{100 * fraction:.{ACCURACY_DIGITS}f}%"
+def format_percent(fraction: float | None) -> str:
+    """An accuracy as people read it: a percentage with two decimals (0.99214 -> "99.21%"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:.{PERCENT_DECIMALS}f}%"
 
 
-def format_gap(fraction: float | None, missing: str = "") -> str:
-    """A difference of two accuracies (train minus val, as a fraction: -0.19642) in percentage points, signed:
-    "-19.64 pp"; `missing` for None. Not "-26%": a relative change would read as a different number."""
-    return missing if fraction is None else f"{100 * fraction:+.{GAP_DIGITS}f} pp"
+def format_gap_points(fraction: float | None) -> str:
+    """A difference of two accuracies (train minus validation) in percentage points, signed, two decimals
+    (-0.0031 -> "-0.31 pp"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:+.{PERCENT_DECIMALS}f} pp"

@@ -1,6 +1,6 @@
 """Studies: many runs that differ in a few settings, searched by Optuna and compared in one table.
 
-The post tuned by hand: it edited the script, reran it and read a chart, seven times. A *study* does that in
+The blog post tuned by hand: it edited the script, reran it and read a chart, seven times. A *study* does that in
 one go. Three kinds:
 
     presets   named presets one after another (the post's study: its seven runs)
@@ -16,8 +16,7 @@ machines share.
     adapter   the only module that speaks to Optuna: storages, queued trials, heartbeats
     database  the database URL and its failures in one line, passwords hidden (SQLAlchemy only)
     worker    the worker loop: one trial at a time through the run store's training slot
-    tables    where a study stands, its rows and curves, CSV (the terminal table: presentation/study_table)
-    estimate  how long a study will take here, from the finished runs of the run store
+    tables    where a study stands, its rows and curves, CSV and terminal text
     states    StudyState and TrialState: the words a study and its trials are in
     lab       `Studies`: create, stop, resume, launch a worker, read (what the CLI and the page use)
 """
@@ -47,7 +46,7 @@ from mnist_core.study.spec import (
     spec_from_form,
 )
 from mnist_core.study.states import StudyState, TrialState
-from mnist_core.study.tables import rows_csv
+from mnist_core.study.tables import format_table, rows_csv
 from mnist_core.study.worker import HOST_ENV, host_name
 
 __all__ = [
@@ -71,6 +70,7 @@ __all__ = [
     "default_storage",
     "describe_params",
     "encode_value",
+    "format_table",
     "grid_study",
     "host_name",
     "parse_assignments",

@@ -15,7 +15,7 @@ import io
 from mnist_core.i18n import marked
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.metrics import EpochMetrics
-from mnist_core.networks.presets import PRESETS
+from mnist_core.networks.presets import get_preset
 from mnist_core.store import RecordError, Run, RunStore, RunStoreError
 from mnist_core.study.adapter import Attempt
 from mnist_core.study.spec import StudySpec, describe_params
@@ -165,7 +165,7 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool, sto
         state = TrialState.NOT_RUN
     row = {"trial": attempt.slot, "state": state, "changed": spec.describe(params) if params else ""}
     if spec.kind == "presets":
-        row["preset"] = params.get("preset")
+        row["preset"] = spec.preset_for(params) if params.get("preset") else None
     else:
         row.update(params)
     epochs_run = result.get("epochs_completed")
@@ -198,7 +198,7 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool, sto
         }
     )
     if spec.kind == "presets":
-        row["post_accuracy"] = PRESETS[params["preset"]].reported_accuracy if params.get("preset") else None
+        row["post_accuracy"] = get_preset(params["preset"]).reported_accuracy if params.get("preset") else None
     return row
 
 
@@ -225,7 +225,8 @@ def curves(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> dict[st
         if attempt.state == "waiting":
             continue
         params = attempt.params
-        label = f"#{attempt.slot} " + (params.get("preset") or describe_params(params))
+        preset = spec.preset_for(params) if spec.kind == "presets" and params.get("preset") else None
+        label = f"#{attempt.slot} " + (preset or describe_params(params))
         if label in result:
             label += f" (attempt {attempt.number + 1})"
         run = local_run(attempt, store)
