@@ -137,7 +137,7 @@ def test_the_page_reads_in_chinese_with_the_engines_messages_translated(runs):
     at = chinese_page()
     assert at.title[0].value == "实验"
     assert any("7 个试验" in c and "本机约 35 分钟" in c for c in captions(at)), captions(at)
-    assert list(at.dataframe[0].value["change"])[0] == "原文的模型：卷积核个数 16 / 36，20 次迭代，批量 256"
+    assert list(at.dataframe[0].value["change"])[0] == "原文的模型：卷积核个数 16 / 36，迭代 20 次，批量 256"
     at.radio(key="exp.kind").set_value("grid").run()
     assert at.text_input(key="exp.grid.dense_units").label == "隐藏层神经元"
     at.text_input(key="exp.grid.dropout").input("0.2, 0.2").run()
