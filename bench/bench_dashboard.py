@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 EMPTY_APP = 'import streamlit as st\n\nst.title("Empty")\n'
 PAINT_REPEATS = 3
-# The seed model on all 48,000 training images: long enough that a second of start-up noise does not count.
+# The post's model on all 48,000 training images: long enough that a second of start-up noise does not count.
 TRAIN_CONFIG = RunConfig(epochs=3)
 TRAIN_REPEATS = 4
 IDLE_SECONDS = 20
@@ -118,7 +118,7 @@ def cli_train(runs_dir: Path) -> float:
             "mnist_core",
             "train",
             "--preset",
-            "seed",
+            "post",
             "--epochs",
             str(config.epochs),
             "--runs-dir",
@@ -158,7 +158,7 @@ def dashboard_train(server: Server, page, cpu: dict | None = None) -> float:
         page.goto(f"{server.url}/train")  # the Train page polls the run store every second while it trains
         page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     server_cpu, browser_cpu = process_cpu_seconds(server.process.pid), browser_cpu_seconds()
-    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="seed")
+    run_id = submit(store, TRAIN_CONFIG, name="dashboard", preset="post")
     if page is not None:
         page.get_by_test_id("stProgress").wait_for(timeout=120_000)  # the page shows it live
     while (run := store.get(run_id)).state not in FINISHED:
@@ -209,7 +209,7 @@ def bench_slider(browser) -> dict:
         page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
         page.goto(f"{server.url}/train")
         metric = page.get_by_test_id("stMetric").filter(has_text="Parameters")
-        metric.wait_for(timeout=60_000)  # Keras loaded, the seed's summary drawn
+        metric.wait_for(timeout=60_000)  # Keras loaded, the post's model's summary drawn
         thumb = page.get_by_test_id("stSlider").filter(has_text="Dense units").get_by_role("slider")
         idle_from, idle_cpu = time.perf_counter(), process_cpu_seconds(server.process.pid)
         time.sleep(5)  # nothing happens but the live view's once-a-second poll
@@ -297,7 +297,7 @@ def open_train_page_for_quick_runs(server: Server, page) -> None:
 
 def click_start(server: Server, page, name: str, images_step: int) -> float:
     """Seconds from the click on Start to the new run's first live point painted; waits for the run to end.
-    `images_step` 0 or 1 (1,000 or 2,000 images), alternately: the same settings with the same seed would draw
+    `images_step` 0 or 1 (1,000 or 2,000 images), alternately: the same settings with the same random seed would draw
     the very same chart as the last run, and the new one could not be told from it."""
     set_slider(page, "Training images", images_step)
     page.wait_for_timeout(1000)
@@ -397,7 +397,7 @@ def main(sections: list[str]) -> None:
     if train := results.get("train"):
         cli = ", ".join(f"{s:.1f}" for s in train["cli_train_seconds"])
         dash = ", ".join(f"{s:.1f}" for s in train["dashboard_train_seconds"])
-        print(f"| seed model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
+        print(f"| the post's model, {TRAIN_CONFIG.epochs} epochs on 48,000 images: command line | {cli} s |")
         print(f"| same, started from the dashboard with the Train page open | {dash} s |")
         unwatched = ", ".join(f"{s:.1f}" for s in train["unwatched_train_seconds"])
         print(f"| dashboard / command line (medians) | {train['dashboard_vs_cli']:.3f} |")

@@ -1,19 +1,9 @@
-"""`python -m mnist_core`: the seed's whole experiment from a terminal, with `--json` for scripts.
+"""`python -m mnist_core`: the blog post's whole experiment from a terminal, with `--json` for scripts.
 
 It speaks the language of $LANGUAGE / $LC_ALL / $LC_MESSAGES / $LANG (zh_*: Chinese, else English), or the one
 `--lang` names: help, messages and progress lines; `--json` output stays English.
 
-data       where MNIST came from, shapes and per-class counts
-train      train a preset or custom config and save it as a run
-runs       list the runs in the run store
-evaluate   test metrics, confusion matrix and per-class metrics of a run
-predict    classify image files with a run's model (or the bundled one)
-import     keep a Keras model file (.keras, or Keras 2 .h5) as a run, evaluated on the MNIST test set
-rename / delete   manage runs
-export     save a run's model without optimizer state (how the bundled model is made)
-code       the standalone Keras script that trains a preset's, a run's or your settings
-worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
-study      create, run (as one of several workers), resume, stop and show studies: many runs compared
+The commands and what each does: COMMAND_LIST below (also `python -m mnist_core --help`).
 """
 
 from __future__ import annotations
@@ -43,8 +33,9 @@ from mnist_core.jobs import queue
 from mnist_core.networks import backend
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.model_files import ModelFileError, check_model_file
-from mnist_core.networks.presets import PRESETS, STUDY, get_preset
-from mnist_core.store import DAMAGED, RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
+from mnist_core.networks.presets import ALIASES, DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
+from mnist_core.presentation.tables import confusion_table, per_class_table, print_table, runs_table
+from mnist_core.store import RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
@@ -133,9 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The settings of a run, shared by `train` and `code`: both read them the same way (config_from_args).
     config_flags = _Parser(add_help=False)
-    # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to the seed).
+    # No default value: `code` refuses a RUN given along with --preset (config_from_args falls back to `post`).
     config_flags.add_argument(
-        "--preset", help=t("start from a preset: {presets} (default: seed)", presets=", ".join(PRESETS))
+        "--preset",
+        help=t(
+            "start from a preset: {presets} (default: {default}, the blog post's model; the old names {aliases} "
+            "still work)",
+            presets=", ".join(PRESETS),
+            default=DEFAULT_PRESET,
+            aliases=", ".join(ALIASES),
+        ),
     )
     config_flags.add_argument("--epochs", type=int)
     config_flags.add_argument(
@@ -163,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="early_stopping_patience",
         help=t("stop after PATIENCE epochs without a lower val_loss (0 = off)"),
     )
-    config_flags.add_argument("--seed", type=int)
+    config_flags.add_argument(
+        "--seed", type=int, help=t("the random seed: the same starting weights, shuffles and dropout on every run")
+    )
     config_flags.add_argument(
         "--limit",
         type=int,
@@ -300,7 +300,10 @@ CONFIG_FLAGS = (
 
 
 def config_from_args(args) -> tuple[RunConfig, str]:
-    preset = get_preset(args.preset or "seed")
+    """The settings the flags name and the preset they start from, by its name now (`--preset seed` -> `post`)."""
+    preset = get_preset(args.preset or DEFAULT_PRESET)
+    if args.preset and canonical_preset(args.preset) != args.preset:
+        say(args, t("preset {old} is now called {new}; the old name keeps working", old=args.preset, new=preset.name))
     return preset.config.replace(**config_changes(args)), preset.name
 
 
@@ -450,15 +453,9 @@ def cmd_runs(args, store) -> int:
     if args.json:
         return _print_json(rows)
     if not rows:
-        print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset seed`", root=store.root))
+        print(t("no runs yet in {root}: train one with `python -m mnist_core train --preset post`", root=store.root))
         return 0
-    print(f"{'run id':<36} {'name':<20} {'status':<11} {'epochs':>6} {'test acc':>8}")
-    for row in rows:
-        acc = f"{row['test_accuracy']:.4f}" if row.get("test_accuracy") is not None else "-"
-        epochs = f"{row['epochs_completed']}/{row['epochs']}" if row.get("epochs") is not None else "-"
-        print(f"{row['run_id']:<36} {row['name'][:20]:<20} {row['status']:<11} {epochs:>6} {acc:>8}")
-        if row["status"] in (DAMAGED, RunState.FAILED, RunState.INTERRUPTED) and row.get("error"):
-            print(f"{'':<36} ({row['error']})")
+    print_table(runs_table(rows))
     return 0
 
 
@@ -493,11 +490,8 @@ def cmd_evaluate(args, store) -> int:
         )
     )
     print(t("confusion matrix (rows: true digit, columns: predicted):"))
-    for digit, row in enumerate(results.confusion_matrix):
-        print(f"  {digit}: " + " ".join(f"{n:5d}" for n in row))
-    print("digit precision recall    f1")
-    for row in results.per_class:
-        print(f"    {row.digit}    {row.precision:.4f} {row.recall:.4f} {row.f1:.4f}")
+    print_table(confusion_table(results))
+    print_table(per_class_table(results))
     return 0
 
 
@@ -516,7 +510,7 @@ def cmd_predict(args, store) -> int:
     else:
         for answer in answers:
             if answer.problem:  # on stderr, so `predict *.png > answers.txt` still shows what failed
-                print(f"{answer.name}: " + t("error: {message}", message=answer.problem), file=sys.stderr)
+                print(f"{answer.name}: " + t("error: {message}", message=t.message(answer.problem)), file=sys.stderr)
             else:
                 print(f"{answer.name}: {answer.prediction.digit} ({answer.prediction.confidence:.1%})")
     return 1 if any(answer.problem for answer in answers) else 0
@@ -593,7 +587,11 @@ def cmd_export(args, store) -> int:
         raise RunStoreError(Message("Run {id} has no model yet (status: {state}).", id=run.id, state=run.state))
     target = Path(args.path)
     if target.is_dir():
-        raise ModelFileError(f"{target}: is a directory. Give the file to write, e.g. {target / 'model.keras'}.")
+        raise ModelFileError(
+            target,
+            Message("is a directory"),
+            Message("Give the file to write, e.g. {example}", example=target / "model.keras"),
+        )
     if target.suffix != ".keras":
         raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
@@ -629,8 +627,9 @@ def add_code_parser(commands, parents) -> None:
         help=t("print the standalone Keras script that trains a preset, a run or these settings"),
         description=t(
             "Print a plain numpy + Keras script that trains exactly these settings: a preset's (default:\n"
-            "seed) or a run's, changed by the same flags as `train`. It runs anywhere with `python FILE`.\n"
-            "Its comments explain each step in the language of --lang (default: from $LANG); with --json, English."
+            "post, the blog post's model) or a run's, changed by the same flags as `train`. It runs anywhere\n"
+            "with `python FILE`. Its comments explain each step in the language of --lang (default: from $LANG);\n"
+            "with --json, English."
         ),
         formatter_class=argparse.RawTextHelpFormatter,
     )
@@ -743,7 +742,7 @@ def _stop_worker(args, store) -> int:
 
 STUDY_HELP = marked("""Studies: many runs that differ in a few settings, searched by Optuna, compared in one table.
 
-    study create NAME --preset-study [--run]             the seed's seven runs
+    study create NAME --preset-study [--run]             the post's seven runs
     study create NAME --grid filters=16/36,32/64 --grid epochs=5,10
     study create NAME --search dropout=0.1:0.5 --search learning_rate=1e-4:1e-2:log --trials 20
     study run NAME        train its trials as a worker (start several, here or on other machines, to share it)
@@ -782,7 +781,7 @@ def add_study_parser(commands, common) -> None:
         "--preset-study",
         nargs="*",
         metavar="PRESET",
-        help=t("train presets one after another (default: the seed's seven)"),
+        help=t("train presets one after another (default: the post's seven)"),
     )
     kind.add_argument("--grid", action="append", metavar="FIELD=V1,V2", help=t("every combination of these values"))
     kind.add_argument(
@@ -794,7 +793,7 @@ def add_study_parser(commands, common) -> None:
     create.add_argument("--trials", type=int, help=t("how many trials a search runs"))
     create.add_argument(
         "--base",
-        default="seed",
+        default=DEFAULT_PRESET,
         help=t("the preset a grid or search starts from: {presets}", presets=", ".join(PRESETS)),
     )
     create.add_argument("--epochs", type=int, help=t("train every trial for this many epochs (a quick study)"))

@@ -1,7 +1,7 @@
-"""The Data page: what the seed printed and plotted about MNIST, made visible and browsable.
+"""The Data page: what the post printed and plotted about MNIST, made visible and browsable.
 
 Source, shapes and per-class counts; a grid of digits with their labels; one digit up close with each step of
-the seed's preprocessing (pixels 0-255, divided by 255, the one-hot label). Never imports TensorFlow.
+the post's preprocessing (pixels 0-255, divided by 255, the one-hot label). Never imports TensorFlow.
 """
 
 import numpy as np
@@ -28,7 +28,7 @@ st.title(t("Data"))
 data = mnist()
 summary = data.summary()
 
-# --- what the seed printed -----------------------------------------------------------------------------------
+# --- what the post printed -----------------------------------------------------------------------------------
 st.caption(t("Source: {source}", source=summary["source"]))
 cols = st.columns(4)
 cols[0].metric(t("Training images"), t.number(len(data.x_train)))
@@ -75,19 +75,29 @@ start = right.number_input(
 shown = indices[start : start + count]
 images, labels = data.split(subset)
 set_name = charts.subset_name(subset, t)  # "train" as the reader calls it
-# The seed's grid titles each digit `label=N`; filtered to one label, the grid titles them by index instead.
+# The post's grid titles each digit `label=N`; filtered to one label, the grid titles them by index instead. The
+# caption says which.
 captions = [t("label={digit}", digit=labels[i]) if label == "all" else f"#{i}" for i in shown]
 st.plotly_chart(charts.digit_grid_figure(images[shown], captions, columns=10, t=t), key="data.grid")
 first = ", ".join(f"#{i}" for i in shown[:3]) + (" ..." if len(shown) > 3 else "")
-st.caption(
-    t.ngettext(
-        "{subset} image {first} ({n} shown, titled with its index and label, as the seed's `label=N` grid).",
-        "{subset} images {first} ({n} shown, each titled with its index and label, as the seed's `label=N` grid).",
+if label == "all":
+    grid_caption = t.ngettext(
+        "{subset} image {first} ({n} shown, titled with its label, as the post's `label=N` grid).",
+        "{subset} images {first} ({n} shown, each titled with its label, as the post's `label=N` grid).",
         len(shown),
         subset=set_name,
         first=first,
     )
-)
+else:
+    grid_caption = t.ngettext(
+        "{subset} image {first} ({n} shown, labelled {digit}, titled with its index in the set).",
+        "{subset} images {first} ({n} shown, all labelled {digit}, each titled with its index in the set).",
+        len(shown),
+        subset=set_name,
+        first=first,
+        digit=label,
+    )
+st.caption(grid_caption)
 
 # --- one digit up close -------------------------------------------------------------------------------------
 st.subheader(t("One digit up close"))

@@ -17,14 +17,14 @@ from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.inspection.predict import CONFIDENT, bundled_model
 from mnist_core.presentation import charts
-from mnist_core.presentation.draw_page import thick_pen_tip
+from mnist_core.presentation.draw_page import ModelEntry, model_labels, thick_pen_tip
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, RunKind
 from pages.layers_ui import layer_view_ui
-from pages.shared import load_predictor, store
+from pages.shared import load_predictor, store, tr
 
 CANVAS_SIZE = 280
-CANVAS_KEY = "draw_canvas"  # + the Clear count: a new key gives a fresh, empty canvas
+CANVAS_KEY = "draw_canvas"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
 
@@ -34,48 +34,64 @@ def explainer(model_path: str, version: int | None) -> Explainer:
 
 
 def model_choices() -> dict[str, tuple[str, Path, int | None]]:
-    """Key -> (label, model file): the bundled default first, then every finished run with a model, newest first."""
+    """Key -> (label, model file, its version): the bundled default first, then every finished run with a model,
+    newest first, each by its name, when it was trained and its test accuracy."""
+    t = tr()
     choices = {}
     bundled = bundled_model()
     if bundled:
-        choices["bundled"] = ("Bundled default model", bundled, 0)  # package data: never rewritten
+        choices["bundled"] = (t("Bundled default model"), bundled, 0)  # package data: never rewritten
     # Damaged runs are not in runs(): the Runs page lists them, with the reason.
-    for run in store().runs():
-        if run.state in FINISHED_WITH_MODEL and run.has_model:
-            accuracy = run.results.test_accuracy if run.results else None
-            detail = f"test accuracy {accuracy:.2%}" if accuracy is not None else run.state
-            what = "Imported" if run.meta.kind == RunKind.IMPORTED else "Run"  # a model file someone brought
-            choices[run.id] = (f"{what} {run.name} ({detail}) · {run.id}", run.model_path, run.model_version)
+    runs = [run for run in store().runs() if run.state in FINISHED_WITH_MODEL and run.has_model]
+    labels = model_labels(
+        [
+            ModelEntry(
+                run.id,
+                run.name,
+                run.meta.created_at,
+                run.results.test_accuracy if run.results else None,
+                imported=run.meta.kind == RunKind.IMPORTED,  # a model file someone brought
+            )
+            for run in runs
+        ],
+        t,
+    )
+    for run in runs:
+        choices[run.id] = (labels[run.id], run.model_path, run.model_version)
     return choices
 
 
 def model_picker_ui() -> tuple[Path, int | None]:
+    t = tr()
     choices = model_choices()
     if not choices:
         st.info(
-            "No model to draw with yet. Train one on the **Train** page (the `fast` preset takes a couple of "
-            "minutes), or from a terminal: `python -m mnist_core train --preset fast`. Finished runs appear here."
+            t(
+                "No model to draw with yet. Train one on the **Train** page (the `fast` preset takes a couple of "
+                "minutes), or from a terminal: `python -m mnist_core train --preset fast`. Finished runs appear here."
+            )
         )
         st.stop()
     key = st.selectbox(
-        "Model",
+        t("Model"),
         list(choices),
         format_func=lambda k: choices[k][0],
         key="draw_model",
-        help="The bundled default, or any finished run (trained here or imported on the Runs page)",
+        help=t("The bundled default, or any finished run (trained here or imported on the Runs page)"),
     )
     return choices[key][1:]
 
 
 def canvas_ui():
-    """The canvas with its pen and Clear controls; returns its result (`image_data` is None before a stroke)."""
-    if "draw_clears" not in st.session_state:
-        st.session_state.draw_clears = 0
-    st.space("small")  # room for the canvas' own toolbar (undo, redo, delete), which floats above it
-    canvas = st.container()  # shown above the controls, drawn after them: the canvas needs the pen width
-    pen, clear = st.columns([3, 1], vertical_alignment="bottom")
-    width = pen.slider("Pen width", 6, 40, 18, key="draw_pen")
-    clear.button("Clear", key="draw_clear", on_click=_clear, icon=":material/ink_eraser:", width="stretch")
+    """The canvas with its pen control; returns its result (`image_data` is None before a stroke).
+
+    Undo, redo and clearing are the canvas' own toolbar, which floats above its top-right corner while the pointer
+    is over it: streamlit-drawable-canvas 0.13 has no parameter to hide it (only `disabled`, which also stops
+    drawing), so a Clear button of the page's own would only repeat its bin."""
+    t = tr()
+    st.space("small")  # room for the canvas' own toolbar (undo, redo, clear), which floats above it
+    canvas = st.container()  # shown above the pen control, drawn after it: the canvas needs the pen width
+    width = st.slider(t("Pen width"), 6, 40, 18, key="draw_pen")
     with canvas:
         result = st_canvas(
             stroke_width=width,
@@ -85,73 +101,96 @@ def canvas_ui():
             width=CANVAS_SIZE,
             drawing_mode="freedraw",
             return_image_data=True,
-            key=f"{CANVAS_KEY}_{st.session_state.draw_clears}",
+            key=CANVAS_KEY,
+        )
+        st.caption(
+            t(
+                ":material/undo: Undo, redo and :material/delete: clear: the buttons above the canvas' right corner "
+                "while the pointer is over it."
+            )
         )
     return result
 
 
-def _clear():
-    st.session_state.draw_clears += 1
-
-
 def answer_ui(prediction, drawing_png: bytes) -> None:
+    t = tr()
     if prediction.sure:
-        st.metric("The network reads", prediction.digit, border=True)
-        st.caption(f"Confidence {prediction.confidence:.1%}")
+        st.metric(t("The network reads"), prediction.digit, border=True)
+        st.caption(t("Confidence {confidence}", confidence=t.percent(prediction.confidence, 1)))
     else:
-        st.metric("The network's best guess", prediction.digit, border=True)
+        st.metric(t("The network's best guess"), prediction.digit, border=True)
         st.warning(
-            f"Not sure: only {prediction.confidence:.0%} for {prediction.digit} (below {CONFIDENT:.0%}). "
-            "Try drawing the digit larger, clearer or with a different pen width.",
+            t(
+                "Not sure: only {confidence} for {digit} (below {threshold}). Try drawing the digit larger, clearer "
+                "or with a different pen width.",
+                confidence=t.percent(prediction.confidence, 0),
+                digit=prediction.digit,
+                threshold=t.percent(CONFIDENT, 0),
+            ),
             icon=":material/help:",
         )
     st.plotly_chart(
-        charts.probabilities_figure(prediction.probabilities, prediction.digit),
+        charts.probabilities_figure(prediction.probabilities, prediction.digit, t=t),
         key="draw_probabilities",
         config={"displayModeBar": False},
     )
     st.download_button(
-        "Save the drawing (PNG)",
+        t("Save the drawing (PNG)"),
         drawing_png,
-        file_name=f"drawing-{prediction.digit}.png",
+        file_name=t("drawing-{digit}.png", digit=prediction.digit),
         mime="image/png",
         key="draw_save",
         on_click="ignore",
         icon=":material/download:",
-        help="The canvas exactly as the network's preprocessing received it; upload it later, or keep it as a test",
+        help=t("The canvas exactly as the network's preprocessing received it; upload it later, or keep it as a test"),
     )
 
 
 def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain: Explainer) -> None:
-    st.subheader("What the network sees")
+    t = tr()
+    st.subheader(t("What the network sees"))
     drawn, received, looked = st.columns(3)
     drawn.image(
         outline(picture, prepared.box),
-        caption=f"As drawn: {strokes} stroke{'' if strokes == 1 else 's'} (the box is the ink that was kept)",
+        caption=t.ngettext(
+            "As drawn: {n} stroke (the box is the ink that was kept)",
+            "As drawn: {n} strokes (the box is the ink that was kept)",
+            strokes,
+        ),
         width=280,
     )
-    received.image(enlarge(prepared.image), caption="The 28x28 input it receives", width=280)
+    received.image(enlarge(prepared.image), caption=t("The 28x28 input it receives"), width=280)
     heat = explain.occlusion(prepared.image, prediction.digit)
     looked.image(
         overlay(prepared.image, heat),
-        caption=f"Where hiding a patch lowers the answer {prediction.digit} most (bright = mattered most)",
+        caption=t(
+            "Where hiding a patch lowers the answer {digit} most (bright = mattered most)", digit=prediction.digit
+        ),
         width=280,
     )
     if explain.has_conv:
         maps = normalise_maps(explain.feature_maps(prepared.image))
         st.image(
             mosaic(maps, columns=16 if len(maps) > 16 else 8),
-            caption=f"First convolution layer: what each of its {len(maps)} filters responds to in this input",
+            caption=t.ngettext(
+                "First convolution layer: what its {n} filter responds to in this input",
+                "First convolution layer: what each of its {n} filters responds to in this input",
+                len(maps),
+            ),
         )
     else:
-        st.caption("This model has no convolution layer, so there are no feature maps of a first layer to show.")
+        st.caption(t("This model has no convolution layer, so there are no feature maps of a first layer to show."))
 
 
 def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
-    st.subheader("Upload pictures of digits")
+    t = tr()
+    st.subheader(t("Upload pictures of digits"))
     files = st.file_uploader(
-        f"One digit per picture: {', '.join(ACCEPTED_FORMATS)}; dark ink on paper or light on dark; "
-        f"up to {MAX_FILE_BYTES // 2**20} MB each",
+        t(
+            "One digit per picture: {formats}; dark ink on paper or light on dark; up to {size} MB each",
+            formats=", ".join(ACCEPTED_FORMATS),
+            size=MAX_FILE_BYTES // 2**20,
+        ),
         type=UPLOAD_TYPES,
         accept_multiple_files=True,
         key="draw_uploads",
@@ -166,13 +205,17 @@ def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
             "input": png_data_url(enlarge(answer.prepared.image, 2)) if answer.prepared else None,
             "answer": answer.prediction.digit if answer.prediction else None,
             "confidence": answer.prediction.confidence if answer.prediction else None,
-            "note": answer.problem or ("" if answer.prediction.sure else "not sure"),
+            "note": t.message(answer.problem) if answer.problem else ("" if answer.prediction.sure else t("not sure")),
         }
         for answer in answers
     ]
-    problems = [answer.error for answer in answers if answer.problem]
+    problems = [answer.explanation for answer in answers if answer.problem]
     answered = sum(row["answer"] is not None for row in rows)
-    st.caption(f"{answered} of {len(rows)} pictures answered.")
+    st.caption(
+        t.ngettext(
+            "{answered} of {n} picture answered.", "{answered} of {n} pictures answered.", len(rows), answered=answered
+        )
+    )
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
@@ -180,23 +223,23 @@ def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
         row_height=60,
         placeholder="-",
         column_config={
-            "file": st.column_config.TextColumn("File"),
-            "input": st.column_config.ImageColumn("28x28 input", width="small"),
-            "answer": st.column_config.NumberColumn("Answer", format="%d"),
-            "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent"),
-            "note": st.column_config.TextColumn("Note", width="large"),
+            "file": st.column_config.TextColumn(t("File")),
+            "input": st.column_config.ImageColumn(t("28x28 input"), width="small"),
+            "answer": st.column_config.NumberColumn(t("Answer"), format="%d"),
+            "confidence": st.column_config.ProgressColumn(t("Confidence"), min_value=0, max_value=1, format="percent"),
+            "note": st.column_config.TextColumn(t("Note"), width="large"),
         },
     )
     for problem in problems:
-        st.error(md(problem), icon=":material/error:")
+        st.error(md(t.message(problem)), icon=":material/error:")
     readable = [answer for answer in answers if answer.prediction]
     if readable:
         picked = st.selectbox(
-            "Look inside the network for",
+            t("Look inside the network for"),
             range(len(readable)),
             format_func=lambda i: readable[i].name,
             key="draw_upload_inspect",
-            help="Every layer of the model for this picture, from its 28x28 input to the probabilities",
+            help=t("Every layer of the model for this picture, from its 28x28 input to the probabilities"),
         )
         layer_view_ui(str(model_path), model_version, readable[picked].prepared.image, key="draw_upload_layers")
 
@@ -214,15 +257,18 @@ def drawing_ui(model_path: str, model_version: int | None) -> None:
     with right:
         if prediction is None:
             st.info(
-                "Draw a digit on the black canvas. The answer appears as soon as you lift the pen.",
+                t("Draw a digit on the black canvas. The answer appears as soon as you lift the pen."),
                 icon=":material/draw:",
             )
         else:
             answer_ui(prediction, canvas.image_bytes)
             if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
                 st.caption(
-                    ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to MNIST's "
-                    "width, but loops that filled in stay closed: draw the digit larger, or lower the pen width."
+                    t(
+                        ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to "
+                        "MNIST's width, but loops that filled in stay closed: draw the digit larger, or lower the pen "
+                        "width."
+                    )
                 )
     if prediction is not None:
         strokes = len((canvas.json_data or {}).get("objects", []))
@@ -231,16 +277,19 @@ def drawing_ui(model_path: str, model_version: int | None) -> None:
         layer_view_ui(model_path, model_version, prepared.image, key="draw_layers")
 
 
-st.title("Draw")
+t = tr()
+st.title(t("Draw"))
 st.caption(
-    "Draw one digit, any size, anywhere on the canvas. Like MNIST, the picture is cropped to the ink, scaled into a "
-    "20x20 box and centred by its centre of mass before the network reads it."
+    t(
+        "Draw one digit, any size, anywhere on the canvas. Like MNIST, the picture is cropped to the ink, scaled "
+        "into a 20x20 box and centred by its centre of mass before the network reads it."
+    )
 )
 model_path, model_version = model_picker_ui()
 try:
     predictor = load_predictor(model_path, model_version)
-except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file
-    st.error(f"This model could not be loaded: {md(error)}", icon=":material/error:")
+except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file (a ModelFileError)
+    st.error(t("This model could not be loaded: {reason}", reason=md(t.message(error))), icon=":material/error:")
     st.stop()
 
 drawing_ui(str(model_path), model_version)

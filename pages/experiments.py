@@ -11,7 +11,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY
 from mnist_core.presentation import charts
 from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
 from mnist_core.presentation.text import format_duration
@@ -85,7 +85,7 @@ init_state(
     {
         "exp.kind": "presets",
         "exp.presets": list(STUDY),
-        "exp.base": "seed",
+        "exp.base": DEFAULT_PRESET,
         "exp.trials": 10,
         "exp.grid.prune": False,
         "exp.search.prune": True,

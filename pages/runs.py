@@ -11,8 +11,8 @@ from mnist_core.jobs.importing import import_upload
 from mnist_core.networks.codegen import script_for
 from mnist_core.networks.model_files import ModelFileError
 from mnist_core.presentation import charts
-from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, table_rows
-from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.runs_page import distinct_names, metrics_zip, per_class_rows, state_name, table_rows
+from mnist_core.presentation.text import format_duration, format_percent
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.layers_ui import layer_view_ui
@@ -24,37 +24,47 @@ MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]
 
 def import_ui(runs_store, expanded: bool) -> None:
     """A model trained elsewhere, uploaded, evaluated on the MNIST test set and kept as an imported run."""
+    t = tr()
     done = st.session_state.pop("runs.imported", None)
     if done:
         name, file_name, accuracy = done
         st.success(
-            f"Imported {md(file_name)} as **{md(name)}**: {accuracy:.2%} on the MNIST test set.",
+            t(
+                "Imported {file} as **{name}**: {accuracy} on the MNIST test set.",
+                file=md(file_name),
+                name=md(name),
+                accuracy=format_percent(accuracy),
+            ),
             icon=":material/check_circle:",
         )
-    with st.expander("Import a model file (.keras, or .h5 from Keras 2)", expanded=expanded, icon=":material/upload:"):
+    with st.expander(
+        t("Import a model file (.keras, or .h5 from Keras 2)"), expanded=expanded, icon=":material/upload:"
+    ):
         st.caption(
-            "A Keras model trained elsewhere, such as the seed post's (saved as .h5 by Keras 2): its input one 28x28 "
-            "digit (with or without a channel axis, or 784 pixels), its output 10 classes. It is opened in Keras' "
-            "safe mode (a Lambda layer is refused), evaluated on the MNIST test set and kept as an imported run, "
-            "which the Draw page can draw with."
+            t(
+                "A Keras model trained elsewhere, such as the post's (saved as .h5 by Keras 2): its input one 28x28 "
+                "digit (with or without a channel axis, or 784 pixels), its output 10 classes. It is opened in "
+                "Keras' safe mode (a Lambda layer is refused), evaluated on the MNIST test set and kept as an "
+                "imported run, which the Draw page can draw with."
+            )
         )
         fresh = st.session_state.setdefault("runs.import_count", 0)  # a new key after each import: empty controls
-        upload = st.file_uploader("Model file", type=MODEL_FILE_TYPES, key=f"runs.import_file.{fresh}")
+        upload = st.file_uploader(t("Model file"), type=MODEL_FILE_TYPES, key=f"runs.import_file.{fresh}")
         name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
         name = name_col.text_input(
-            "Name",
+            t("Name"),
             max_chars=80,
-            placeholder=upload.name if upload else "the file's name",
+            placeholder=upload.name if upload else t("the file's name"),
             key=f"runs.import_name.{fresh}",
         )
-        if not button_col.button("Import", key="runs.import", disabled=upload is None, icon=":material/upload:"):
+        if not button_col.button(t("Import"), key="runs.import", disabled=upload is None, icon=":material/upload:"):
             return
-        with st.spinner(f"Opening {md(upload.name)} and evaluating it on the 10,000 MNIST test digits..."):
+        with st.spinner(t("Opening {file} and evaluating it on the 10,000 MNIST test digits...", file=md(upload.name))):
             try:
                 with loading_keras():
                     run = import_upload(runs_store, upload.name, upload.getvalue(), name=name, data=mnist())
             except (ModelFileError, RunStoreError, DataError, OSError) as error:
-                st.error(md(error), icon=":material/error:")
+                st.error(md(t.message(error)), icon=":material/error:")
                 return
     st.session_state["runs.imported"] = (run.name, upload.name, run.results.test_accuracy)
     st.session_state["runs.import_count"] = fresh + 1
@@ -63,25 +73,33 @@ def import_ui(runs_store, expanded: bool) -> None:
 
 
 def imported_note(run) -> None:
+    t = tr()
     if run.meta.kind == RunKind.IMPORTED:
         st.caption(
-            f"Imported from {md(run.meta.source_file or 'a model file')}: trained elsewhere, so there is no "
-            "training history or settings; evaluated here on the MNIST test set like every run."
+            t(
+                "Imported from {file}: trained elsewhere, so there is no training history or settings; evaluated "
+                "here on the MNIST test set like every run.",
+                file=md(run.meta.source_file) if run.meta.source_file else t("a model file"),
+            )
         )
 
 
 def code_ui(run, name: str) -> None:
     """The run's settings as a plain numpy + Keras script, to copy or download and train again anywhere."""
+    t = tr()
     if run.config is None:
-        st.info("This model was imported: it was trained elsewhere, so there are no settings to write as code.")
+        st.info(t("This model was imported: it was trained elsewhere, so there are no settings to write as code."))
         return
     script = script_for(run.config, title=name, t=tr())
     st.caption(
-        "A standalone script that trains this run's settings again: the same layers, optimizer, schedule and seed."
+        t(
+            "A standalone script that trains this run's settings again: the same layers, optimizer, schedule and "
+            "random seed."
+        )
     )
     st.code(script, language="python")
     st.download_button(
-        "Download the script",
+        t("Download the script"),
         script,
         file_name=f"{run.id}.py",
         mime="text/x-python",
@@ -119,42 +137,52 @@ def picked_runs(row_ids: list[str], runs: dict) -> list[str]:
 
 def inside_ui(run, shown, data) -> None:
     """One misclassified test digit through every layer of the run's model (loads the model: only when asked)."""
+    t = tr()
     pick, ask = st.columns([3, 1], vertical_alignment="bottom")
     choice = pick.selectbox(
-        "Look inside the network for",
+        t("Look inside the network for"),
         range(len(shown)),
-        format_func=lambda i: f"test image {shown[i].index}: a {shown[i].true} read as {shown[i].predicted}",
+        format_func=lambda i: t(
+            "test image {index}: a {true} read as {predicted}",
+            index=shown[i].index,
+            true=shown[i].true,
+            predicted=shown[i].predicted,
+        ),
         key="runs.inside_pick",
     )
-    if ask.button("Look inside", key="runs.inside", icon=":material/layers:", width="stretch"):
+    if ask.button(t("Look inside"), key="runs.inside", icon=":material/layers:", width="stretch"):
         st.session_state["runs.inside_shown"] = (run.id, shown[choice].index)
     asked = st.session_state.get("runs.inside_shown")
     if asked and asked[0] == run.id:
         index = asked[1]
-        st.caption(f"Test image {index}, labelled {int(data.y_test[index])}:")
+        st.caption(t("Test image {index}, labelled {digit}:", index=index, digit=int(data.y_test[index])))
         layer_view_ui(str(run.model_path), run.model_version, data.x_test[index] / 255.0, key="runs.layers")
 
 
 init_state({"runs.confirm_delete": None, "runs.prediction": None})
 
-st.title("Runs")
+t = tr()
+st.title(t("Runs"))
 runs_store = store()
 entries = runs_store.entries()
 summaries = [entry.summary() for entry in entries]
 import_ui(runs_store, expanded=not summaries)
 if not summaries:
-    st.info("No runs yet: train one on the Train page, or import a model file above.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
+    st.info(t("No runs yet: train one on the Train page, or import a model file above."), icon=":material/info:")
+    st.page_link("pages/train.py", label=t("Train a run"), icon=":material/model_training:")
     st.stop()
 
 # --- all runs: the table is also where runs are picked ------------------------------------------------------
-rows = table_rows(summaries)
+rows = table_rows(summaries, t)
 row_ids = [row["run_id"] for row in rows]
 # A run with a record that fails its check is listed as damaged and left out of everything below the table.
 runs = {entry.id: entry for entry in entries if isinstance(entry, Run)}
-names = distinct_names(summaries)  # "seed (14:02:31)" when several runs are called "seed"
+why_damaged = {entry.id: t.message(entry.why) for entry in entries if not isinstance(entry, Run)}
+for row in rows:
+    row["problem"] = why_damaged.get(row["run_id"], row["problem"])  # in the reader's language
+names = distinct_names(summaries)  # "fast (14:02:31)" when several runs are called "fast"
 picked = picked_runs(row_ids, runs)
-st.caption("Click rows to pick runs: one for its details, several to compare their curves.")
+st.caption(t("Click rows to pick runs: one for its details, several to compare their curves."))
 st.dataframe(
     rows,
     key="runs.table",
@@ -166,6 +194,7 @@ st.dataframe(
         "name",
         "preset",
         "status",
+        "problem",  # beside the status it explains, and in sight on a narrow window: the table scrolls sideways
         "parameters",
         "epochs_run",
         "epochs_planned",
@@ -174,111 +203,164 @@ st.dataframe(
         "train_val_gap_points",
         "duration",
         "created",
-        "problem",
     ],
-    # Every column on the page: short headers (their help says the rest), and a long name (a study's trial runs) cut
-    # short rather than pushing the last columns off the edge; hovering a cell shows it whole.
+    # Every column on the page: short headers, each with help (hover the header) and the legend below the table; a
+    # long name (a study's trial runs) cut short rather than pushing the last columns off the edge; hovering a cell
+    # shows it whole.
     column_config={
-        "name": st.column_config.TextColumn("Name", width=130),
-        "preset": "Preset",
-        "status": "Status",
-        "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-        "epochs_run": st.column_config.NumberColumn("Epochs", format="%d", help="Epochs run"),
-        "epochs_planned": st.column_config.NumberColumn("Planned", format="%d", help="Epochs planned"),
+        "name": st.column_config.TextColumn(t("Name"), width=130),
+        "preset": st.column_config.TextColumn(
+            t("Preset"),
+            help=t(
+                "The preset the run's settings came from: custom when they were changed, imported for a model "
+                "trained elsewhere"
+            ),
+        ),
+        "status": st.column_config.TextColumn(
+            t("Status"), help=t("Where the run stands; damaged: its folder cannot be read, only deleted")
+        ),
+        "parameters": st.column_config.NumberColumn(
+            t("Parameters"), format="localized", help=t("The number of weights the model learns")
+        ),
+        "epochs_run": st.column_config.NumberColumn(
+            t("Epochs"), format="%d", help=t("Epochs run: passes over the training images")
+        ),
+        "epochs_planned": st.column_config.NumberColumn(
+            t("Planned"), format="%d", help=t("Epochs planned: fewer are run when the run is stopped or stops early")
+        ),
         "best_val_accuracy_percent": st.column_config.NumberColumn(
-            "Best val", format="%.2f%%", help="The best validation accuracy of any epoch"
+            t("Best val"),
+            format="%.2f%%",
+            help=t("The best validation accuracy of any epoch. Blank without a validation split."),
         ),
-        "test_accuracy_percent": st.column_config.NumberColumn("Test", format="%.2f%%", help="Test accuracy"),
+        "test_accuracy_percent": st.column_config.NumberColumn(
+            t("Test"), format="%.2f%%", help=t("Accuracy on the 10,000 MNIST test digits, never seen in training")
+        ),
         "train_val_gap_points": st.column_config.NumberColumn(
-            "Gap",
+            t("Gap"),
             format="%+.2f pp",
-            help="Last epoch's training minus validation accuracy, in percentage points: a large gap means "
-            "overfitting. Blank without a validation split.",
+            help=t(
+                "Last epoch's training minus validation accuracy, in percentage points: a large gap means "
+                "overfitting. Blank without a validation split."
+            ),
         ),
-        "duration": st.column_config.NumberColumn("Time", format="%.0f s", help="Training time"),
-        "created": "Created",
+        "duration": st.column_config.NumberColumn(t("Time"), format="%.0f s", help=t("Training time")),
+        "created": st.column_config.TextColumn(t("Created"), help=t("When the run was created")),
         # Cut short too: a damaged run's reason is also in full below the table, a failed run's in its details.
-        "problem": st.column_config.TextColumn("Problem", width="small"),
+        "problem": st.column_config.TextColumn(
+            t("Problem"),
+            width="small",
+            help=t("Why a run failed, was interrupted, or cannot be read; blank when all is well"),
+        ),
     },
 )
-damaged = [r for r in rows if r["status"] == DAMAGED]
+st.caption(
+    t(
+        "**Epochs** run of **Planned** · **Best val**: the best validation accuracy of any epoch · **Test**: "
+        "accuracy on the 10,000 test digits · **Gap**: training minus validation accuracy in the last epoch, in "
+        "percentage points (pp); a large gap means overfitting · **Problem**: why a run failed, was interrupted "
+        "or cannot be read."
+    )
+)
+damaged = [r for r in rows if r["state"] == DAMAGED]
 if damaged:
-    with st.expander(f"{len(damaged)} damaged run folder(s): they cannot be read, only deleted"):
+    with st.expander(
+        t.ngettext(
+            "{n} damaged run folder: it cannot be read, only deleted",
+            "{n} damaged run folders: they cannot be read, only deleted",
+            len(damaged),
+        )
+    ):
         for row in damaged:
             left, right = st.columns([4, 1])
             left.markdown(f"{md(row['run_id'])}: {md(row['problem'])}")
-            if right.button("Delete", key=f"runs.delete_damaged.{row['run_id']}"):
+            if right.button(t("Delete"), key=f"runs.delete_damaged.{row['run_id']}"):
                 try:
                     runs_store.delete(row["run_id"])
                 except (RunStoreError, OSError) as error:
-                    st.error(md(error))
+                    st.error(md(t.message(error)))
                 else:
                     st.rerun()
 
 selected = [run_id for run_id in picked if run_id in runs]
 if not selected:
     if picked:
-        st.info("A damaged run has no details to show: it can only be deleted, above.")
+        st.info(t("A damaged run has no details to show: it can only be deleted, above."))
     else:
-        st.info("Pick one run in the table for its details, or several to compare their curves.")
+        st.info(t("Pick one run in the table for its details, or several to compare their curves."))
     st.stop()
 
 histories = {names[r]: runs[r].history for r in selected if runs[r].meta.kind != RunKind.IMPORTED}
 if histories:
     loss, accuracy = st.columns(2)
-    loss.plotly_chart(charts.overlay_figure("loss", histories), key="runs.overlay.loss")
-    accuracy.plotly_chart(charts.overlay_figure("accuracy", histories), key="runs.overlay.accuracy")
+    loss.plotly_chart(charts.overlay_figure("loss", histories, t=t), key="runs.overlay.loss")
+    accuracy.plotly_chart(charts.overlay_figure("accuracy", histories, t=t), key="runs.overlay.accuracy")
 no_curves = [md(names[r]) for r in selected if runs[r].meta.kind == RunKind.IMPORTED]
 if no_curves:
-    st.caption(f"{', '.join(no_curves)}: imported: no training history, so no curves.")
+    st.caption(t("{runs}: imported: no training history, so no curves.", runs=", ".join(no_curves)))
 
 # --- one run in detail ----------------------------------------------------------------------------------------
 run_id = (
     selected[0]
     if len(selected) == 1
-    else st.selectbox("Details of", selected, key="runs.detail", persist_state=KEEP, format_func=names.get)
+    else st.selectbox(t("Details of"), selected, key="runs.detail", persist_state=KEEP, format_func=names.get)
 )
 run = runs[run_id]
 summary = run.summary()
 results = run.results
-st.subheader(f"{md(summary['name'])} · {summary['status']}")
+st.subheader(f"{md(summary['name'])} · {state_name(summary['status'], t)}")
 cols = st.columns(5)
-cols[0].metric("Test accuracy", "-" if summary["test_accuracy"] is None else f"{summary['test_accuracy']:.2%}")
-cols[1].metric("Test loss", "-" if summary["test_loss"] is None else f"{summary['test_loss']:.4f}")
-cols[2].metric("Parameters", "-" if summary["parameters"] is None else f"{summary['parameters']:,}")
-cols[3].metric("Best epoch (val_loss)", summary["best_epoch"] or "-")
-cols[4].metric("Training time", format_duration(summary["train_seconds"]))
+cols[0].metric(t("Test accuracy"), format_percent(summary["test_accuracy"]))
+cols[1].metric(t("Test loss"), "-" if summary["test_loss"] is None else f"{summary['test_loss']:.4f}")
+cols[2].metric(t("Parameters"), "-" if summary["parameters"] is None else t.number(summary["parameters"]))
+cols[3].metric(t("Best epoch (val_loss)"), summary["best_epoch"] or "-")
+cols[4].metric(t("Training time"), format_duration(summary["train_seconds"]))
 if summary.get("error"):
-    st.caption(f"Note: {md(summary['error'])}")
+    st.caption(t("Note: {problem}", problem=md(summary["error"])))
 imported_note(run)
 
-tabs = st.tabs(["Confusion matrix", "Per-class metrics", "Misclassified", "Predict", "Manage", "Code"])
+tabs = st.tabs(
+    [t("Confusion matrix"), t("Per-class metrics"), t("Misclassified"), t("Predict"), t("Manage"), t("Code")]
+)
 if results is None:
     for tab in tabs[:4]:
-        tab.info("No test results: the run has not finished (or failed before its evaluation).")
+        tab.info(t("No test results: the run has not finished (or failed before its evaluation)."))
     if summary["status"] in ACTIVE_STATES:
-        tabs[0].page_link("pages/train.py", label="Watch it live on the Train page", icon=":material/model_training:")
+        tabs[0].page_link(
+            "pages/train.py", label=t("Watch it live on the Train page"), icon=":material/model_training:"
+        )
 else:
-    tabs[0].plotly_chart(charts.confusion_figure(results.confusion_matrix), key="runs.confusion")
+    tabs[0].plotly_chart(charts.confusion_figure(results.confusion_matrix, t=t), key="runs.confusion")
     tabs[1].dataframe(
         per_class_rows(results),
         hide_index=True,
         key="runs.per_class",
         height="content",
         column_config={
-            "digit": "Digit",
-            "test_images": "Test images",
-            "precision_percent": st.column_config.NumberColumn("Precision", format="%.2f%%"),
-            "recall_percent": st.column_config.NumberColumn("Recall", format="%.2f%%"),
-            "f1_percent": st.column_config.NumberColumn("F1", format="%.2f%%"),
+            "digit": t("Digit"),
+            "test_images": t("Test images"),
+            "precision_percent": st.column_config.NumberColumn(
+                t("Precision"), format="%.2f%%", help=t("Of the test digits read as this digit, the share that are it")
+            ),
+            "recall_percent": st.column_config.NumberColumn(
+                t("Recall"), format="%.2f%%", help=t("Of the test digits that are this digit, the share read as it")
+            ),
+            "f1_percent": st.column_config.NumberColumn(
+                t("F1"), format="%.2f%%", help=t("The harmonic mean of precision and recall")
+            ),
         },
     )
     data = mnist()
     with tabs[2]:
         wrong = results.misclassified
         st.caption(
-            f"{len(wrong)} of {results.test_images:,} test digits misclassified; the "
-            f"{min(GALLERY_SIZE, len(wrong))} most confident mistakes: true -> predicted (confidence)."
+            t(
+                "{wrong} of {total} test digits misclassified; the {shown} most confident mistakes: true -> "
+                "predicted (confidence).",
+                wrong=t.number(len(wrong)),
+                total=t.number(results.test_images),
+                shown=min(GALLERY_SIZE, len(wrong)),
+            )
         )
         shown = wrong[:GALLERY_SIZE]
         st.plotly_chart(
@@ -286,6 +368,7 @@ else:
                 data.x_test[[w.index for w in shown]],
                 [f"{w.true}->{w.predicted} {w.confidence:.0%}" for w in shown],
                 columns=10,
+                t=t,
             ),
             key="runs.misclassified",
         )
@@ -293,8 +376,8 @@ else:
             inside_ui(run, shown, data)
     with tabs[3]:
         with st.form("runs.predict_form", border=False):
-            index = st.number_input("Test image", 0, 9999, key="runs.predict_index", persist_state=KEEP)
-            asked = st.form_submit_button("Predict", disabled=not run.has_model)
+            index = st.number_input(t("Test image"), 0, 9999, key="runs.predict_index", persist_state=KEEP)
+            asked = st.form_submit_button(t("Predict"), disabled=not run.has_model)
         if asked:
             prediction = load_predictor(run.model_path, run.model_version).predict_image01(data.x_test[index] / 255.0)
             st.session_state["runs.prediction"] = (run_id, int(index), prediction.digit, prediction.confidence)
@@ -304,24 +387,31 @@ else:
             true = int(data.y_test[index])
             left, right = st.columns([1, 2])
             # Too narrow for each pixel's value to be read: the picture alone.
-            picture = charts.pixel_figure(data.x_test[index], f"Test image {index}", values=False, height=340)
+            picture = charts.pixel_figure(
+                data.x_test[index], t("Test image {index}", index=index), values=False, height=340, t=t
+            )
             left.plotly_chart(picture, key="runs.predict_image")
-            right.metric("Predicted", digit, f"{confidence:.1%} confident", delta_color="off")
-            right.metric("True", true)
-            (right.success if digit == true else right.error)("Right." if digit == true else "Wrong.")
+            right.metric(
+                t("Predicted"),
+                digit,
+                t("{confidence} confident", confidence=t.percent(confidence, 1)),
+                delta_color="off",
+            )
+            right.metric(t("True"), true)
+            (right.success if digit == true else right.error)(t("Right.") if digit == true else t("Wrong."))
 
 with tabs[4]:
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-    new_name = name_col.text_input("Name", value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
-    if button_col.button("Rename", key="runs.rename", disabled=new_name == summary["name"]):
+    new_name = name_col.text_input(t("Name"), value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
+    if button_col.button(t("Rename"), key="runs.rename", disabled=new_name == summary["name"]):
         try:
             runs_store.rename(run_id, new_name)
             st.rerun()
         except RunStoreError as error:
-            st.error(md(error))
+            st.error(md(t.message(error)))
     left, right, far = st.columns(3)
     left.download_button(
-        "Download model (.keras)",
+        t("Download model (.keras)"),
         lambda: runs_store.model_bytes(run_id),
         file_name=f"{run_id}.keras",
         mime="application/octet-stream",
@@ -331,34 +421,34 @@ with tabs[4]:
         icon=":material/download:",
     )
     right.download_button(
-        "Download metrics (CSV files, zip)",
+        t("Download metrics (CSV files, zip)"),
         metrics_zip(run.history, results),
-        file_name=f"{run_id}-metrics.zip",
+        file_name=t("{run_id}-metrics.zip", run_id=run_id),
         mime="application/zip",
-        help="epochs.csv: loss and accuracy per epoch; test.csv and per_class.csv: the test set's metrics",
+        help=t("epochs.csv: loss and accuracy per epoch; test.csv and per_class.csv: the test set's metrics"),
         key="runs.download_metrics",
         on_click="ignore",
         icon=":material/download:",
     )
     if summary["status"] in ACTIVE_STATES:
-        far.caption("Stop the run on the Train page before deleting it.")
+        far.caption(t("Stop the run on the Train page before deleting it."))
     elif st.session_state["runs.confirm_delete"] != run_id:
-        if far.button("Delete run", key="runs.delete", icon=":material/delete:"):
+        if far.button(t("Delete run"), key="runs.delete", icon=":material/delete:"):
             st.session_state["runs.confirm_delete"] = run_id
             st.rerun()
     else:
-        st.warning(f"Delete **{md(summary['name'])}** and its model for good?")
+        st.warning(t("Delete **{name}** and its model for good?", name=md(summary["name"])))
         yes, no = st.columns(2)
-        if yes.button("Yes, delete it", type="primary", key="runs.delete_yes"):
+        if yes.button(t("Yes, delete it"), type="primary", key="runs.delete_yes"):
             try:
                 runs_store.delete(run_id)
             except (RunStoreError, OSError) as error:
-                st.error(md(error))
+                st.error(md(t.message(error)))
                 st.stop()
             st.session_state["runs.confirm_delete"] = None
             st.session_state["runs.reselect"] = len(selected) == 1  # show the newest run rather than nothing
             st.rerun()
-        if no.button("Cancel", key="runs.delete_no"):
+        if no.button(t("Cancel"), key="runs.delete_no"):
             st.session_state["runs.confirm_delete"] = None
             st.rerun()
 

@@ -14,7 +14,7 @@ from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
 from mnist_core.networks.codegen import preset_title, script_for
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
-from mnist_core.networks.presets import PRESETS
+from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS
 from mnist_core.presentation import charts
 from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
@@ -46,7 +46,7 @@ def apply_preset() -> None:
 
 
 if "train.preset" not in st.session_state:
-    st.session_state["train.preset"] = "seed"
+    st.session_state["train.preset"] = DEFAULT_PRESET
     apply_preset()
 init_state(
     {

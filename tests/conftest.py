@@ -111,7 +111,7 @@ def trained_run(tmp_path_factory, mnist):
     from mnist_core.jobs.runner import execute_run
 
     store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
-    with store.create(SMALL, name="small", preset="seed", trainer=Trainer.OWNER) as writer:
+    with store.create(SMALL, name="small", preset="post", trainer=Trainer.OWNER) as writer:
         execute_run(writer, mnist)
     return store.get(writer.id)
 

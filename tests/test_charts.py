@@ -198,12 +198,12 @@ def test_accuracy_vs_parameters_without_completed_trials_says_so_instead_of_odd_
 
 
 def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
-    """A quick study trains seed and seed-10 for as many epochs: one network, one point. one-conv and wide lie close."""
+    """A quick study trains post and post-10 for as many epochs: one network, one point. one-conv and wide lie close."""
     from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure
 
     runs = [
-        ("seed", 232_590, 0.9556, 0.9921),
-        ("seed-10", 232_590, 0.9556, 0.9911),
+        ("post", 232_590, 0.9556, 0.9921),
+        ("post-10", 232_590, 0.9556, 0.9911),
         ("wide", 422_154, 0.962, 0.9916),
         ("one-conv", 409_000, 0.958, 0.986),
         ("widest", 3_000_000, 0.96, 0.9932),
@@ -221,7 +221,7 @@ def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
     ]
     fig = accuracy_vs_parameters_figure(rows)
     place = dict(zip(fig.data[0].text, fig.data[0].textposition, strict=True))
-    assert place["seed"] != place["seed-10"]
+    assert place["post"] != place["post-10"]
     assert place["wide"] != place["one-conv"]
 
 

@@ -18,17 +18,17 @@ from mnist_core.data.mnist import CACHE_ENV, DATA_ENV, default_cache_path
 from mnist_core.i18n import translator
 from mnist_core.networks.codegen import DEFAULT_CACHE, preset_title, script_for, width, wrap
 from mnist_core.networks.config import RunConfig
-from mnist_core.networks.presets import PRESETS, SEED
+from mnist_core.networks.presets import POST, PRESETS
 from mnist_core.store import RunStore
 from tests.support.commands import ROOT, cli, cli_env
 from tests.support.pages import completed_run, open_page
 
 # One epoch on a few images: enough optimizer steps to leave chance behind, few enough for 2 cores.
-QUICK_PRESETS = {"seed": 2000, "fast": 1000, "best": 1000}
+QUICK_PRESETS = {"post": 2000, "fast": 1000, "best": 1000}
 # The options no preset turns on, in two small nets: every one of them must train as the project trains it.
 OPTION_CONFIGS = {
     # Batch norm, augmentation, early stopping, the plateau schedule and best weights from an earlier epoch.
-    "rmsprop-plateau": SEED.replace(
+    "rmsprop-plateau": POST.replace(
         filters=(8, 8, 8),
         batch_norm=True,
         dropout=0.0,
@@ -43,7 +43,7 @@ OPTION_CONFIGS = {
         train_limit=1000,
         seed=7,
     ),
-    "sgd-exponential": SEED.replace(
+    "sgd-exponential": POST.replace(
         filters=(8, 16),
         kernel_size=5,
         convs_per_block=2,
@@ -156,7 +156,7 @@ def test_every_other_option_trains_in_the_script_as_in_the_project(name, tmp_pat
 
 def lint_configs() -> dict[str, RunConfig]:
     """Every preset, the option configs, and the longest lines the controls can make."""
-    longest = SEED.replace(
+    longest = POST.replace(
         filters=(512, 512, 512, 512),
         kernel_size=7,
         convs_per_block=3,
@@ -209,16 +209,18 @@ def test_every_script_is_ruff_clean_and_formatted_under_the_projects_settings(tm
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_seed_script_reads_like_the_post_with_only_the_options_that_are_on():
-    script = script_for(SEED)
+def test_the_posts_model_reads_like_the_post_with_only_the_options_that_are_on():
+    script = script_for(POST)
     assert 'model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])' in script
     assert "validation_split=VALIDATION_SPLIT" in script
     assert "EPOCHS = 20" in script
     assert "BATCH_SIZE = 256" in script
-    assert "keras.utils.set_random_seed(SEED)" in script
+    assert "RANDOM_SEED = 42" in script  # never a bare SEED, which reads like the post's model
+    assert "keras.utils.set_random_seed(RANDOM_SEED)" in script
+    assert "SEED =" not in script.replace("RANDOM_SEED =", "")
     for absent in ("LEARNING_RATE", "TRAIN_LIMIT", "augmentation", "BatchNorm", "callbacks.EarlyStopping", "math"):
         assert absent not in script
-    no_split = script_for(SEED.replace(validation_split=0.0))
+    no_split = script_for(POST.replace(validation_split=0.0))
     assert "KeepBestWeights" not in no_split
     assert "validation_split" not in no_split
 
@@ -268,8 +270,8 @@ def test_a_chinese_script_differs_from_the_english_one_only_in_its_comments_and_
 
 
 def test_a_chinese_script_explains_each_step_in_the_posts_words():
-    script = script_for(SEED, title=preset_title("seed", t=translator("zh")), t=translator("zh"))
-    assert script.startswith('"""seed 预设\n')
+    script = script_for(POST, title=preset_title("post", t=translator("zh")), t=translator("zh"))
+    assert script.startswith('"""post 预设\n')
     steps = [  # in the post's order, as the post words them (docs/glossary.zh-CN.md)
         "导入模块",
         "载入手写数字数据集",
@@ -313,7 +315,7 @@ def test_comments_wrap_to_the_line_length_as_ruff_measures_it():
 def test_the_script_looks_for_mnist_where_the_project_caches_it(monkeypatch):
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert Path(DEFAULT_CACHE).expanduser() == default_cache_path()
-    assert f'os.environ.get("{CACHE_ENV}")' in script_for(SEED)
+    assert f'os.environ.get("{CACHE_ENV}")' in script_for(POST)
 
 
 # --- the command line ---------------------------------------------------------------------------------------------
@@ -341,12 +343,22 @@ def test_code_for_a_preset_takes_the_same_flags_as_train(tmp_path):
     assert without_title(out["script"]) == without_title(script_for(expected))
     assert out["script"].startswith('"""The fast preset, with ')
     printed = code("--epochs", "3", runs=tmp_path).stdout
-    assert printed == script_for(SEED.replace(epochs=3), title="The seed preset, with epochs changed")
+    assert printed == script_for(POST.replace(epochs=3), title="The post preset, with epochs changed")
+
+
+def test_code_takes_the_posts_model_by_its_old_name_too(tmp_path):
+    """`seed` was the post's model's name before `post`: it still works, and the script says the name it has now."""
+    old = code("--preset", "seed", "--epochs", "3", runs=tmp_path)
+    assert old.stdout == code("--preset", "post", "--epochs", "3", runs=tmp_path).stdout
+    assert old.stdout.startswith('"""The post preset, with epochs changed')
+    assert "preset seed is now called post" in old.stderr
+    out = json.loads(code("--preset", "seed-10", "--json", runs=tmp_path).stdout)
+    assert RunConfig.from_dict(out["config"]) == PRESETS["post-10"].config
 
 
 def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
     store = RunStore(tmp_path / "runs")
-    config = SEED.replace(filters=(32, 64), epochs=3, train_limit=5000)
+    config = POST.replace(filters=(32, 64), epochs=3, train_limit=5000)
     store.create(config, name="my wide run", preset=None).close()
     target = tmp_path / "scripts" / "wide.py"
     result = code("my wide run", "-o", str(target), runs=store.root)
@@ -357,19 +369,19 @@ def test_code_for_a_run_writes_the_runs_config_to_a_file(tmp_path):
     assert RunConfig.from_dict(out["config"]) == config.replace(epochs=5)
     assert "EPOCHS = 5" in out["script"]
 
-    refused = code("my wide run", "--preset", "seed", runs=store.root, check=False)
+    refused = code("my wide run", "--preset", "post", runs=store.root, check=False)
     assert refused.returncode == 2
     assert "not both" in refused.stderr
 
 
 def test_code_writes_its_comments_in_the_language_of_lang_or_the_locale_and_json_stays_english(tmp_path):
     zh = translator("zh")
-    expected = script_for(SEED.replace(epochs=3), title="seed 预设，修改了 epochs", t=zh)
+    expected = script_for(POST.replace(epochs=3), title="post 预设，修改了 epochs", t=zh)
     assert code("--epochs", "3", "--lang", "zh", runs=tmp_path).stdout == expected
     assert code("--epochs", "3", runs=tmp_path, language="zh_CN.UTF-8").stdout == expected
-    assert code("--lang", "en", runs=tmp_path, language="zh_CN.UTF-8").stdout == script_for(SEED, "The seed preset")
+    assert code("--lang", "en", runs=tmp_path, language="zh_CN.UTF-8").stdout == script_for(POST, "The post preset")
     out = json.loads(code("--epochs", "3", "--json", runs=tmp_path, language="zh_CN.UTF-8").stdout)
-    assert out["script"] == script_for(SEED.replace(epochs=3), title="The seed preset, with epochs changed")
+    assert out["script"] == script_for(POST.replace(epochs=3), title="The post preset, with epochs changed")
     target = tmp_path / "mnist_cnn.py"
     said = code("--preset", "fast", "-o", str(target), "--lang", "zh", runs=tmp_path).stdout
     assert said.startswith(f"已写入 {target}")
@@ -385,7 +397,7 @@ def test_the_train_page_shows_the_code_behind_its_settings_and_follows_the_slide
     [shown] = at.code
     assert shown.language == "python"
     # st.code drops the final newline; the download keeps it.
-    assert shown.value == script_for(PRESETS["seed"].config, title="The seed preset").rstrip()
+    assert shown.value == script_for(PRESETS["post"].config, title="The post preset").rstrip()
     at.slider(key="train.epochs").set_value(7).run()
     assert "EPOCHS = 7" in at.code[0].value
     assert any(button.proto.id.endswith("-train.download_code") for button in at.get("download_button"))

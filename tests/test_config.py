@@ -1,10 +1,10 @@
 import pytest
 
 from mnist_core.networks.config import ConfigError, RunConfig
-from mnist_core.networks.presets import PRESETS, STUDY, get_preset
+from mnist_core.networks.presets import ALIASES, DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 
 
-def test_default_config_is_the_seed_model():
+def test_default_config_is_the_posts_model():
     config = RunConfig()
     assert config.filters == (16, 36)
     assert config.kernel_size == 3
@@ -59,10 +59,12 @@ def test_a_single_number_for_filters_is_explained():
         RunConfig.from_dict({"filters": 16})
 
 
-def test_presets_are_the_seed_study_plus_fast_and_best():
+def test_presets_are_the_posts_study_plus_fast_and_best():
     assert set(STUDY) | {"fast", "best"} == set(PRESETS)
-    assert get_preset("seed").config == RunConfig()
-    assert get_preset("seed-10").config.epochs == 10
+    assert STUDY[:2] == ("post", "post-10")
+    assert DEFAULT_PRESET == "post"
+    assert get_preset("post").config == RunConfig()
+    assert get_preset("post-10").config.epochs == 10
     assert get_preset("wide").config.filters == (32, 64)
     assert get_preset("wider").config.filters == (64, 128)
     assert get_preset("widest").config.filters == (128, 256)
@@ -72,8 +74,25 @@ def test_presets_are_the_seed_study_plus_fast_and_best():
     assert all(get_preset(name).config.epochs == 10 for name in STUDY[1:])
 
 
+def test_the_posts_model_keeps_its_old_names_seed_and_seed_10():
+    """`seed` also means the random seed; the preset is `post` now, and the old names resolve to the new ones."""
+    assert get_preset("seed") is PRESETS["post"]
+    assert get_preset("seed").name == "post"
+    assert get_preset("seed-10") is PRESETS["post-10"]
+    assert [canonical_preset(name) for name in ("seed", "seed-10", "post", "fast", "nope")] == [
+        "post",
+        "post-10",
+        "post",
+        "fast",
+        "nope",
+    ]
+    assert set(ALIASES.values()) <= set(PRESETS), "every alias names a preset that exists"
+    assert not set(ALIASES) & set(PRESETS), "an old name is never a preset of its own"
+    assert "seed" not in PRESETS, "lists of presets (the Train page's box, --help) show the new names only"
+
+
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="seed-10"):
+    with pytest.raises(ConfigError, match="post-10"):
         get_preset("sead")
 
 

@@ -2,7 +2,7 @@
 
 The canvas is a custom component; AppTest cannot draw on it, but a drawing can be faked by putting what the
 component would send (a PNG data URL of the canvas) into its session state, then rerunning the script.
-The page needs a model: the bundled default when it exists, otherwise one trained here (the seed model on 20,000
+The page needs a model: the bundled default when it exists, otherwise one trained here (the post's model on 20,000
 images for 3 epochs, about 10 s; it reads the project's drawn digits about as well as the default does).
 """
 
@@ -23,7 +23,7 @@ from tests.support.drawn_digits import Drawing, render
 from tests.support.pages import shown, texts
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_MODEL = PRESETS["seed"].config.replace(epochs=3, train_limit=20000, batch_size=128)
+TEST_MODEL = PRESETS["post"].config.replace(epochs=3, train_limit=20000, batch_size=128)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def model_runs_dir(tmp_path_factory, mnist) -> Path:
     if not BUNDLED_MODEL.exists():
         from mnist_core.jobs.runner import execute_run
 
-        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="seed", trainer=Trainer.OWNER) as writer:
+        with RunStore(runs_dir).create(TEST_MODEL, name="draw-test", preset="post", trainer=Trainer.OWNER) as writer:
             execute_run(writer, mnist)
     return runs_dir
 
@@ -58,8 +58,7 @@ def png_data_url(image: Image.Image) -> str:
 
 def fake_drawing(at, image: Image.Image):
     """What the canvas component sends when a stroke ends: its Fabric JSON and the rendered PNG."""
-    key = f"draw_canvas_{at.session_state['draw_clears']}"
-    at.session_state[key] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": png_data_url(image)}}
+    at.session_state["draw_canvas"] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": png_data_url(image)}}
     at.run()
     assert not at.exception
 
@@ -124,13 +123,15 @@ def test_the_layers_of_the_model_are_listed_in_order_below_the_answer(page, mode
     assert f"Map 5 of {conv.name}" in image_captions(page)
 
 
-def test_clear_gives_a_fresh_canvas(page):
+def test_a_cleared_canvas_shows_the_prompt_again_and_the_page_has_no_second_clear_button(page):
     fake_drawing(page, render(Drawing(1, 0, "centred", "thick", "canvas")))
     assert page.metric
-    page.button(key="draw_clear").click().run()
-    assert page.session_state["draw_clears"] == 1
+    # The canvas' own toolbar clears it (its bin): what the component then sends is the empty, black canvas.
+    fake_drawing(page, Image.new("RGB", (280, 280), "black"))
     assert not page.metric
     assert any("Draw a digit" in info.value for info in page.info)
+    assert not [b for b in page.button if "clear" in b.label.lower()]
+    assert any("Undo, redo and" in c.value for c in page.caption)
 
 
 def test_uploads_get_a_row_each_and_bad_files_a_clear_message(page):
@@ -187,7 +188,7 @@ def test_without_any_model_the_page_says_how_to_get_one(tmp_path, monkeypatch):
 def test_the_page_keys_every_widget_and_chart(page):
     fake_drawing(page, render(Drawing(8, 0, "centred", "thick", "canvas")))
     keys = {w.key for w in (*page.selectbox, *page.slider, *page.button)}
-    assert {"draw_model", "draw_pen", "draw_clear"} <= keys
+    assert {"draw_model", "draw_pen"} <= keys
     assert np.isclose(sum(float(v) for v in _bar_values(page)), 1.0, atol=1e-3)
 
 
@@ -207,10 +208,33 @@ def test_a_low_top_probability_is_shown_as_not_sure(page, monkeypatch):
 
 def test_the_model_picker_offers_the_bundled_model_first_then_every_finished_run(trained_run, monkeypatch):
     at = draw_page(trained_run.model_path.parents[1], monkeypatch)
-    options = at.selectbox(key="draw_model").options
-    assert any(option.startswith("Run small") and trained_run.id in option for option in options)
+    picker = at.selectbox(key="draw_model")
+    when = trained_run.meta.created_at.replace("T", " ")[:16]
+    accuracy = f"{trained_run.results.test_accuracy:.2%}"
+    assert f"small · trained {when} · {accuracy} test accuracy" in picker.options  # no internal id
+    assert picker.format_func(trained_run.id) == f"small · trained {when} · {accuracy} test accuracy"
     if BUNDLED_MODEL.exists():
-        assert options[0] == "Bundled default model"
+        assert picker.options[0] == "Bundled default model"
+
+
+def test_the_model_picker_adds_the_run_id_only_where_two_runs_share_a_name():
+    from mnist_core.i18n import translator
+    from mnist_core.presentation.draw_page import ModelEntry, model_labels
+
+    entries = [
+        ModelEntry("20261207-012106.206-fast-fed1", "fast", "2026-12-07T01:21:06.206", 0.99333),
+        ModelEntry("20261207-013000.000-fast-0a0b", "fast", "2026-12-07T01:30:00.000", 0.9912),
+        ModelEntry("20261207-014000.000-post-1c1d", "the post's model", "2026-12-07T01:40:00.000", None),
+        ModelEntry("20261207-015000.000-h5-2e2f", "post.h5", "2026-12-07T01:50:00.000", 0.9668, imported=True),
+    ]
+    labels = model_labels(entries)
+    assert labels["20261207-012106.206-fast-fed1"] == (
+        "fast · trained 2026-12-07 01:21 · 99.33% test accuracy · 20261207-012106.206-fast-fed1"
+    )
+    assert labels["20261207-014000.000-post-1c1d"] == "the post's model · trained 2026-12-07 01:40 · not evaluated"
+    assert labels["20261207-015000.000-h5-2e2f"] == "post.h5 · imported 2026-12-07 01:50 · 96.68% test accuracy"
+    chinese = model_labels(entries, translator("zh"))
+    assert chinese["20261207-015000.000-h5-2e2f"] == "post.h5 · 导入于 2026-12-07 01:50 · 测试准确率 96.68%"
 
 
 def test_a_thick_pen_on_a_small_digit_gets_a_tip_where_a_loop_can_fill_in(page):

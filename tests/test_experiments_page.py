@@ -1,4 +1,4 @@
-"""The Experiments page in AppTest: the seed's study is one click away, the form keeps what was chosen and explains
+"""The Experiments page in AppTest: the post's study is one click away, the form keeps what was chosen and explains
 bad definitions (guidance before anything is typed), a tiny grid queued from the page (its worker run here,
 in-process) fills the table, the runs and the charts, and a study shared through PostgreSQL shows the trials
 another machine trained."""
@@ -25,13 +25,13 @@ def results_table(at):
     return next(df.value for df in at.dataframe if "trial" in df.value.columns)
 
 
-def test_the_seed_study_is_ready_to_queue_on_an_empty_store(runs):
+def test_the_posts_study_is_ready_to_queue_on_an_empty_store(runs):
     at = open_page("pages/experiments.py")
     assert "No studies yet" in at.info[0].value
     assert at.radio(key="exp.kind").value == "presets"
     assert at.multiselect(key="exp.presets").value == [
-        "seed",
-        "seed-10",
+        "post",
+        "post-10",
         "wide",
         "wider",
         "widest",

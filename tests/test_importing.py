@@ -312,16 +312,21 @@ def test_the_runs_page_imports_an_uploaded_file_and_shows_it(tmp_path, monkeypat
 
 def test_the_draw_page_offers_the_imported_model_and_reads_a_drawing_with_it(imported, monkeypatch):
     from tests.support.drawn_digits import Drawing, render
-    from tests.test_draw_page import draw_page, fake_drawing
+    from tests.test_draw_page import draw_page, fake_drawing, image_captions
 
     at = draw_page(imported.model_path.parents[1], monkeypatch)
     picker = at.selectbox(key="draw_model")
-    label = next(option for option in picker.options if imported.id in option)
-    assert label.startswith("Imported post-keras2.h5 (test accuracy 96.68%)")
+    label = picker.format_func(imported.id)
+    assert label in picker.options
+    assert label.startswith("post-keras2.h5 · imported ")
+    assert label.endswith(" · 96.68% test accuracy")
     picker.select(imported.id).run()
     fake_drawing(at, render(Drawing(3, 0, "centred", "thick", "canvas"), seed=7))
     assert at.metric[0].value == "3"
-    assert len(at.image) == 4  # as drawn, the 28x28 input, the occlusion map, the first layer's feature maps
+    evidence = image_captions(at)[:4]  # then the layer view's pictures
+    assert evidence[0].startswith("As drawn")
+    assert evidence[1] == "The 28x28 input it receives"
+    assert evidence[3].startswith("First convolution layer")
 
 
 def test_the_runs_page_compares_an_imported_run_with_trained_ones(imported, tmp_path, monkeypatch):

@@ -4,20 +4,26 @@
 how and what each run is): a completed run of the `seed` preset, a stopped one (Ctrl-C), an interrupted one (kill -9,
 its status.json still saying "running"), a damaged copy (results.json cut short), an imported model and a two-trial
 grid study in `.studies.db`. Each test copies it (the fixture is never changed in place) and looks at it the way a
-user does: the command line's output and what the pages show.
+user does: the command line's output and what the pages show. The post's model was the preset `seed` then and is
+`post` now: what recorded the old name reads, lists and compares under the new one.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from mnist_core.networks.presets import get_preset
+from mnist_core.store import RunStore
+from mnist_core.study import Studies
 from tests.support.commands import cli
 from tests.support.drawn_digits import Drawing, render
 from tests.support.pages import figure, open_page, texts
@@ -71,7 +77,8 @@ def test_runs_lists_every_run_with_its_state_and_the_damaged_one_with_its_reason
         assert (rows[run_id]["name"], rows[run_id]["status"]) == (name, state), run_id
         assert rows[run_id]["test_accuracy"] == pytest.approx(accuracy), run_id
     completed = rows[COMPLETED]
-    assert completed["preset"] == "seed"
+    assert completed["preset"] == "post", "recorded as seed, the post's model's name before it was post"
+    assert {rows[t]["preset"] for t in (STOPPED, INTERRUPTED, TRIAL_1, TRIAL_2)} == {"post"}
     assert completed["kind"] == "trained"
     assert (completed["epochs_completed"], completed["epochs"], completed["parameters"]) == (1, 1, 6794)
     assert rows[STOPPED]["epochs_completed"] >= 1
@@ -112,6 +119,25 @@ def test_evaluate_predict_and_code_work_on_the_old_runs(legacy):
     assert "Conv2D(4" in script.replace(" ", "")
 
 
+def test_the_old_preset_name_still_trains_and_lists_beside_the_old_runs_as_post(legacy):
+    """`train --preset seed`, as 5d940cd's README said: the run records `post`, the name the preset has now, and the
+    command says so in one line; an old run renamed is written back under the new name."""
+    trained = cli("train", "--preset", "seed", "--epochs", "1", "--limit", "600", "--runs-dir", str(legacy))
+    assert "preset seed is now called post; the old name keeps working" in trained.stderr
+    rows = {row["run_id"]: row for row in cli_json("runs", "--runs-dir", str(legacy))}
+    [new] = set(rows) - {*STATES, DAMAGED}
+    assert (rows[new]["name"], rows[new]["preset"], rows[new]["status"]) == ("post", "post", "completed")
+    assert rows[new]["preset"] == rows[COMPLETED]["preset"], "the old run and the new compare as one preset"
+    assert json.loads((legacy / new / "meta.json").read_text())["preset"] == "post"
+
+    cli("rename", "legacy-completed", "the first one", "--runs-dir", str(legacy))
+    assert json.loads((legacy / COMPLETED / "meta.json").read_text())["preset"] == "post"
+
+    quiet = cli("train", "--preset", "seed", "--epochs", "1", "--limit", "600", "--json", "--runs-dir", str(legacy))
+    assert "now called" not in quiet.stderr, "--json output stays machine-readable"
+    assert json.loads(quiet.stdout)["name"] == "post"
+
+
 def pick_rows(at, run_ids: list[str]):
     """Click these runs' rows in the runs table (its selection holds row positions, as drawn)."""
     shown = list(at.dataframe[0].value["run_id"])
@@ -131,7 +157,7 @@ def test_the_runs_page_lists_them_opens_one_and_compares_two(legacy):
         assert (table.loc[run_id, "name"], table.loc[run_id, "status"]) == (name, state), run_id
         if accuracy is not None:
             assert table.loc[run_id, "test_accuracy_percent"] == pytest.approx(accuracy * 100), run_id
-    assert table.loc[COMPLETED, "preset"] == "seed"
+    assert table.loc[COMPLETED, "preset"] == "post"
     assert table.loc[DAMAGED, "status"] == "damaged"
     assert table.loc[DAMAGED, "problem"].startswith("results.json")
     assert any("1 damaged run folder" in e.label for e in at.expander)
@@ -170,18 +196,28 @@ def fake_drawing(at, image: Image.Image) -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    key = f"draw_canvas_{at.session_state['draw_clears']}"
-    at.session_state[key] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+    at.session_state["draw_canvas"] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
     at.run()
+
+
+def model_labels(at, run_ids) -> dict[str, str]:
+    """Run id -> how the Draw page's model picker lists it (runs it does not offer left out)."""
+    label = at.selectbox(key="draw_model").format_func
+    labels = {}
+    for run_id in run_ids:
+        with contextlib.suppress(KeyError):
+            labels[run_id] = label(run_id)
+    return labels
 
 
 def test_the_draw_page_draws_with_the_old_trained_and_imported_models(legacy):
     at = open_page("pages/draw.py", timeout=90)
     options = at.selectbox(key="draw_model").options
-    offered = {run_id for run_id in STATES if any(run_id in option for option in options)}
+    labels = model_labels(at, STATES)
+    offered = {run_id for run_id in STATES if labels.get(run_id) in options}
     assert offered == {COMPLETED, STOPPED, IMPORTED, TRIAL_1, TRIAL_2}, "finished runs with a model, no others"
-    assert any(o.startswith("Run legacy-completed (test accuracy 93.95%)") for o in options), options
-    assert any(o.startswith("Imported legacy-imported (test accuracy 89.65%)") for o in options), options
+    assert re.fullmatch(r"legacy-completed · trained 2026-12-07 09:54 · 93\.95% test accuracy", labels[COMPLETED])
+    assert re.fullmatch(r"legacy-imported · imported 2026-12-07 09:55 · 89\.65% test accuracy", labels[IMPORTED])
     for run_id in (COMPLETED, IMPORTED):
         at.selectbox(key="draw_model").set_value(run_id).run(timeout=90)
         fake_drawing(at, render(Drawing(3, 0, "centred", "thick", "canvas"), seed=7))
@@ -203,6 +239,11 @@ def test_the_study_is_shown_with_its_trials_by_study_show_and_the_experiments_pa
     assert [t["state"] for t in trials] == ["completed", "completed"]
     assert [t["run_id"] for t in trials] == [TRIAL_1, TRIAL_2]
     assert [t["test_accuracy"] for t in trials] == pytest.approx([0.9395, 0.9433])
+    _, spec = Studies(RunStore(legacy)).open("legacy-grid")
+    assert spec.base == "post", "a grid recorded from `seed` starts from `post`"
+    assert spec.config_for({"filters": "4/8"}) == get_preset("post").config.replace(
+        filters=(4, 8), epochs=1, train_limit=20000
+    )
     text = cli("study", "show", "legacy-grid", "--runs-dir", str(legacy)).stdout
     assert "2/2 trials finished" in text
     assert "93.95%" in text

@@ -1,4 +1,4 @@
-"""The network a RunConfig describes: the seed post's model, its parameter counts, its optional layers."""
+"""The network a RunConfig describes: the blog post's model, its parameter counts, its optional layers."""
 
 import keras
 import numpy as np
@@ -7,7 +7,7 @@ from mnist_core.networks.config import RunConfig
 from mnist_core.networks.model import build_model, describe
 
 
-def test_seed_model_matches_the_post():
+def test_the_posts_model_matches_the_post():
     rows, parameters = describe(RunConfig())
     assert parameters == 232_590  # the post's model.summary() total
     types = [row["type"] for row in rows]

@@ -11,14 +11,14 @@ def grid_captions(at):
     return [a["text"] for a in figure(at, "data.grid")["layout"]["annotations"]]
 
 
-def test_the_page_shows_what_the_seed_printed():
+def test_the_page_shows_what_the_post_printed():
     at = open_page("pages/data.py")
     assert texts(at.metric)[:2] == ["60,000", "10,000"]
     counts = figure(at, "data.counts")["data"]
     assert [trace["name"] for trace in counts] == ["train", "test"]
     assert counts[0]["y"][:2] == [5923, 6742]
     assert counts[1]["y"][0] == 980
-    assert grid_captions(at)[:3] == ["label=5", "label=0", "label=4"]  # the seed's first training digits
+    assert grid_captions(at)[:3] == ["label=5", "label=0", "label=4"]  # the post's first training digits
 
 
 def test_the_grid_follows_set_label_start_and_count():
@@ -33,6 +33,22 @@ def test_the_grid_follows_set_label_start_and_count():
     assert not at.exception
     assert "test image #" in at.markdown[0].value
     assert "label **3**" in at.markdown[0].value
+
+
+def grid_caption(at) -> str:
+    return next(c.value for c in at.caption if "shown" in c.value)
+
+
+def test_the_grids_caption_says_what_its_tiles_show():
+    at = open_page("pages/data.py")
+    assert grid_captions(at)[0] == "label=5"
+    assert "titled with its label" in grid_caption(at)
+    assert "index" not in grid_caption(at)  # the tiles show no index
+    at.selectbox(key="data.label").set_value("3").run()
+    first = grid_captions(at)[0]
+    assert first.startswith("#")  # the index in the set...
+    assert "all labelled 3, each titled with its index in the set" in grid_caption(at)
+    assert first in grid_caption(at)  # ...and the caption names the same digits
 
 
 def test_one_digit_up_close_shows_pixels_normalised_values_and_one_hot():

@@ -163,14 +163,22 @@ def test_downloads_offer_the_model_and_the_metrics_as_csv_files(runs):
     assert metrics.proto.url.endswith(".zip")  # one CSV file per table in a zip (test_dashboard reads them)
 
 
-def test_predict_test_image_n_with_the_runs_model(runs, trained_run):
+def test_predict_test_image_n_with_the_runs_model(runs, trained_run, mnist):
+    import keras
+
     shutil.copytree(trained_run.model_path.parent, runs.root / trained_run.id)
+    model = keras.saving.load_model(trained_run.model_path)  # the model's own answer, without the page's code
+    probabilities = model.predict(mnist.x_test[:1, ..., None].astype("float32") / 255.0, verbose=0)
+    answers = [int(p.argmax()) for p in probabilities]
     at = open_page("pages/runs.py")
     at.number_input(key="runs.predict_index").set_value(0)
     at.button[[b.label for b in at.button].index("Predict")].click().run(timeout=90)
     assert not at.exception
     assert next(m.value for m in at.metric if m.label == "True") == "7"  # the first test digit
-    assert next(m.value for m in at.metric if m.label == "Predicted") in [str(d) for d in range(10)]
+    predicted = next(m for m in at.metric if m.label == "Predicted")
+    assert predicted.value == str(answers[0])
+    assert predicted.proto.delta == f"{probabilities[0].max():.1%} confident"
+    assert [m.value for m in (*at.success, *at.error)] == ["Right." if answers[0] == 7 else "Wrong."]
     picture = figure(at, "runs.predict_image")
     assert "text" not in picture["data"][0]  # no unreadable pixel values in the narrow column
     assert picture["layout"]["yaxis"]["range"] == [27.5, -0.5]  # the image, not -7 to 35
@@ -191,3 +199,49 @@ def test_a_misclassified_test_digit_opens_inside_the_network_layer_by_layer(runs
     labels = [shown(e.label) for e in at.expander if e.label[0].isdigit()]
     assert labels[0] == "0. input · Input · 28x28x1"
     assert labels[-1].startswith(f"{len(labels) - 1}. digit · Dense · 10")
+
+
+def test_every_column_that_is_not_self_evident_explains_itself_and_the_table_has_a_legend(runs):
+    completed_run(runs, "done")
+    at = open_page("pages/runs.py")
+    config = columns(at.dataframe[0])
+    explained = {
+        "preset",
+        "status",
+        "parameters",
+        "epochs_run",
+        "epochs_planned",
+        "best_val_accuracy_percent",
+        "test_accuracy_percent",
+        "train_val_gap_points",
+        "duration",
+        "created",
+        "problem",
+    }
+    assert all(config[name].get("help") for name in explained), {n: config[n].get("help") for n in explained}
+    assert "percentage points" in config["train_val_gap_points"]["help"]
+    legend = next(c.value for c in at.caption if "**Gap**" in c.value)
+    for header in ("Planned", "Best val", "Gap", "Problem"):
+        assert f"**{header}**" in legend
+
+
+def test_the_runs_page_reads_in_chinese(runs):
+    completed_run(runs, "done")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert at.title[0].value == "运行记录"
+    assert "done · 已完成" in texts(at.subheader)
+    assert at.dataframe[0].value["status"].tolist() == ["已完成"]
+    config = columns(at.dataframe[0])
+    assert config["train_val_gap_points"]["label"] == "差距"
+    assert next(m.value for m in at.metric if m.label == "测试准确率") == "99.70%"
+    loss = figure(at, "runs.overlay.loss")
+    assert loss["layout"]["title"]["text"] == "损失"
+    assert loss["layout"]["xaxis"]["title"]["text"] == "迭代次数"
+    assert {trace["name"].split(" · ")[1] for trace in loss["data"]} == {"验证集", "训练集"}
+    confusion = figure(at, "runs.confusion")
+    assert confusion["layout"]["title"]["text"] == "混淆矩阵（测试集）"
+    assert confusion["data"][0]["hovertemplate"].startswith("真实 %{y}，预测 %{x}")

@@ -19,9 +19,9 @@ def parameters(at) -> str:
     return next(m.value for m in at.metric if m.label == "Parameters")
 
 
-def test_the_seed_preset_is_the_start_and_its_summary_is_the_posts(runs):
+def test_the_posts_model_is_the_start_and_its_summary_is_the_posts(runs):
     at = open_page("pages/train.py")
-    assert at.selectbox(key="train.preset").value == "seed"
+    assert at.selectbox(key="train.preset").value == "post"
     assert parameters(at) == "232,590"
     layers = at.dataframe[0].value
     assert list(layers["layer"])[:2] == ["image", "conv1"]
@@ -73,7 +73,7 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
 def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_name_is_kept(runs, no_worker):
     completed_run(runs, "fast")
     at = open_page("pages/train.py")
-    assert at.text_input(key="train.name").placeholder == "seed"
+    assert at.text_input(key="train.name").placeholder == "post"
     at.selectbox(key="train.preset").set_value("fast").run()
     assert at.text_input(key="train.name").value == ""
     assert at.text_input(key="train.name").placeholder == "fast 2"

@@ -1,5 +1,6 @@
 import numpy as np
 
+from mnist_core.i18n import translator
 from mnist_core.inspection.predict import Predictor
 from mnist_core.networks.training import to_model_input
 
@@ -67,9 +68,11 @@ def test_pictures_are_answered_in_order_and_each_bad_one_gets_its_problem(traine
     assert answers[0].problem is None
     assert answers[0].error is None
     assert answers[2].prediction is None
-    assert answers[2].problem.startswith("not an image")
-    assert answers[2].error.startswith("notes.png: not an image")
-    assert answers[3].problem == "no ink found: the picture looks blank"
+    assert str(answers[2].problem).startswith("not an image")
+    assert answers[2].error.startswith("notes.png: not an image")  # English, for --json
+    assert str(answers[3].problem) == "no ink found: the picture looks blank"
+    # A page shows the same problem in its reader's language, the file's name kept as it is.
+    assert translator("zh").message(answers[2].explanation).startswith("notes.png：不是图像")
 
 
 def test_not_sure_below_the_confidence_threshold():

@@ -15,7 +15,7 @@ import pytest
 
 from mnist_core.networks.backend import start_up_noise
 from mnist_core.store import RunState, RunStore
-from tests.conftest import ROOT, cli, cli_env
+from tests.support.commands import ROOT, cli, cli_env
 
 # What TensorFlow 2.21 prints on a machine without a GPU, measured: see mnist_core/networks/backend.py.
 NOISE = re.compile(

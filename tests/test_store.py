@@ -33,13 +33,13 @@ def test_an_empty_or_missing_store_lists_nothing(tmp_path):
 
 
 def test_create_list_rename_delete(store):
-    with store.create(SMALL, name="first", preset="seed") as first, store.create(SMALL.replace(epochs=5)) as second:
+    with store.create(SMALL, name="first", preset="post") as first, store.create(SMALL.replace(epochs=5)) as second:
         pass
     assert {r.id for r in store.runs()} == {first.id, second.id}
     run = store.get(first.id)
     assert run.state == RunState.QUEUED
     assert run.config == SMALL
-    assert run.meta.preset == "seed"
+    assert run.meta.preset == "post"
     store.rename(first.id, "renamed")
     assert store.find("renamed").id == first.id
     with pytest.raises(RunStoreError, match="empty"):

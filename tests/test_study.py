@@ -82,7 +82,7 @@ def test_bad_study_definitions_are_refused_with_the_field_and_the_fix(make, fiel
     assert words in str(caught.value)
 
 
-def test_the_seed_study_is_its_seven_presets_with_the_posts_figures():
+def test_the_posts_study_is_its_seven_presets_with_the_posts_figures():
     spec = studies.preset_study(**TINY)
     assert spec.size == 7
     assert spec.presets == STUDY
@@ -92,6 +92,67 @@ def test_the_seed_study_is_its_seven_presets_with_the_posts_figures():
     assert all(c.epochs == 1 and c.train_limit == 1000 for c in configs.values())
     assert spec.describe({"preset": "wide"}) == PRESETS["wide"].description
     assert StudySpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_a_new_study_names_the_posts_model_post_even_when_asked_by_its_old_name(tmp_path):
+    spec = studies.preset_study(["seed", "seed-10", "wide"], **TINY)
+    assert spec.presets == ("post", "post-10", "wide")
+    assert spec.to_dict()["presets"] == ["post", "post-10", "wide"], "a new study records the new names"
+    assert spec.space() == {"preset": ("categorical", ["post", "post-10", "wide"])}
+    assert spec.config_for({"preset": "post-10"}) == PRESETS["post-10"].config.replace(**TINY)
+    assert studies.grid_study({"dropout": [0.1]}, base="seed").base == "post"
+    assert studies.search_study({"dropout": {"low": 0.1, "high": 0.5}}, 3, base="seed-10").base == "post-10"
+    with pytest.raises(StudyError, match="listed twice"):
+        studies.preset_study(["seed", "post"])
+
+    made = _cli("create", "old-names", "--preset-study", "seed", "wide", "--json", runs_dir=tmp_path / "runs")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["spec"]["presets"] == ["post", "wide"]
+    made = _cli(
+        "create", "old-base", "--grid", "dropout=0.1,0.2", "--base", "seed", "--json", runs_dir=tmp_path / "runs"
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["spec"]["base"] == "post"
+
+
+def _study_as_5d940cd_made_it(lab: Studies, name: str, presets: list[str], overrides: dict) -> None:
+    """A preset study as the code before the rename wrote it: its definition and its queued trials naming `seed`."""
+    from mnist_core.study import adapter
+
+    recorded = {**studies.preset_study(**overrides).to_dict(), "presets": presets, "base": "seed"}
+    planned = [{"preset": preset} for preset in presets]
+    lab.store.root.mkdir(parents=True, exist_ok=True)
+    adapter.create_study(lab.url, name, planned, {"spec": recorded}, search=False, prune=False)
+
+
+def test_a_study_recorded_under_the_old_names_trains_and_shows_them_under_the_new_ones(tmp_path, mnist):
+    store = RunStore(tmp_path / "runs")
+    lab = Studies(store)
+    _study_as_5d940cd_made_it(lab, "before-rename", ["seed-10", "one-conv"], {"epochs": 1, "train_limit": 600})
+    _, spec = lab.open("before-rename")
+    assert spec.presets == ("post-10", "one-conv")
+    assert spec.base == "post"
+    assert spec.space() == {"preset": ("categorical", ["seed-10", "one-conv"])}, "Optuna's choices as recorded"
+
+    assert lab.run_worker("before-rename", data=mnist, max_trials=1) == 1  # its queued `seed-10` trial, trained
+    lab.request_stop("before-rename")
+    assert lab.prepare_resume("before-rename") == []
+    assert lab.run_worker("before-rename", data=mnist) == 1  # and the next, after a stop and a resume
+    rows = lab.rows("before-rename")
+    assert [row["preset"] for row in rows] == ["post-10", "one-conv"]
+    assert [row["state"] for row in rows] == ["completed", "completed"]
+    assert rows[0]["post_accuracy"] == PRESETS["post-10"].reported_accuracy
+    assert rows[0]["changed"] == PRESETS["post-10"].description
+    assert rows[0]["epochs"] == 1
+    first = store.get(rows[0]["run_id"])
+    assert (first.meta.preset, first.name) == ("post-10", "before-rename #1 post-10")
+    assert first.config == PRESETS["post-10"].config.replace(epochs=1, train_limit=600)
+    assert list(lab.curves("before-rename")) == ["#1 post-10", "#2 one-conv"]
+
+    shown = _cli("show", "before-rename", "--json", runs_dir=store.root)
+    assert [trial["preset"] for trial in json.loads(shown.stdout)["trials"]] == ["post-10", "one-conv"]
+    table = _cli("show", "before-rename", runs_dir=store.root).stdout
+    assert "seed" not in table
 
 
 def test_typed_values_and_ranges_parse_into_config_values():
@@ -271,7 +332,7 @@ def test_a_worker_killed_mid_trial_leaves_its_trial_to_the_next_worker_and_finis
 def test_stop_ends_the_study_cleanly_and_keeps_the_stopped_trials_run(tmp_path, mnist):
     store = RunStore(tmp_path / "runs")
     lab = Studies(store)
-    lab.create("stopped", studies.preset_study(["one-conv", "seed-10"], epochs=300, train_limit=1000))
+    lab.create("stopped", studies.preset_study(["one-conv", "post-10"], epochs=300, train_limit=1000))
     import threading
 
     worker = threading.Thread(target=lab.run_worker, args=("stopped",), kwargs={"data": mnist})

@@ -62,7 +62,7 @@ class MnistData:
         raise ValueError(f"subset must be 'train' or 'test' (got {subset!r})")
 
     def summary(self) -> dict:
-        """What the seed printed, as data: source, shapes and per-class counts."""
+        """What the post printed, as data: source, shapes and per-class counts."""
         return {
             "source": self.source,
             "train": {"shape": list(self.x_train.shape), "class_counts": class_counts(self.y_train)},

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_core.data.mnist import IMAGE_SIZE
+from mnist_core.i18n import Message, TranslatableError
 
 FIELD = IMAGE_SIZE  # the field MNIST's digits live in
 BOX = 20
@@ -43,8 +44,13 @@ MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 
 
-class ImageError(ValueError):
-    """An input that is not a usable image; the message says what is wrong and what to do."""
+class ImageError(TranslatableError, ValueError):
+    """An input that is not a usable image. `problem` (a Message) says what is wrong and what to do; `name` is the
+    file's name, which `str(error)` puts first ("notes.png: not an image ..."), in English for the command line."""
+
+    def __init__(self, name: str | None, problem: Message):
+        self.name, self.problem = name, problem
+        super().__init__(Message("{name}: {problem}", name=name, problem=problem) if name is not None else problem)
 
 
 @dataclass
@@ -58,45 +64,59 @@ class Prepared:
     stroke: float = 0.0  # the pen's width as drawn, in pixels of the 28x28 input (MNIST: about 1.2 to 2.9)
 
 
+def _too_large(size: int) -> Message:
+    return Message(
+        "{size:.1f} MB is too large; images up to {limit} MB.", size=size / 2**20, limit=MAX_FILE_BYTES // 2**20
+    )
+
+
 def open_image(source, name: str = "image") -> Image.Image:
     """Open a file path, bytes or file-like as a PIL image, refusing empty, huge, truncated or non-image files."""
     if isinstance(source, (str, os.PathLike)):
         name = str(source)
         if os.path.isdir(source):
-            raise ImageError(f"{name}: is a directory, not an image file; give the image files inside it.")
+            raise ImageError(name, Message("is a directory, not an image file; give the image files inside it."))
         try:
             size = os.path.getsize(source)
             if size > MAX_FILE_BYTES:
-                raise ImageError(
-                    f"{name}: {size / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB."
-                )
+                raise ImageError(name, _too_large(size))
             with open(source, "rb") as handle:
                 data = handle.read()
         except OSError as error:
-            raise ImageError(f"{name}: cannot read the file ({error.strerror or error}).") from None
+            raise ImageError(
+                name, Message("cannot read the file ({reason}).", reason=error.strerror or str(error))
+            ) from None
     elif isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
         data = source.read()
     if not data:
-        raise ImageError(f"{name}: the file is empty.")
+        raise ImageError(name, Message("the file is empty."))
     if len(data) > MAX_FILE_BYTES:
-        raise ImageError(f"{name}: {len(data) / 2**20:.1f} MB is too large; images up to {MAX_FILE_BYTES // 2**20} MB.")
+        raise ImageError(name, _too_large(len(data)))
     try:
         image = Image.open(io.BytesIO(data))
         if image.format not in ACCEPTED_FORMATS:
-            raise ImageError(f"{name}: {image.format} images are not supported; use PNG, JPEG, GIF, BMP or WebP.")
+            raise ImageError(
+                name,
+                Message("{format} images are not supported; use PNG, JPEG, GIF, BMP or WebP.", format=image.format),
+            )
         if image.width * image.height > MAX_PIXELS:
-            raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large; scale it down first.")
+            raise ImageError(
+                name,
+                Message(
+                    "{width}x{height} pixels is too large; scale it down first.", width=image.width, height=image.height
+                ),
+            )
         image.load()
     except ImageError:
         raise
     except Image.DecompressionBombError:
-        raise ImageError(f"{name}: the image is too large; scale it down first.") from None
+        raise ImageError(name, Message("the image is too large; scale it down first.")) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (PNG, JPEG, GIF, BMP or WebP expected).") from None
+        raise ImageError(name, Message("not an image (PNG, JPEG, GIF, BMP or WebP expected).")) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name}: the image is damaged or truncated ({error}).") from None
+        raise ImageError(name, Message("the image is damaged or truncated ({reason}).", reason=str(error))) from None
     return ImageOps.exif_transpose(image)
 
 
@@ -108,7 +128,9 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (2, 3, 4)):
-        raise ImageError(f"expected a grey, RGB or RGBA image, got an array of shape {pixels.shape}")
+        raise ImageError(
+            None, Message("expected a grey, RGB or RGBA image, got an array of shape {shape}", shape=pixels.shape)
+        )
     scale = 255.0 if pixels.max(initial=0) > 1.0 else 1.0
     pixels = pixels / scale
 

@@ -1,4 +1,4 @@
-"""How well a trained model does on the test set: the seed's accuracy, plus what it lacked.
+"""How well a trained model does on the test set: the post's accuracy, plus what it lacked.
 
 Everything is computed from one pass of predicted probabilities with numpy: accuracy and loss (the same numbers
 as `model.evaluate`), the confusion matrix, per-class precision / recall / F1, and the misclassified images.

@@ -7,7 +7,7 @@ step's output. So `inspect(image)` is ONE forward pass (`predict_on_batch` on a 
 there are; `kernel_for` then reads a convolution's weights to show which kernel made a feature map.
 
 Plain Keras and numpy, no backend calls: any Keras backend runs it. What a person reads (the notes on each step) is
-plain English kept together in `NOTES`, so a translation catalog can wrap it in one place.
+kept together in `NOTES`: English message ids, made Messages that a page shows in its reader's language.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from keras import layers
 
 from mnist_core.data.preprocess import FIELD
+from mnist_core.i18n import Message, marked
 
 # What each step shows.
 INPUT = "input"  # the 28x28 digit the network receives
@@ -29,40 +30,53 @@ UNSUPPORTED = "unsupported"  # an output this view cannot draw: listed with its 
 
 TOP_SLICES = 4  # kernel slices shown first for a later convolution; the rest are one click away
 
-# Every sentence a person reads, in one place (a later translation catalog wraps these).
+# Every sentence a person reads, in one place: English message ids (extracted by Babel through `marked`), which
+# `note` makes Messages, so a page shows them in its reader's language. Keras' layer types ({type}) stay as they are.
 NOTES = {
-    "input": "The 28x28 digit as the network receives it: the preprocessed drawing, values from 0 to 1.",
-    "conv_relu": "After ReLU (built into this {type}): negative responses are set to 0.",
-    "conv_linear": "Raw filter responses, before any activation (negative values kept).",
-    "conv_then_norm": "Raw filter responses, before normalisation and ReLU, which follow as layers of their own.",
-    "conv_activation": "After its built-in {activation} activation.",
-    "batch_norm": "BatchNormalization: normalised with the moving statistics learned in training (inference mode).",
-    "relu": "ReLU: negative values set to 0.",
-    "activation": "Activation {activation}.",
-    "max_pool": "Max pooling {size}: keeps the largest value of each {size} patch.",
-    "average_pool": "Average pooling {size}: the mean of each {size} patch.",
-    "global_pool": "{type}: one value per channel.",
-    "dropout": "{type} does nothing at inference: its output is its input, unchanged (it only acts in training).",
-    "augmentation": "{type} does nothing at inference: it varies the training images only, so its output is its input.",
-    "flatten": "The maps laid out as one vector of {size:,} values.",
-    "reshape": "The same values in another shape.",
-    "dense_relu": "After ReLU (built into this Dense): negative values set to 0.",
-    "dense_linear": "Raw outputs (logits), before any activation.",
-    "dense_activation": "After its built-in {activation} activation.",
-    "softmax": "Softmax: the ten probabilities, which add up to 1.",
-    "unsupported": "This view cannot draw a {type} output of shape {shape}: listed, not drawn.",
-    "kernel_first": "The {kh}x{kw} kernel of {name} for map {channel}: the input times these weights, summed, "
-    "plus the bias, gives each pixel of the map.",
-    "kernel_later": "Map {channel} of {name} sums {count} input maps, each through its own {kh}x{kw} slice of the "
-    "kernel; the slices that weigh most (largest sum of absolute weights) come first.",
-    "kernel_none": "No convolution made this map: {reason}",
-    "kernel_not_conv": "the layers before it are not a plain Conv2D.",
-    "kernel_groups": "{name} is a grouped convolution, which this view does not unpick.",
+    "input": marked("The 28x28 digit as the network receives it: the preprocessed drawing, values from 0 to 1."),
+    "conv_relu": marked("After ReLU (built into this {type}): negative responses are set to 0."),
+    "conv_linear": marked("Raw filter responses, before any activation (negative values kept)."),
+    "conv_then_norm": marked(
+        "Raw filter responses, before normalisation and ReLU, which follow as layers of their own."
+    ),
+    "conv_activation": marked("After its built-in {activation} activation."),
+    "batch_norm": marked(
+        "BatchNormalization: normalised with the moving statistics learned in training (inference mode)."
+    ),
+    "relu": marked("ReLU: negative values set to 0."),
+    "activation": marked("Activation {activation}."),
+    "max_pool": marked("Max pooling {size}: keeps the largest value of each {size} patch."),
+    "average_pool": marked("Average pooling {size}: the mean of each {size} patch."),
+    "global_pool": marked("{type}: one value per channel."),
+    "dropout": marked(
+        "{type} does nothing at inference: its output is its input, unchanged (it only acts in training)."
+    ),
+    "augmentation": marked(
+        "{type} does nothing at inference: it varies the training images only, so its output is its input."
+    ),
+    "flatten": marked("The maps laid out as one vector of {size:,} values."),
+    "reshape": marked("The same values in another shape."),
+    "dense_relu": marked("After ReLU (built into this Dense): negative values set to 0."),
+    "dense_linear": marked("Raw outputs (logits), before any activation."),
+    "dense_activation": marked("After its built-in {activation} activation."),
+    "softmax": marked("Softmax: the ten probabilities, which add up to 1."),
+    "unsupported": marked("This view cannot draw a {type} output of shape {shape}: listed, not drawn."),
+    "kernel_first": marked(
+        "The {kh}x{kw} kernel of {name} for map {channel}: the input times these weights, summed, "
+        "plus the bias, gives each pixel of the map."
+    ),
+    "kernel_later": marked(
+        "Map {channel} of {name} sums {count} input maps, each through its own {kh}x{kw} slice of the "
+        "kernel; the slices that weigh most (largest sum of absolute weights) come first."
+    ),
+    "kernel_none": marked("No convolution made this map: {reason}"),
+    "kernel_not_conv": marked("the layers before it are not a plain Conv2D."),
+    "kernel_groups": marked("{name} is a grouped convolution, which this view does not unpick."),
 }
 
 
-def note(key: str, **values) -> str:
-    return NOTES[key].format(**values)
+def note(key: str, **values) -> Message:
+    return Message(NOTES[key], **values)
 
 
 # --- results ---------------------------------------------------------------------------------------------------
@@ -77,7 +91,7 @@ class LayerStep:
     type: str  # the layer's class, e.g. "Conv2D"
     output_shape: tuple[int, ...]  # batch axis aside
     kind: str  # INPUT, FEATURE_MAPS, VECTOR, PROBABILITIES or UNSUPPORTED
-    note: str
+    note: Message
     # FEATURE_MAPS and INPUT: (channels, height, width); VECTOR and PROBABILITIES: (units,); UNSUPPORTED: None
     activations: np.ndarray | None = field(repr=False, compare=False)
     value_range: tuple[float, float] = (0.0, 0.0)  # one colour scale for every picture of this step
@@ -85,7 +99,7 @@ class LayerStep:
 
     @property
     def shape_text(self) -> str:
-        return "x".join("?" if size is None else str(size) for size in self.output_shape) or "a scalar"
+        return "x".join("?" if size is None else str(size) for size in self.output_shape) or "()"
 
     @property
     def channels(self) -> int:
@@ -127,7 +141,7 @@ class KernelView:
     conv_name: str | None
     slices: tuple[KernelSlice, ...]  # every input channel, heaviest first
     bias: float | None
-    note: str
+    note: Message
 
     @property
     def top(self) -> tuple[KernelSlice, ...]:

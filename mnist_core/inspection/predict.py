@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_core.data.preprocess import FIELD, ImageError, Prepared, open_image, prepare
+from mnist_core.i18n import Message
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 
 # Below this top probability the answer is shown as "not sure".
@@ -47,12 +48,17 @@ class PictureAnswer:
     name: str
     prediction: Prediction | None = None
     prepared: Prepared | None = None
-    problem: str | None = None  # why there is no answer: not an image, damaged, too large, blank
+    problem: Message | None = None  # why there is no answer: not an image, damaged, too large, blank
+
+    @property
+    def explanation(self) -> Message | None:
+        """The problem as one line that names the picture, for a list of several, in the reader's language."""
+        return Message("{name}: {problem}", name=self.name, problem=self.problem) if self.problem else None
 
     @property
     def error(self) -> str | None:
-        """The problem as one line that names the picture, for a list of several."""
-        return f"{self.name}: {self.problem}" if self.problem else None
+        """The same line in English (the command line's --json)."""
+        return str(self.explanation) if self.problem else None
 
 
 class Predictor:
@@ -68,7 +74,9 @@ class Predictor:
         """
         path = Path(path)
         if not path.exists():
-            raise ModelFileError(f"{path}: no such model file. Train a run first, or pick another model.")
+            raise ModelFileError(
+                path, Message("no such model file"), Message("Train a run first, or pick another model")
+            )
         return cls(as_digit_classifier(load_model_file(path), str(path)))
 
     def probabilities(self, images01: np.ndarray) -> np.ndarray:
@@ -94,10 +102,10 @@ class Predictor:
             try:
                 prediction, prepared = self.predict_picture(open_image(source, name=name))
             except ImageError as error:
-                answers.append(PictureAnswer(name, problem=str(error).removeprefix(f"{name}: ")))
+                answers.append(PictureAnswer(name, problem=error.problem))
                 continue
             if prediction is None:
-                answers.append(PictureAnswer(name, problem="no ink found: the picture looks blank"))
+                answers.append(PictureAnswer(name, problem=Message("no ink found: the picture looks blank")))
             else:
                 answers.append(PictureAnswer(name, prediction, prepared))
         return answers

@@ -1,6 +1,6 @@
 """Bring your own model: a Keras model file trained elsewhere becomes a run, evaluated like the runs trained here.
 
-The seed post's readers have `.h5` files saved by Keras 2; others have `.keras` files from Keras' examples. Any model
+The blog post's readers have `.h5` files saved by Keras 2; others have `.keras` files from Keras' examples. Any model
 that reads one 28x28 digit (28x28, 28x28x1 or a flat 784) and answers ten classes is opened in safe mode and adapted
 (`model_files`), evaluated on the MNIST test set (`evaluation`: confusion matrix, per-class metrics, misclassified
 digits), and kept as a run of kind "imported": the Runs page compares it with trained runs, the Draw page draws with
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_core.data.mnist import MnistData, load_mnist
+from mnist_core.i18n import Message
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.store import (
     RecordError,
@@ -66,7 +67,7 @@ def import_model(
     except ModelFileError as error:
         if source_name is None:
             raise
-        raise ModelFileError(str(error).replace(str(path), source_name, 1)) from None
+        raise error.naming(source_name) from None
     data = data or load_mnist()
     results = _evaluate(model, data, source_name or str(path))
 
@@ -121,8 +122,12 @@ def _evaluate(model, data: MnistData, label: str) -> Results:
     probabilities = predict_probabilities(model, to_model_input(data.x_test))
     if not np.isfinite(probabilities).all():
         raise ModelFileError(
-            f"{label}: the model answers MNIST test digits with numbers that are not finite (NaN or infinity), "
-            "so its weights are damaged or it was never trained. Pick another model."
+            label,
+            Message(
+                "the model answers MNIST test digits with numbers that are not finite (NaN or infinity), so its "
+                "weights are damaged or it was never trained"
+            ),
+            Message("Pick another model"),
         )
     results = records.replace(
         evaluate_probabilities(probabilities, data.y_test),
@@ -133,5 +138,7 @@ def _evaluate(model, data: MnistData, label: str) -> Results:
         return records.decode(records.encode(results), Results, "results.json")
     except RecordError as error:
         raise ModelFileError(
-            f"{label}: the model's answers are not probabilities ({error.problem}). Pick another model."
+            label,
+            Message("the model's answers are not probabilities ({reason})", reason=error.problem),
+            Message("Pick another model"),
         ) from None

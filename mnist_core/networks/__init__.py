@@ -17,7 +17,7 @@ from mnist_core.networks.codegen import script_for
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ForwardingSink, ProgressPoint, ProgressSink, cross_entropy
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, check_model_file, load_model_file
-from mnist_core.networks.presets import PRESETS, STUDY, Preset, get_preset
+from mnist_core.networks.presets import ALIASES, DEFAULT_PRESET, PRESETS, STUDY, Preset, canonical_preset, get_preset
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -28,6 +28,8 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
+    "ALIASES",
+    "DEFAULT_PRESET",
     "LR_SCHEDULES",
     "OPTIMIZERS",
     "PRESETS",
@@ -42,6 +44,7 @@ __all__ = [
     "TrainingResult",
     "as_digit_classifier",
     "build_model",
+    "canonical_preset",
     "check_model_file",
     "cross_entropy",
     "describe",

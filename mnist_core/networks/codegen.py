@@ -1,11 +1,11 @@
 """The code behind the sliders: a standalone Python script that trains exactly what a RunConfig trains.
 
-The script reads like the seed post (constants, the data, the model, its summary, compile, fit, evaluate), with a
+The script reads like the blog post's (constants, the data, the model, its summary, compile, fit, evaluate), with a
 short comment above each step as the post has, and needs numpy and keras only, so a student can take it anywhere. It
 builds the same layers with the same names, in the same order, as `mnist_core.networks.model.build_model`, so its
 `model.summary()` matches the Train page's table row for row, and it trains as `mnist_core.networks.training.train`
 does: the same optimizer and learning-rate schedule, validation split, first N images, random seed and callbacks.
-Code appears only for the options that are on, so the seed's config reads almost like the post.
+Code appears only for the options that are on, so the post's own model reads almost like the post.
 
 The comments and docstrings are in the reader's language (`t`, a translator: English by default; the Chinese ones
 use the post's own words); the code is the same in every language, so every reader trains the same network.
@@ -53,7 +53,7 @@ def script_for(config: RunConfig, title: str | None = None, t: Translator | None
         _header(config, title, t),
         _imports(config, t),
         _constants(config, t),
-        _seed(t),
+        _random_seed(t),
         _data(config, t),
         _augmentation(config, t),
         _model(config, t),
@@ -234,7 +234,7 @@ def _constants(config: RunConfig, t: Translator) -> str:
         ]
     lines += [
         _comment(t("The random seed (see keras.utils.set_random_seed below).")),
-        f"SEED = {config.seed}",
+        f"RANDOM_SEED = {config.seed}",
         _comment(t("10 classes: the digits 0 to 9.")),
         f"NUM_CLASSES = {NUM_CLASSES}",
         _comment(t("Each image is 28x28 pixels with 1 channel (grey).")),
@@ -247,7 +247,7 @@ def _constants(config: RunConfig, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def _seed(t: Translator) -> str:
+def _random_seed(t: Translator) -> str:
     return "\n".join(
         [
             _comment(
@@ -256,7 +256,7 @@ def _seed(t: Translator) -> str:
                     " on every run."
                 )
             ),
-            "keras.utils.set_random_seed(SEED)",
+            "keras.utils.set_random_seed(RANDOM_SEED)",
         ]
     )
 
@@ -413,12 +413,12 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
                 t("Rotate by up to {degrees} degrees either way, as a fraction of a full turn.", degrees=degrees),
                 indent=" " * 8,
             ),
-            f'        layers.RandomRotation({degrees} / 360, fill_mode="constant", seed=SEED),',
+            f'        layers.RandomRotation({degrees} / 360, fill_mode="constant", seed=RANDOM_SEED),',
         ]
     if config.augment_zoom:
         steps += [
             _comment(t("Zoom in or out by up to {percent}.", percent=_percent(config.augment_zoom)), " " * 8),
-            f'        layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=SEED),',
+            f'        layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=RANDOM_SEED),',
         ]
     if config.augment_shift:
         shift = repr(config.augment_shift)
@@ -430,7 +430,7 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
                 ),
                 " " * 8,
             ),
-            f'        layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=SEED),',
+            f'        layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=RANDOM_SEED),',
         ]
     return "\n".join(
         [

@@ -45,7 +45,7 @@ class ConfigError(TranslatableError, ValueError):
 
 @dataclass(frozen=True)
 class RunConfig:
-    # Architecture: conv blocks are [Conv2D x convs_per_block -> (BatchNorm) -> MaxPool 2x2], as in the seed.
+    # Architecture: conv blocks are [Conv2D x convs_per_block -> (BatchNorm) -> MaxPool 2x2], as in the post.
     filters: tuple[int, ...] = (16, 36)
     kernel_size: int = 3
     convs_per_block: int = 1

@@ -32,7 +32,7 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    """One row of history.json: the seed's `history.history`, one epoch at a time."""
+    """One row of history.json: the post's `history.history`, one epoch at a time."""
 
     epoch: Epoch
     loss: float | None = None

@@ -1,6 +1,6 @@
-"""Build the Keras 3 model for a RunConfig, and describe it as data (the seed's `model.summary()`).
+"""Build the Keras 3 model for a RunConfig, and describe it as data (the post's `model.summary()`).
 
-The shape follows the seed post: convolution blocks of [Conv2D 'same' relu -> MaxPooling2D 2x2], then Dropout ->
+The shape follows the blog post: convolution blocks of [Conv2D 'same' relu -> MaxPooling2D 2x2], then Dropout ->
 Flatten -> Dense relu -> Dropout -> Dense 10 softmax. Batch normalisation and augmentation layers are added only
 when the config asks for them. Only `keras` APIs are used here, so any Keras backend can run it.
 """

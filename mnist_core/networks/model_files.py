@@ -1,7 +1,7 @@
 """Open model files people bring, and turn each bad one into one clear line.
 
 Three kinds of file reach this project: a run's own `model.keras` (Keras 3), `.keras` files from Keras' examples,
-and `.h5` files saved by Keras 2 (tf.keras), as the seed post's readers have. Plain `keras.saving.load_model` is
+and `.h5` files saved by Keras 2 (tf.keras), as the blog post's readers have. Plain `keras.saving.load_model` is
 unhelpful on the bad ones: a zero-byte or garbage `model.keras` is "File not found", a directory is "File not found"
 too, a truncated HDF5 file is an `OSError` from h5py, a custom layer is a `TypeError` of several hundred characters.
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
+from mnist_core.i18n import Message, TranslatableError, as_message
 
 if TYPE_CHECKING:
     import keras
@@ -42,18 +43,39 @@ MODEL_CLASSES = {"Sequential", "Functional", "Model"}
 ACCEPTED_INPUTS = (INPUT_SHAPE, INPUT_SHAPE[:2], (INPUT_SHAPE[0] * INPUT_SHAPE[1],))  # 28x28x1, 28x28, 784
 
 
-class ModelFileError(ValueError):
-    """A model file that cannot be used. Its message is one line: the path, what is wrong, what to do."""
+class ModelFileError(TranslatableError, ValueError):
+    """A model file that cannot be used. Its message is one line: the file, what is wrong (`problem`), what to do
+    (`remedy`), both Messages: `str(error)` in English (the command line's --json), a page's in its reader's
+    language. What Keras or h5py said goes in verbatim, as an argument of the problem."""
+
+    def __init__(self, source: str | os.PathLike, problem: str | Message, remedy: str | Message | None = None):
+        self.source, self.problem = str(source), as_message(problem)
+        self.remedy = as_message(remedy) if remedy is not None else None
+        if self.remedy is None:
+            explanation = Message("{source}: {problem}.", source=self.source, problem=self.problem)
+        else:
+            explanation = Message(
+                "{source}: {problem}. {remedy}.", source=self.source, problem=self.problem, remedy=self.remedy
+            )
+        super().__init__(explanation)
+
+    def naming(self, source: str) -> ModelFileError:
+        """The same error about the same file known by another name (an upload's, not its temporary path's)."""
+        return ModelFileError(source, self.problem, self.remedy)
 
 
-def _error(path, problem: str, remedy: str) -> ModelFileError:
-    message = f"{path}: {problem}. {remedy}."
-    return ModelFileError(" ".join(message.splitlines()))  # one line, whatever a quoted reason held
+def _error(path, problem: Message, remedy: Message) -> ModelFileError:
+    return ModelFileError(path, problem, remedy)
 
 
-def _short(error: BaseException, limit: int = 160) -> str:
+def _one_line(text: str) -> str:
+    """A library's reason as one line, whatever it quoted."""
+    return " ".join(str(text).splitlines())
+
+
+def _first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message, cut to `limit` characters: Keras' messages run to pages."""
-    lines = str(error).strip().splitlines()
+    lines = str(error).strip().splitlines()  # one line: the message stays one line
     text = lines[0] if lines else type(error).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -95,42 +117,52 @@ def _model_config(path: Path) -> dict:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise _error(path, "no such file", "Check the path, or pick another model") from None
+        raise _error(path, Message("no such file"), Message("Check the path, or pick another model")) from None
     except OSError as error:
-        raise _error(path, f"cannot read the file ({error.strerror or error})", "Check its permissions") from None
+        raise _error(path, _cannot_read(error), Message("Check its permissions")) from None
     if path.is_dir():
-        raise _error(path, "is a directory, not a model file", "Give the .keras or .h5 file itself") from None
+        raise _error(
+            path, Message("is a directory, not a model file"), Message("Give the .keras or .h5 file itself")
+        ) from None
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise _error(
             path,
-            f"{path.suffix or 'a name without a suffix'} is not a model file name",
-            "Keras models end in .keras (Keras 3) or .h5 (Keras 2); rename the file if it is one",
+            Message("{suffix} is not a model file name", suffix=path.suffix)
+            if path.suffix
+            else Message("a name without a suffix is not a model file name"),
+            Message("Keras models end in .keras (Keras 3) or .h5 (Keras 2); rename the file if it is one"),
         )
     if stat.st_size == 0:
         raise _error(
             path,
-            "the file is empty (0 bytes), probably an interrupted save or a disk fault",
-            "Save or train the model again",
+            Message("the file is empty (0 bytes), probably an interrupted save or a disk fault"),
+            Message("Save or train the model again"),
         )
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(HDF5_MAGIC))
     except OSError as error:
-        raise _error(path, f"cannot read the file ({error.strerror or error})", "Check its permissions") from None
+        raise _error(path, _cannot_read(error), Message("Check its permissions")) from None
 
     is_zip, is_hdf5 = head.startswith(ZIP_MAGIC), head.startswith(HDF5_MAGIC)
     is_keras_name = path.suffix.lower() == ".keras"
     if not (is_zip or is_hdf5):
         raise _error(
             path,
-            "is not a Keras model: its first bytes are neither a .keras archive (zip) nor an HDF5 (.h5) file, "
-            "so it is damaged or another kind of file",
-            "Save or train the model again, or pick another model",
+            Message(
+                "is not a Keras model: its first bytes are neither a .keras archive (zip) nor an HDF5 (.h5) file, "
+                "so it is damaged or another kind of file"
+            ),
+            Message("Save or train the model again, or pick another model"),
         )
     if is_zip and not is_keras_name:
-        raise _error(path, "is a .keras archive (zip) named as an .h5 file", "Rename it to end in .keras")
+        raise _error(
+            path, Message("is a .keras archive (zip) named as an .h5 file"), Message("Rename it to end in .keras")
+        )
     if is_hdf5 and is_keras_name:
-        raise _error(path, "is an HDF5 file (Keras 2's .h5 format) named .keras", "Rename it to end in .h5")
+        raise _error(
+            path, Message("is an HDF5 file (Keras 2's .h5 format) named .keras"), Message("Rename it to end in .h5")
+        )
     return _zip_config(path) if is_zip else _hdf5_config(path)
 
 
@@ -144,17 +176,17 @@ def _zip_config(path: Path) -> dict:
             if "config.json" not in archive.namelist():
                 raise _error(
                     path,
-                    "is a zip archive but not a Keras model (no config.json inside)",
-                    "Pick a file saved by Keras' model.save()",
+                    Message("is a zip archive but not a Keras model (no config.json inside)"),
+                    Message("Pick a file saved by Keras' model.save()"),
                 )
             text = archive.read("config.json")
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise _error(
             path,
-            f"the .keras archive is truncated or damaged ({_short(error)})",
-            "Save or train the model again",
+            Message("the .keras archive is truncated or damaged ({reason})", reason=_first_line(error)),
+            Message("Save or train the model again"),
         ) from None
-    return _parse_config(path, text, "its config.json")
+    return _parse_config(path, text, "config.json")
 
 
 def _hdf5_config(path: Path) -> dict:
@@ -167,25 +199,34 @@ def _hdf5_config(path: Path) -> dict:
     except OSError as error:
         raise _error(
             path,
-            f"the HDF5 file is truncated or damaged ({_short(error)})",
-            "Save or train the model again",
+            Message("the HDF5 file is truncated or damaged ({reason})", reason=_first_line(error)),
+            Message("Save or train the model again"),
         ) from None
     if text is None:
         raise _error(
             path,
-            "holds weights only, with no model architecture (a save_weights() file)",
-            "Save the whole model with model.save('model.keras') (or .h5 in Keras 2) and open that",
+            Message("holds weights only, with no model architecture (a save_weights() file)"),
+            Message("Save the whole model with model.save('model.keras') (or .h5 in Keras 2) and open that"),
         )
-    return _parse_config(path, text, "its model_config")
+    return _parse_config(path, text, "model_config")
 
 
 def _parse_config(path: Path, text: str | bytes, where: str) -> dict:
+    """`where`: the part of the file that holds the architecture (config.json, or the HDF5 model_config)."""
     try:
         config = json.loads(text)
     except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise _error(path, f"{where} is damaged ({_short(error)})", "Save or train the model again") from None
+        raise _error(
+            path,
+            Message("its {part} is damaged ({reason})", part=where, reason=_first_line(error)),
+            Message("Save or train the model again"),
+        ) from None
     if not isinstance(config, dict):
-        raise _error(path, f"{where} does not describe a model", "Pick a file saved by Keras' model.save()")
+        raise _error(
+            path,
+            Message("its {part} does not describe a model", part=where),
+            Message("Pick a file saved by Keras' model.save()"),
+        )
     return config
 
 
@@ -211,23 +252,34 @@ def _load_failure(path: Path, config: dict, error: Exception) -> ModelFileError:
     if "Lambda" in classes or "safe_mode" in str(error):
         return _error(
             path,
-            "refused: it holds a Lambda layer (Python code saved in the file), and loading one could run "
-            "arbitrary code, so this project never loads it",
-            "Rebuild the model without Lambda layers (Keras has Rescaling, Reshape and Activation layers) and "
-            "save it again",
+            Message(
+                "refused: it holds a Lambda layer (Python code saved in the file), and loading one could run "
+                "arbitrary code, so this project never loads it"
+            ),
+            Message(
+                "Rebuild the model without Lambda layers (Keras has Rescaling, Reshape and Activation layers) and "
+                "save it again"
+            ),
         )
     unknown = sorted({name for name in classes if name not in MODEL_CLASSES and not hasattr(keras.layers, name)})
     if unknown:
         return _error(
             path,
-            f"uses layers Keras {keras.__version__} does not know: {', '.join(unknown)} (custom code, "
-            "which this project does not load)",
-            "Rebuild the model from Keras' built-in layers and save it again",
+            Message(
+                "uses layers Keras {version} does not know: {layers} (custom code, which this project does not load)",
+                version=keras.__version__,
+                layers=", ".join(unknown),
+            ),
+            Message("Rebuild the model from Keras' built-in layers and save it again"),
         )
     return _error(
         path,
-        f"Keras {keras.__version__} cannot rebuild the model from it ({type(error).__name__}: {_short(error)})",
-        "Save it again with model.save('model.keras'), or pick another model",
+        Message(
+            "Keras {version} cannot rebuild the model from it ({reason})",
+            version=keras.__version__,
+            reason=f"{type(error).__name__}: {_first_line(error)}",
+        ),
+        Message("Save it again with model.save('model.keras'), or pick another model"),
     )
 
 
@@ -249,16 +301,22 @@ def as_digit_classifier(model: keras.Model, source: str) -> keras.Model:
     if len(input_shapes) != 1 or input_shapes[0] not in ACCEPTED_INPUTS:
         raise _error(
             source,
-            f"the model takes {_shapes(input_shapes)} (batch axis aside), "
-            "but a digit classifier here reads one 28x28, 28x28x1 or 784 image",
-            "Pick a model trained on MNIST-sized images",
+            Message(
+                "the model takes {shapes} (batch axis aside), but a digit classifier here reads one 28x28, 28x28x1 "
+                "or 784 image",
+                shapes=_shapes(input_shapes),
+            ),
+            Message("Pick a model trained on MNIST-sized images"),
         )
     if len(output_shapes) != 1 or output_shapes[0] != (NUM_CLASSES,):
         raise _error(
             source,
-            f"the model outputs {_shapes(output_shapes)} (batch axis aside), "
-            f"but a digit classifier needs {NUM_CLASSES} classes",
-            "Pick a model trained to tell the ten digits apart",
+            Message(
+                "the model outputs {shapes} (batch axis aside), but a digit classifier needs {count} classes",
+                shapes=_shapes(output_shapes),
+                count=NUM_CLASSES,
+            ),
+            Message("Pick a model trained to tell the ten digits apart"),
         )
 
     needs_reshape = input_shapes[0] != INPUT_SHAPE
@@ -276,7 +334,7 @@ def as_digit_classifier(model: keras.Model, source: str) -> keras.Model:
 
 def _ends_in_softmax(model: keras.Model) -> bool:
     """Whether the model's last layer already gives probabilities: a Softmax layer, or any layer with softmax
-    activation (Dense(10, activation="softmax") in the seed post). A nested model is looked into."""
+    activation (Dense(10, activation="softmax") in the blog post). A nested model is looked into."""
     import keras
 
     last = model.layers[-1] if model.layers else None
@@ -287,8 +345,12 @@ def _ends_in_softmax(model: keras.Model) -> bool:
     return getattr(getattr(last, "activation", None), "__name__", None) == "softmax"
 
 
-def _shapes(shapes: list[tuple]) -> str:
-    text = ["x".join("?" if size is None else str(size) for size in shape) or "a scalar" for shape in shapes]
+def _shapes(shapes: list[tuple]) -> Message:
+    text = ["x".join("?" if size is None else str(size) for size in shape) or "()" for shape in shapes]
     if len(text) == 1:
-        return f"shape {text[0]}"
-    return f"{len(text)} tensors ({', '.join(text)})"
+        return Message("shape {shape}", shape=text[0])
+    return Message("{count} tensors ({shapes})", count=len(text), shapes=", ".join(text))
+
+
+def _cannot_read(error: OSError) -> Message:
+    return Message("cannot read the file ({reason})", reason=_one_line(error.strerror or str(error)))

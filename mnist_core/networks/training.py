@@ -1,4 +1,4 @@
-"""Train a model for a RunConfig: the seed's compile-and-fit, plus progress, a cooperative stop and the best weights.
+"""Train a model for a RunConfig: the post's compile-and-fit, plus progress, a cooperative stop and the best weights.
 
 The callbacks here report and decide, nothing more: progress goes to a *sink* (the run store, a terminal progress
 bar), a stop is a request the training honours after the current batch, and the weights with the lowest val_loss
@@ -35,7 +35,7 @@ from mnist_core.networks.model import build_model
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], as the seed does: scale pixels, add the channel axis."""
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1], as the post does: scale pixels, add the channel axis."""
     return (images.astype("float32") / 255.0)[..., np.newaxis]
 
 
@@ -228,7 +228,7 @@ def train(
     progress_every_seconds: float = 0.5,
     extra_callbacks: tuple = (),
 ) -> TrainingResult:
-    """Build, compile and fit the model for `config`; the seed's steps 3-5 with progress, stop and best weights.
+    """Build, compile and fit the model for `config`; the post's steps 3-5 with progress, stop and best weights.
 
     `extra_callbacks` run before the best-weights keeper, so at each epoch end they see that epoch's weights.
     """

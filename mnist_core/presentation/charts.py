@@ -3,12 +3,12 @@ and return a `go.Figure`. No Streamlit here, so each chart is tested on its own 
 A chart given a translator `t` (mnist_core.i18n) writes its titles, axes, legends and hover labels in the reader's
 language; without one, in English.
 
-    curve_figure        the seed's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
+    curve_figure        the post's two charts: loss / val_loss or accuracy / val_accuracy per epoch, plus the
                         within-epoch points of a run in progress (so the first epoch is not a blank chart)
     overlay_figure      the same metric for several runs on one chart
     confusion_figure    the confusion matrix as a heatmap (rows true digit, columns predicted)
     class_counts_figure per-class counts of the train and test sets as grouped bars
-    digit_grid_figure   a grid of 28x28 digits with a caption above each (the seed's `label=N` grid)
+    digit_grid_figure   a grid of 28x28 digits with a caption above each (the post's `label=N` grid)
     pixel_figure        one digit up close, with each pixel's value written in its cell
     probabilities_figure the network's probability for each digit, the answer highlighted
 """
@@ -31,7 +31,7 @@ VAL_COLOUR = "#F97316"
 # Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
 RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
-# The seed plotted digits with matplotlib's "binary" colormap: ink dark on white.
+# The post plotted digits with matplotlib's "binary" colormap: ink dark on white.
 INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
 # Space in pixels above each digit of a grid, for its caption.
 CAPTION_ROWS = 9
@@ -54,9 +54,10 @@ def base_layout(fig: go.Figure, title: str, height: int, revision: str | None = 
     return fig
 
 
-def _epoch_axis(fig: go.Figure, epochs: int) -> None:
+def _epoch_axis(fig: go.Figure, epochs: int, t: Translator | None = None) -> None:
     # Whole epochs as ticks while they fit; Plotly's own ticks (1.2, 1.4, ...) read as if epochs were fractional.
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    t = t or translator()
+    fig.update_xaxes(title_text=t("epoch"), rangemode="tozero")
     if 0 < epochs <= 25:
         fig.update_xaxes(tick0=0, dtick=1)
 
@@ -67,7 +68,7 @@ def curve_figure(
     points: Sequence[ProgressPoint] = (),
     epochs: int | None = None,
 ):
-    """`metric` ("loss" or "accuracy") per epoch for training and validation, as the seed plotted them.
+    """`metric` ("loss" or "accuracy") per epoch for training and validation, as the post plotted them.
 
     `history` holds a run's per-epoch metrics; `points` its within-epoch points (x = fractional epochs).
     Epoch n ends at x = n, so both lie on one axis.
@@ -117,14 +118,21 @@ def curve_figure(
     return base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
 
 
-def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]], training: bool = True) -> go.Figure:
-    """One metric for several runs ({run name: history}): validation solid, training dotted, one colour per run.
+def overlay_figure(
+    metric: str, runs: Mapping[str, Sequence[EpochMetrics]], training: bool = True, t: Translator | None = None
+) -> go.Figure:
+    """One metric for several runs ({run name: history}): validation solid, training dotted (the legend says so),
+    one colour per run.
     Without `training`, only the validation curves, each named by its run alone."""
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
+    t = t or translator()
+    curves = {f"val_{metric}": t.pgettext("curve", "validation"), metric: t.pgettext("curve", "training")}
     fig = go.Figure()
     for i, (name, history) in enumerate(runs.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
+        label = html.escape(_legend_name(name))
         series = ((f"val_{metric}", "solid"), (metric, "dot")) if training else ((f"val_{metric}", "solid"),)
         for key, dash in series:
             rows = [h for h in history if getattr(h, key) is not None]
@@ -133,19 +141,20 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]], trai
                     go.Scatter(
                         x=[h.epoch for h in rows],
                         y=[getattr(h, key) for h in rows],
-                        # Plotly draws a subset of HTML in legends: a run's name is shown as the text it is.
-                        name=f"{html.escape(_short(name))} · {key}" if training else html.escape(_short(name)),
+                        name=f"{label} · {curves[key]}" if training else label,
                         legendgroup=name,
                         mode="lines+markers",
                         marker={"size": 5},
                         line={"color": colour, "dash": dash, "width": 2},
                     )
                 )
-    _epoch_axis(fig, max((len(h) for h in runs.values()), default=0))
-    fig.update_yaxes(title_text=metric)
+    _epoch_axis(fig, max((len(h) for h in runs.values()), default=0), t)
+    fig.update_yaxes(title_text=metric_name(metric, t))
     if metric == "accuracy":
         fig.update_yaxes(tickformat=".1%")
-    fig = base_layout(fig, f"{METRIC_TITLES[metric]}: validation solid, training dotted", height=360 + 22 * len(runs))
+    # A short title: Plotly's toolbar floats over the chart's top right corner while the pointer is on it, and
+    # covered the end of a long one in a half-page column. The legend says which line is which.
+    fig = base_layout(fig, t("Loss") if metric == "loss" else t("Accuracy"), height=360 + 22 * len(runs))
     # Below the chart, one row per run: on top it would cover the title. Placed from the figure's own bottom edge
     # ("container"), the legend takes room of its own under the axis title instead of overlapping it.
     fig.update_layout(
@@ -154,7 +163,13 @@ def overlay_figure(metric: str, runs: Mapping[str, Sequence[EpochMetrics]], trai
     return fig
 
 
-def _short(name: str, length: int = LEGEND_NAME) -> str:
+def metric_name(metric: str, t: Translator | None = None) -> str:
+    """ "loss" or "accuracy" as an axis calls it, in the reader's language."""
+    t = t or translator()
+    return {"loss": t.pgettext("metric", "loss"), "accuracy": t.pgettext("metric", "accuracy")}.get(metric, metric)
+
+
+def _legend_name(name: str, length: int = LEGEND_NAME) -> str:
     """A long run name for a legend: its start and its end, which tells runs of one name apart ("(14:02:31)")."""
     if len(name) <= length:
         return name
@@ -162,12 +177,13 @@ def _short(name: str, length: int = LEGEND_NAME) -> str:
     return f"{name[: length - tail - 1]}…{name[-tail:]}"
 
 
-def confusion_figure(matrix) -> go.Figure:
+def confusion_figure(matrix, t: Translator | None = None) -> go.Figure:
     """Rows: true digit, columns: predicted digit; each cell holds its count. The colour scale is the square root
     of the count, so the few mistakes stay visible next to the thousand-strong diagonal."""
     counts = np.asarray(matrix, dtype=np.int64)
     if counts.shape != (NUM_CLASSES, NUM_CLASSES):
         raise ValueError(f"a confusion matrix is {NUM_CLASSES}x{NUM_CLASSES} (got {counts.shape})")
+    t = t or translator()
     digits = [str(d) for d in range(NUM_CLASSES)]
     fig = go.Figure(
         go.Heatmap(
@@ -177,23 +193,24 @@ def confusion_figure(matrix) -> go.Figure:
             text=counts.tolist(),
             texttemplate="%{text}",
             customdata=counts.tolist(),
-            hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+            # TRANSLATORS: Plotly fills in %{y}, %{x} and %{customdata}: keep them as they are.
+            hovertemplate=t("true %{y}, predicted %{x}: %{customdata}") + "<extra></extra>",
             colorscale="Blues",
             showscale=False,
         )
     )
     # Square cells by shrinking the plot area to the matrix ("domain"), not by widening the axes' ranges: the digit
     # labels and titles stay next to the matrix instead of at the far edges of a wide chart.
-    fig.update_xaxes(title_text="predicted digit", side="top", type="category", showgrid=False, constrain="domain")
+    fig.update_xaxes(title_text=t("predicted digit"), side="top", type="category", showgrid=False, constrain="domain")
     fig.update_yaxes(
-        title_text="true digit",
+        title_text=t("true digit"),
         autorange="reversed",
         type="category",
         scaleanchor="x",
         constrain="domain",
         showgrid=False,
     )
-    return base_layout(fig, "Confusion matrix (test set)", height=460)
+    return base_layout(fig, t("Confusion matrix (test set)"), height=460)
 
 
 def class_counts_figure(counts: Mapping[str, Mapping[str, int]], t: Translator | None = None) -> go.Figure:
@@ -343,20 +360,22 @@ def pixel_figure(
     return base_layout(fig, title, height=height)
 
 
-def probabilities_figure(probabilities: Sequence[float], answer: int) -> go.Figure:
+def probabilities_figure(probabilities: Sequence[float], answer: int, t: Translator | None = None) -> go.Figure:
     """A bar per digit, its height the network's probability for it; the answer's bar in the primary colour."""
     if len(probabilities) != NUM_CLASSES:
         raise ValueError(f"expected {NUM_CLASSES} probabilities (got {len(probabilities)})")
+    t = t or translator()
     fig = go.Figure(
         go.Bar(
             x=[str(d) for d in range(NUM_CLASSES)],
             y=list(probabilities),
             marker_color=[TRAIN_COLOUR if d == answer else OTHER_DIGITS_COLOUR for d in range(NUM_CLASSES)],
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+            # TRANSLATORS: Plotly fills in %{x} and %{y:.1%}: keep them as they are.
+            hovertemplate=t("digit %{x}: %{y:.1%}") + "<extra></extra>",
         )
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_xaxes(type="category", title=None)
-    fig = base_layout(fig, "Probability of each digit", height=260)
+    fig = base_layout(fig, t("Probability of each digit"), height=260)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig

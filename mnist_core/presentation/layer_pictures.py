@@ -1,4 +1,4 @@
-"""Pictures of a `layer_view.LayerView`: each layer's feature maps as one image, vectors as strips of cells, kernels.
+"""Pictures of a `layers.LayerView`: each layer's feature maps as one image, vectors as strips of cells, kernels.
 
 One image per layer (a grid of all its maps, numbered), not one per map: a page with ~1000 maps stays ~30 images,
 and a PNG of a grid costs milliseconds. Every picture of a layer shares one colour scale (the layer's
@@ -15,6 +15,8 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from mnist_core.i18n import Translator, translator
 
 # Colour ramps from black (0) to the strongest value, as (position, RGB) anchors.
 WARM = ((0.0, (0, 0, 0)), (0.35, (120, 28, 109)), (0.7, (237, 105, 37)), (1.0, (252, 255, 164)))
@@ -59,12 +61,17 @@ def colours(picture: np.ndarray) -> np.ndarray:
     return PALETTE[picture]
 
 
-def scale_text(value_range: tuple[float, float]) -> str:
-    """The colour scale in words, for a caption."""
+def scale_text(value_range: tuple[float, float], t: Translator | None = None) -> str:
+    """The colour scale in words, for a caption, in the reader's language."""
+    t = t or translator()
     low, high = value_range
     if low < 0:
-        return f"colour scale: {low:.3g} (bright blue) to 0 (black) to {high:.3g} (pale yellow)"
-    return f"colour scale: 0 (black) to {high:.3g} (pale yellow)"
+        return t(
+            "colour scale: {low} (bright blue) to 0 (black) to {high} (pale yellow)",
+            low=f"{low:.3g}",
+            high=f"{high:.3g}",
+        )
+    return t("colour scale: 0 (black) to {high} (pale yellow)", high=f"{high:.3g}")
 
 
 def _font(size: int = 11):

@@ -9,6 +9,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from mnist_core.i18n import Translator, translator
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.presentation.text import percent
 from mnist_core.store.records import DAMAGED, Results, RunState
@@ -17,10 +18,27 @@ from mnist_core.store.records import DAMAGED, Results, RunState
 PROBLEM_STATES = (RunState.FAILED, RunState.INTERRUPTED)  # runs whose recorded error the table shows
 
 
-def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
+def state_name(state: str | None, t: Translator | None = None) -> str:
+    """A run's state as a reader calls it ("completed", "已完成"); "damaged" for a run whose files fail their check."""
+    t = t or translator()
+    names = {
+        RunState.QUEUED: t.pgettext("run state", "queued"),
+        RunState.RUNNING: t.pgettext("run state", "running"),
+        RunState.COMPLETED: t.pgettext("run state", "completed"),
+        RunState.STOPPED: t.pgettext("run state", "stopped"),
+        RunState.FAILED: t.pgettext("run state", "failed"),
+        RunState.INTERRUPTED: t.pgettext("run state", "interrupted"),
+        DAMAGED: t.pgettext("run state", "damaged"),
+    }
+    return names.get(state, state or "")
+
+
+def table_rows(summaries: Sequence[Mapping], t: Translator | None = None) -> list[dict]:
     """One row per run for the Runs page's table. Numbers stay numbers so the table sorts them as numbers:
     accuracies in percent (99.21), the train - val gap in percentage points, epochs as counts (those run, and
-    those planned in their own column). Missing values are None, shown blank."""
+    those planned in their own column). Missing values are None, shown blank. `status` is the state in the
+    reader's words, `state` the state itself."""
+    t = t or translator()
     rows = []
     for s in summaries:
         damaged = s.get("status") == DAMAGED
@@ -28,8 +46,16 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
         rows.append(
             {
                 "name": s.get("name") or s.get("run_id"),
-                "preset": s.get("preset") or (None if damaged else "imported" if imported else "custom"),
-                "status": s.get("status"),
+                "preset": s.get("preset")
+                or (
+                    None
+                    if damaged
+                    else t.pgettext("preset", "imported")
+                    if imported
+                    else t.pgettext("preset", "custom")
+                ),
+                "status": state_name(s.get("status"), t),
+                "state": s.get("status"),
                 "parameters": s.get("parameters"),
                 "epochs_run": None if damaged or imported else s.get("epochs_completed"),
                 "epochs_planned": None if imported else s.get("epochs"),
@@ -49,7 +75,7 @@ def table_rows(summaries: Sequence[Mapping]) -> list[dict]:
 
 def distinct_names(summaries: Sequence[Mapping]) -> dict[str, str]:
     """Run id -> the name to list it by: its own name, followed by the time it was created when another run listed
-    has the same name ("seed (14:02:31)"), and by its id's last characters if even that is shared."""
+    has the same name ("post (14:02:31)"), and by its id's last characters if even that is shared."""
     counts = Counter(s.get("name") for s in summaries)
     names = {}
     for s in summaries:

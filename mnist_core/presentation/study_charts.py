@@ -135,7 +135,7 @@ def label_positions(
     others: Sequence[tuple[float, float]] = (),
 ) -> list[str]:
     """A text position per point so that labels overlap neither each other nor any marker: points of one model size
-    (seed and seed-10, the same network) or close together (one-conv and wide) get their labels on different sides.
+    (post and post-10, the same network) or close together (one-conv and wide) get their labels on different sides.
 
     `xs` are in axis units (log10 of the size on a log axis), `others` are markers without labels (the post's).
     """

@@ -38,3 +38,18 @@ def format_duration(seconds: float | None) -> str:
 
 def percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100.0 * fraction
+
+
+# One way to write an accuracy and a gap, with one number of decimals, on every page and in the command line.
+PERCENT_DECIMALS = 2
+
+
+def format_percent(fraction: float | None) -> str:
+    """An accuracy as people read it: a percentage with two decimals (0.99214 -> "99.21%"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:.{PERCENT_DECIMALS}f}%"
+
+
+def format_gap_points(fraction: float | None) -> str:
+    """A difference of two accuracies (train minus validation) in percentage points, signed, two decimals
+    (-0.0031 -> "-0.31 pp"); "-" when missing."""
+    return "-" if fraction is None else f"{100.0 * fraction:+.{PERCENT_DECIMALS}f} pp"

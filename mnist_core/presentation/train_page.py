@@ -135,7 +135,7 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
     filters = []
     for i in range(1, blocks + 1):
         count = values.get(f"filters_{i}")
-        if count is None:  # a block just added: twice the filters of the one before, as the seed's models do
+        if count is None:  # a block just added: twice the filters of the one before, as the post's models do
             count = min(2 * (filters[-1] if filters else 16), 512)
         filters.append(int(count))
     limit = values.get("train_limit")

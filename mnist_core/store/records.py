@@ -19,6 +19,7 @@ from mnist_core.data.mnist import NUM_CLASSES
 from mnist_core.i18n import Message, TranslatableError, as_message
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import Count, Epoch, Fraction, ProgressPoint
+from mnist_core.networks.presets import canonical_preset
 
 
 class RunState(StrEnum):
@@ -81,6 +82,12 @@ class RunMeta:
     study: str | None = None  # a study's trial: the study and trial number
     trial: Count | None = None
     pruned: bool = False
+
+    def __post_init__(self):
+        # A preset recorded under an old name (`seed`, before it became `post`) reads, compares and is rewritten
+        # under the name it has now. msgspec calls this on every read, as the dataclass does on every creation.
+        if self.preset is not None:
+            object.__setattr__(self, "preset", canonical_preset(self.preset))
 
 
 @dataclass(frozen=True)

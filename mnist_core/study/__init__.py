@@ -1,9 +1,9 @@
 """Studies: many runs that differ in a few settings, searched by Optuna and compared in one table.
 
-The seed post tuned by hand: it edited the script, reran it and read a chart, seven times. A *study* does that in
+The blog post tuned by hand: it edited the script, reran it and read a chart, seven times. A *study* does that in
 one go. Three kinds:
 
-    presets   named presets one after another (the seed's study: its seven runs)
+    presets   named presets one after another (the post's study: its seven runs)
     grid      every combination of a few values per setting (filters x epochs x dropout ...)
     search    "the best within N trials" over ranges the user sets (Optuna's default TPE sampler)
 

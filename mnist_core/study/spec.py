@@ -1,9 +1,13 @@
 """The definition of a study: which settings vary and how, parsed from the command line or the page, and checked.
 
-A `StudySpec` is plain data (saved in the study's Optuna storage as JSON): its kind (the seed's presets, a grid of
-values, or a search over ranges), the base preset, the overrides that hold for every trial (epochs, a quick
-`train_limit`) and pruning. It turns Optuna's scalar parameters into a validated RunConfig for each trial.
-Nothing here knows Optuna: the adapter (`mnist_core.study.adapter`) turns `space()` into its suggestions.
+A `StudySpec` is plain data (saved in the study's Optuna storage as JSON): its kind (presets one after another, such
+as the post's seven, a grid of values, or a search over ranges), the base preset, the overrides that hold for every
+trial (epochs, a quick `train_limit`) and pruning. It turns Optuna's scalar parameters into a validated RunConfig for
+each trial. Nothing here knows Optuna: the adapter (`mnist_core.study.adapter`) turns `space()` into its suggestions.
+
+Presets are named as they are now (`post`, not its old name `seed`) everywhere a spec shows them. A study recorded
+before a rename keeps its trials' parameters as recorded, since Optuna fixes a parameter's choices for a study's
+life: `recorded` holds those names, `space()` offers them, and `preset_for` reads a trial's back as today's name.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_core.networks.config import ConfigError, RunConfig
-from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 
 KINDS = ("presets", "grid", "search")
 MAX_GRID_CELLS = 200
@@ -39,13 +43,19 @@ class StudySpec:
     """What a study varies, saved as JSON in the study so that every worker reads the same definition."""
 
     kind: str
-    presets: tuple[str, ...] = ()  # kind "presets": the presets to train, in order
-    base: str = "seed"  # kinds "grid" and "search": the preset the varied settings start from
+    presets: tuple[str, ...] = ()  # kind "presets": the presets to train, in order (their names now)
+    base: str = DEFAULT_PRESET  # kinds "grid" and "search": the preset the varied settings start from
     grid: dict = field(default_factory=dict)  # field -> list of values
     search: dict = field(default_factory=dict)  # field -> {"low", "high", "log"} or {"choices": [...]}
     n_trials: int | None = None  # kind "search": how many trials
     overrides: dict = field(default_factory=dict)  # applied to every trial (quick studies): epochs, train_limit
     prune: bool = False  # stop trials whose val_loss is worse than the median of earlier trials at the same epoch
+    # Kind "presets" read from a database that named them by old names: those names, Optuna's choices for the study.
+    recorded: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "presets", tuple(canonical_preset(name) for name in self.presets))
+        object.__setattr__(self, "base", canonical_preset(self.base))
 
     # --- checking ----------------------------------------------------------------------------------------------
     def validate(self) -> StudySpec:
@@ -159,7 +169,7 @@ class StudySpec:
     def grid_space(self) -> dict[str, list]:
         """The GridSampler's search space: Optuna parameter name -> encoded values."""
         if self.kind == "presets":
-            return {"preset": list(self.presets)}
+            return {"preset": list(self.recorded or self.presets)}
         return {name: [encode_value(name, v) for v in values] for name, values in self.grid.items()}
 
     def cells(self) -> list[dict]:
@@ -191,12 +201,13 @@ class StudySpec:
         return self.cells()
 
     def preset_for(self, params: dict) -> str:
-        return params["preset"] if self.kind == "presets" else self.base
+        """The preset a trial with these params starts from, by its name now (a recorded `seed` reads `post`)."""
+        return canonical_preset(params["preset"]) if self.kind == "presets" else self.base
 
     def config_for(self, params: dict) -> RunConfig:
         """The RunConfig a trial with these params trains."""
         if self.kind == "presets":
-            base, changes = PRESETS[params["preset"]].config, {}
+            base, changes = get_preset(params["preset"]).config, {}
         else:
             base = PRESETS[self.base].config
             changes = {name: decode_value(name, value) for name, value in params.items()}
@@ -205,36 +216,40 @@ class StudySpec:
     def describe(self, params: dict) -> str:
         """What changed in this trial, for the table's first column."""
         if self.kind == "presets":
-            return PRESETS[params["preset"]].description
+            return get_preset(params["preset"]).description
         return describe_params(params)
 
     # --- saving ------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """The definition as it is saved: presets by the names they have now (a new study never records old ones)."""
         data = dataclasses.asdict(self)
         data["presets"] = list(self.presets)
+        del data["recorded"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> StudySpec:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls)} - {"recorded"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise StudyError(unknown[0], f"is not part of a study definition (known: {', '.join(sorted(known))})")
         values = dict(data)
         values["presets"] = tuple(values.get("presets") or ())
+        if any(canonical_preset(name) != name for name in values["presets"]):
+            values["recorded"] = values["presets"]  # queued under these names: Optuna's choices stay them
         return cls(**values).validate()
 
 
 def preset_study(presets=STUDY, **overrides) -> StudySpec:
-    """The seed's study (its seven runs), with optional overrides for every trial, e.g. epochs=1, train_limit=2000."""
+    """The post's study (its seven runs), with optional overrides for every trial, e.g. epochs=1, train_limit=2000."""
     return StudySpec("presets", presets=tuple(presets), overrides=_drop_none(overrides)).validate()
 
 
-def grid_study(grid: dict, base: str = "seed", prune: bool = False, **overrides) -> StudySpec:
+def grid_study(grid: dict, base: str = DEFAULT_PRESET, prune: bool = False, **overrides) -> StudySpec:
     return StudySpec("grid", base=base, grid=dict(grid), overrides=_drop_none(overrides), prune=prune).validate()
 
 
-def search_study(search: dict, n_trials: int, base: str = "seed", prune: bool = True, **overrides) -> StudySpec:
+def search_study(search: dict, n_trials: int, base: str = DEFAULT_PRESET, prune: bool = True, **overrides) -> StudySpec:
     return StudySpec(
         "search", base=base, search=dict(search), n_trials=n_trials, overrides=_drop_none(overrides), prune=prune
     ).validate()
@@ -248,7 +263,7 @@ def _filled(texts: dict | None) -> dict:
 def spec_from_form(
     kind: str,
     presets=STUDY,
-    base: str = "seed",
+    base: str = DEFAULT_PRESET,
     grid: dict[str, str] | None = None,
     search: dict[str, str] | None = None,
     n_trials: int | None = None,

@@ -13,7 +13,7 @@ import io
 
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.metrics import EpochMetrics
-from mnist_core.networks.presets import PRESETS
+from mnist_core.networks.presets import get_preset
 from mnist_core.store import RecordError, Run, RunStore, RunStoreError
 from mnist_core.study.adapter import Attempt
 from mnist_core.study.spec import StudySpec, describe_params
@@ -159,7 +159,7 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
         config = spec.config_for(params) if params else None
     row = {"trial": attempt.slot, "state": state_of(attempt), "changed": spec.describe(params) if params else ""}
     if spec.kind == "presets":
-        row["preset"] = params.get("preset")
+        row["preset"] = spec.preset_for(params) if params.get("preset") else None
     else:
         row.update(params)
     epochs_run = result.get("epochs_completed")
@@ -187,7 +187,7 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
         }
     )
     if spec.kind == "presets":
-        row["post_accuracy"] = PRESETS[params["preset"]].reported_accuracy if params.get("preset") else None
+        row["post_accuracy"] = get_preset(params["preset"]).reported_accuracy if params.get("preset") else None
     return row
 
 
@@ -210,7 +210,8 @@ def curves(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> dict[st
         if attempt.state == "waiting":
             continue
         params = attempt.params
-        label = f"#{attempt.slot} " + (params.get("preset") or describe_params(params))
+        preset = spec.preset_for(params) if spec.kind == "presets" and params.get("preset") else None
+        label = f"#{attempt.slot} " + (preset or describe_params(params))
         if label in result:
             label += f" (attempt {attempt.number + 1})"
         run = local_run(attempt, store)

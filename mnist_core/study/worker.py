@@ -155,7 +155,7 @@ class _Trainer:
             trial.set("error", f"{type(error).__name__}: {error}")
             self.display.log(f"trial {trial.slot} failed: {type(error).__name__}: {error}")
             raise
-        label = params["preset"] if spec.kind == "presets" else spec.describe(params)
+        label = spec.preset_for(params) if spec.kind == "presets" else spec.describe(params)
         # Locked by this worker from its creation, so a worker killed at any instant leaves it interrupted.
         with self.lab.store.create(
             config,

@@ -43,7 +43,7 @@ def test_import_the_posts_model_then_draw_with_it(server, page):
     page.goto(f"{server.url}/draw")
     wait_for_app(page)
     page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Imported the post's model").click()
+    page.get_by_role("option", name="the post's model · imported ").click()  # its name, when, accuracy
     wait_for_app(page)
     page.locator("canvas.upper-canvas").wait_for()
     page.get_by_text("Draw a digit on the black canvas").wait_for()

@@ -12,7 +12,7 @@ import pytest
 from mnist_core.store import RunState, RunStore
 from tests.browser.test_draw_page import open_draw_page
 from tests.browser.test_train_page import open_train_page, run_status, start
-from tests.conftest import wait_until
+from tests.support.commands import wait_until
 from tests.support.server import Server, screenshot, wait_for_app
 from tests.test_quiet_terminal import NOISE
 

@@ -1,7 +1,7 @@
-"""Reproduce the seed post's hyperparameter study and write the table for docs/studies.md.
+"""Reproduce the blog post's hyperparameter study and write the table for docs/studies.md.
 
-    .venv/bin/python -m bench.reproduce_seed_study                         # the real thing: 7 runs, full data
-    .venv/bin/python -m bench.reproduce_seed_study --limit 2000 --epochs 1 # a quick check that it all works
+    .venv/bin/python -m bench.reproduce_post_study                         # the real thing: 7 runs, full data
+    .venv/bin/python -m bench.reproduce_post_study --limit 2000 --epochs 1 # a quick check that it all works
 
 The seven runs are the `presets.STUDY` presets, trained as one study through the same engine as the Experiments
 page (`mnist_core.study`): one trial at a time, each an ordinary run in the run store. The table puts each run's
@@ -95,15 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, help="train every run on the first N training images only")
     parser.add_argument("--epochs", type=int, help="train every run for N epochs (default: the post's)")
-    parser.add_argument("--runs-dir", default=str(RESULTS / "seed-study-runs"), help="the run store to train into")
+    parser.add_argument("--runs-dir", default=str(RESULTS / "post-study-runs"), help="the run store to train into")
     parser.add_argument("--storage", help="an Optuna database URL (default: sqlite in the run store)")
-    parser.add_argument("--name", help="the study's name; an existing one is resumed (default: seed-study-<time>)")
-    parser.add_argument("--out", default=str(RESULTS / "seed_study.md"), help="where to write the markdown")
+    parser.add_argument("--name", help="the study's name; an existing one is resumed (default: post-study-<time>)")
+    parser.add_argument("--out", default=str(RESULTS / "post_study.md"), help="where to write the markdown")
     args = parser.parse_args(argv)
 
     store = RunStore(args.runs_dir)
     lab = Studies(store, args.storage)
-    name = args.name or f"seed-study-{datetime.now():%Y%m%d-%H%M%S}"
+    name = args.name or f"post-study-{datetime.now():%Y%m%d-%H%M%S}"
     if name in lab.names():
         requeued = lab.prepare_resume(name)
         print(f"resuming study {name!r}" + (f"; trial(s) {requeued} queued again" if requeued else ""), file=sys.stderr)
@@ -120,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     progress = lab.progress(name)
     images = args.limit or len(data.x_train)
     header = [
-        f"Seed study `{name}`, {datetime.now():%Y-%m-%d}: {progress['finished']}/{progress['planned']} runs, "
+        f"The post's study `{name}`, {datetime.now():%Y-%m-%d}: {progress['finished']}/{progress['planned']} runs, "
         f"{images:,} training images (20% held out for validation), "
-        + (f"{args.epochs} epoch(s) each" if args.epochs else "the post's epochs (20 for seed, 10 for the rest)")
+        + (f"{args.epochs} epoch(s) each" if args.epochs else "the post's epochs (20 for post, 10 for the rest)")
         + f"; this worker's wall time {_duration(wall)}.",
         f"Machine: {machine()}.",
         "",
