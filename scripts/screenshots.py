@@ -150,10 +150,14 @@ def wait_for_app(page) -> None:
     )
 
 
-def settle(page, title: str) -> None:
+def settle(page, title: str, language: str = "en") -> None:
     """Wait for the page's title (or an error box), for its script run to end, for every chart, image and
-    skeleton to be drawn, then once more for a rerun asked for at the very end."""
-    page.get_by_role("heading", name=title).or_(page.get_by_test_id("stException")).first.wait_for(
+    skeleton to be drawn, then once more for a rerun asked for at the very end. The title and the words waited
+    for are looked up in the page's language."""
+    from mnist_core.i18n import language_of, translator
+
+    t = translator(language_of(language))
+    page.get_by_role("heading", name=t(title)).or_(page.get_by_test_id("stException")).first.wait_for(
         timeout=SETTLE_TIMEOUT_MS
     )
     for _ in range(2):
@@ -166,7 +170,7 @@ def settle(page, title: str) -> None:
         )
         page.wait_for_timeout(800)  # a rerun asked for at the very end shows "Running" only a moment later
     if title == "Train":  # the model summary needs Keras, which the page loads after its title
-        page.get_by_test_id("stMetric").filter(has_text="Parameters").first.wait_for(timeout=SETTLE_TIMEOUT_MS)
+        page.get_by_test_id("stMetric").filter(has_text=t("Parameters")).first.wait_for(timeout=SETTLE_TIMEOUT_MS)
         wait_for_app(page)
     page.wait_for_timeout(500)  # charts' transitions
 
@@ -201,7 +205,8 @@ def shoot(page, base: str, name: str, size: tuple[int, int], out: Path, palette:
     page.goto(base + "/" + query)
     wait_for_app(page)
     page.goto(f"{base}/{path}{query}")
-    settle(page, title)
+    language = query.partition("lang=")[2]
+    settle(page, title, language)
     saved = [out / f"{name}-viewport.png"]
     save_png(page, saved[0], palette)
 
@@ -209,7 +214,7 @@ def shoot(page, base: str, name: str, size: tuple[int, int], out: Path, palette:
     page.set_viewport_size({"width": size[0], "height": height})
     wait_for_app(page)
     page.wait_for_timeout(1000)  # charts redraw at the new size
-    settle(page, title)
+    settle(page, title, language)
     height = min(max(content_height(page), size[1]), MAX_FULL_HEIGHT)
     page.set_viewport_size({"width": size[0], "height": height})
     page.wait_for_timeout(500)

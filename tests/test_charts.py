@@ -66,7 +66,7 @@ def test_curve_refuses_an_unknown_metric():
 
 def test_overlay_draws_validation_and_training_of_each_run_in_one_colour():
     fig = charts.overlay_figure("accuracy", {"seed": HISTORY, "wide": HISTORY[:1]})
-    assert names(fig) == ["seed · val_accuracy", "seed · accuracy", "wide · val_accuracy", "wide · accuracy"]
+    assert names(fig) == ["seed · validation", "seed · training", "wide · validation", "wide · training"]
     assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
     assert fig.data[0].line.dash == "solid"
     assert fig.data[1].line.dash == "dot"
@@ -81,7 +81,7 @@ def test_overlay_legends_show_user_text_as_text_and_keep_long_names_apart():
             "grid #12 filters=32/64, dropout=0.3, batch_size=128 (14:05:07)": HISTORY,
         },
     )
-    assert names(fig)[0] == "&lt;b&gt;bold&lt;/b&gt; &amp; co · val_loss"
+    assert names(fig)[0] == "&lt;b&gt;bold&lt;/b&gt; &amp; co · validation"
     legends = {name.split(" · ")[0] for name in names(fig)}
     assert len(legends) == 3
     assert all(len(legend) <= charts.LEGEND_NAME for legend in legends if "grid" in legend)
@@ -227,4 +227,4 @@ def test_labels_of_points_at_one_size_or_close_together_go_on_different_sides():
 
 def test_run_names_in_a_legend_are_text_not_html():
     fig = charts.overlay_figure("loss", {"<b>x</b> & y": HISTORY})
-    assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt; &amp; y · val_loss"
+    assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt; &amp; y · validation"

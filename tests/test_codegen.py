@@ -133,7 +133,7 @@ def assert_trains_as_the_project_does(config: RunConfig, stdout: str, mnist) -> 
 
 
 # One language per run (the other language's script is the same code: see the comments-only test below).
-@pytest.mark.parametrize(("preset", "language"), [("seed", "en"), ("fast", "zh"), ("best", "en")])
+@pytest.mark.parametrize(("preset", "language"), [("post", "en"), ("fast", "zh"), ("best", "en")])
 def test_a_presets_script_builds_the_projects_model_and_trains_as_the_project_does(preset, language, tmp_path, mnist):
     config = PRESETS[preset].config.replace(epochs=1, train_limit=QUICK_PRESETS[preset])
     stdout = run_script(script_for(config, title=preset, t=translator(language)), tmp_path)
@@ -419,7 +419,7 @@ def test_the_train_and_runs_pages_show_the_code_with_chinese_comments_to_a_chine
     at.query_params["lang"] = "zh"
     at.run()
     [shown] = at.code
-    assert shown.value == script_for(PRESETS["seed"].config, title="seed 预设", t=zh).rstrip()
+    assert shown.value == script_for(PRESETS["post"].config, title="post 预设", t=zh).rstrip()
     at.switch_page("pages/runs.py").run()
     [shown] = at.code
     assert shown.value == script_for(run.config, title="小模型", t=zh).rstrip()

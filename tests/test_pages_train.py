@@ -2,9 +2,10 @@
 explained, Start queues (the worker is not started here), and the live panel shows a run in progress."""
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from mnist_core.store import RunState
-from tests.support.pages import completed_run, figure, open_page, running_run, texts
+from tests.support.pages import APP, completed_run, figure, open_page, running_run, texts
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def test_start_queues_the_run_with_small_data_and_a_second_start_is_told_what_wa
     assert at.session_state["train.run_id"] == run.id
     assert not at.warning, "the tab's own run is not announced as another one holding the trainer"
     at.run()
-    assert at.button(key="train.start").label == "Queue behind it"
+    assert at.button(key="train.start").label == "Start after the run ahead"
+    assert "waits in the queue and starts by itself" in at.button(key="train.start").help
     at.button(key="train.stop").click().run()  # "Cancel" a queued run
     assert runs.get(run.id).state == RunState.STOPPED
 
@@ -82,7 +84,7 @@ def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_na
     queued = runs.get(at.session_state["train.run_id"])
     assert (queued.name, queued.meta.preset) == ("fast 2", "fast")
     at.slider(key="train.epochs").set_value(1).run()
-    assert at.text_input(key="train.name").placeholder == "custom"  # settings of one's own
+    assert at.text_input(key="train.name").placeholder == "fast (epochs 1)"  # the preset, edited
     at.text_input(key="train.name").input("mine").run()
     at.selectbox(key="train.preset").set_value("wide").run()
     assert at.text_input(key="train.name").value == "mine"
@@ -91,7 +93,7 @@ def test_an_empty_run_name_follows_the_preset_numbered_when_taken_and_a_typed_na
 def test_a_run_in_progress_shows_progress_eta_live_curves_and_stop(runs):
     run = running_run(runs)
     at = open_page("pages/train.py")
-    assert "live · running" in texts(at.subheader)
+    assert "**live · running**" in texts(at.markdown)
     [progress] = at.get("progress")
     assert "Epoch 2/3, batch 4/8" in progress.proto.text
     assert any("left" in c for c in texts(at.caption))
@@ -129,3 +131,78 @@ def test_a_damaged_latest_run_is_reported_not_raised(runs):
     at = open_page("pages/train.py")
     assert "cannot be read" in at.warning[0].value
     assert not at.exception
+
+
+def test_a_preset_moved_by_a_slider_reads_as_changed_and_names_its_run_so(runs, no_worker):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train.preset").set_value("fast").run()
+    assert "cosine-decayed" in texts(at.caption)[0]
+    at.slider(key="train.epochs").set_value(1).run()
+    at.slider(key="train.dropout").set_value(0.2).run()
+    preset = at.selectbox(key="train.preset")
+    assert (preset.value, preset.format_func(preset.value)) == ("fast", "fast (changed)")
+    assert "Changed from fast: Dropout 0.1 → 0.2, Epochs 3 → 1" in texts(at.caption)
+    assert at.text_input(key="train.name").placeholder == "fast (dropout 0.2, epochs 1)"
+    at.select_slider(key="train.train_limit").set_value(1000).run()
+    at.button(key="train.start").click().run()
+    queued = runs.get(at.session_state["train.run_id"])
+    assert (queued.name, queued.meta.preset, queued.config.epochs) == ("fast (dropout 0.2, epochs 1)", None, 1)
+    at.run()
+    assert at.text_input(key="train.name").placeholder == "fast (dropout 0.2, epochs 1) 2"  # numbered as before
+    at.button(key="train.reset").click().run()  # undo: the preset's own settings again
+    assert at.slider(key="train.epochs").value == 3
+    assert at.selectbox(key="train.preset").format_func("fast") == "fast"
+    assert not at.exception
+
+
+def open_link(query: dict, runs=None) -> AppTest:
+    """The Train page opened from a link: a new session, the URL's query as given."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_page_keeps_its_settings_in_the_url_and_a_link_opens_them(runs):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train.preset").set_value("fast").run()
+    at.slider(key="train.epochs").set_value(1).run()
+    at.select_slider(key="train.train_limit").set_value(5000).run()
+    link = {key: value for key, value in at.query_params.items() if key != "lang"}
+    assert link == {"preset": "fast", "epochs": "1", "train_limit": "5000"}
+
+    opened = open_link({**link, "dropout": "0.2", "lang": "en"})
+    assert opened.selectbox(key="train.preset").value == "fast"
+    assert opened.slider(key="train.epochs").value == 1
+    assert opened.slider(key="train.dropout").value == 0.2
+    assert opened.select_slider(key="train.train_limit").value == 5000
+    assert opened.number_input(key="train.filters_3").value == 64  # the rest is the preset's
+    assert not opened.warning
+
+
+def test_a_link_in_chinese_opens_the_settings_in_chinese(runs):
+    at = open_link({"preset": "wide", "batch_norm": "on", "lang": "zh"})
+    assert at.toggle(key="train.batch_norm").value is True
+    assert at.slider(key="train.epochs").label == "迭代次数"
+    assert at.button(key="train.start").label == "开始训练"
+    assert at.selectbox(key="train.preset").format_func("wide") == "wide（已修改）"
+
+
+def test_a_bad_or_stale_value_in_a_link_falls_back_with_a_one_line_notice(runs):
+    at = open_link({"preset": "no-such-preset", "epochs": "1000", "dropout": "abc", "colour": "red"})
+    assert at.selectbox(key="train.preset").value == "post"
+    assert at.slider(key="train.epochs").value == 20
+    [notice] = at.warning
+    assert "\n" not in notice.value
+    for word in ("preset=no-such-preset", "epochs=1000", "dropout=abc", "colour=red"):
+        assert word in texts([notice])[0]
+    assert dict(at.query_params) == {"preset": "post"}  # the address now says what the page shows
+    at.slider(key="train.epochs").set_value(2).run()
+    assert not at.warning  # said once
+
+    chinese = open_link({"preset": "fast", "kernel_size": "4", "lang": "zh"})
+    assert chinese.select_slider(key="train.kernel_size").value == 3
+    assert "kernel_size=4" in texts(chinese.warning)[0]
+    assert "预设" in texts(chinese.warning)[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mnist_core.i18n import marked
 from mnist_core.networks.config import ConfigError, RunConfig
 
 
@@ -20,7 +21,7 @@ from mnist_core.networks.config import ConfigError, RunConfig
 class Preset:
     name: str
     config: RunConfig
-    description: str
+    description: str  # English, marked for translation: translated where it is shown
     reported_accuracy: float | None = None  # the test accuracy the post reported, for the study table
 
 
@@ -29,24 +30,32 @@ POST = RunConfig()  # Conv 16 -> pool -> Conv 36 -> pool -> Dropout 0.25 -> Dens
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("post", POST, "The post's model: filters 16 / 36, 20 epochs, batch 256", 0.9921),
-        Preset("post-10", POST.replace(epochs=10), "The post's model for 10 epochs (its curves peaked there)", 0.9911),
-        Preset("wide", POST.replace(filters=(32, 64), epochs=10), "Filters 32 / 64, 10 epochs", 0.9916),
-        Preset("wider", POST.replace(filters=(64, 128), epochs=10), "Filters 64 / 128, 10 epochs", 0.9914),
+        Preset("post", POST, marked("The post's model: filters 16 / 36, 20 epochs, batch 256"), 0.9921),
+        Preset(
+            "post-10",
+            POST.replace(epochs=10),
+            marked("The post's model for 10 epochs (its curves peaked there)"),
+            0.9911,
+        ),
+        Preset("wide", POST.replace(filters=(32, 64), epochs=10), marked("Filters 32 / 64, 10 epochs"), 0.9916),
+        Preset("wider", POST.replace(filters=(64, 128), epochs=10), marked("Filters 64 / 128, 10 epochs"), 0.9914),
         Preset(
             "widest",
             POST.replace(filters=(128, 256), epochs=10),
-            "Filters 128 / 256, 10 epochs (the post did not give the size)",
+            marked("Filters 128 / 256, 10 epochs (the post did not give the size)"),
             0.9932,
         ),
         Preset(
             "three-conv",
             POST.replace(filters=(16, 36, 64), epochs=10),
-            "The post's filters plus a third block of 64, 10 epochs",
+            marked("The post's filters plus a third block of 64, 10 epochs"),
             0.9917,
         ),
         Preset(
-            "one-conv", POST.replace(filters=(16,), epochs=10), "A single convolution block of 16, 10 epochs", 0.986
+            "one-conv",
+            POST.replace(filters=(16,), epochs=10),
+            marked("A single convolution block of 16, 10 epochs"),
+            0.986,
         ),
         Preset(
             "fast",
@@ -59,7 +68,7 @@ PRESETS: dict[str, Preset] = {
                 lr_schedule="cosine",
                 validation_split=0.05,
             ),
-            "Least wall time to 99.2% here: a cheap third block, a cosine-decayed rate of 0.003, 3 epochs",
+            marked("Least wall time to 99.2% here: a cheap third block, a cosine-decayed rate of 0.003, 3 epochs"),
         ),
         Preset(
             "best",
@@ -78,8 +87,10 @@ PRESETS: dict[str, Preset] = {
                 augment_rotation=10.0,
                 augment_zoom=0.1,
             ),
-            "Best accuracy found (99.64% here): three blocks of two batch-normalised 3x3 convolutions (32, 64, 128),"
-            " augmentation, batch 64, cosine schedule, 30 epochs on all 60,000 images (no validation split)",
+            marked(
+                "Best accuracy found (99.64% here): three blocks of two batch-normalised 3x3 convolutions (32, 64,"
+                " 128), augmentation, batch 64, cosine schedule, 30 epochs on all 60,000 images (no validation split)"
+            ),
         ),
     )
 }

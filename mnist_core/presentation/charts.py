@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from mnist_core.data.mnist import NUM_CLASSES
-from mnist_core.i18n import Translator, translator
+from mnist_core.i18n import Translator, marked, translator
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 
 TRAIN_COLOUR = "#4F46E5"  # the theme's primary colour
@@ -30,7 +30,7 @@ OTHER_DIGITS_COLOUR = "#C7D2FE"  # a light shade of it
 VAL_COLOUR = "#F97316"
 # Colours for overlaid runs: one per run, train dashed and validation solid in the same colour.
 RUN_COLOURS = ("#4F46E5", "#F97316", "#059669", "#DC2626", "#7C3AED", "#0891B2", "#CA8A04", "#DB2777", "#4B5563")
-METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
+METRIC_TITLES = {"loss": marked("Loss"), "accuracy": marked("Accuracy")}
 # The post plotted digits with matplotlib's "binary" colormap: ink dark on white.
 INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]
 # Space in pixels above each digit of a grid, for its caption.
@@ -67,15 +67,20 @@ def curve_figure(
     history: Sequence[EpochMetrics],
     points: Sequence[ProgressPoint] = (),
     epochs: int | None = None,
+    height: int = 320,
+    t: Translator | None = None,
 ):
     """`metric` ("loss" or "accuracy") per epoch for training and validation, as the post plotted them.
 
     `history` holds a run's per-epoch metrics; `points` its within-epoch points (x = fractional epochs).
     Epoch n ends at x = n, so both lie on one axis.
     `epochs`, when known, fixes the x axis so a live chart does not rescale with every point.
+    The metric's own names (loss, val_loss, ...) stay as Keras writes them in every language; titles, axes and the
+    within-epoch line's name follow `t`.
     """
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)} (got {metric!r})")
+    t = t or translator()
     fig = go.Figure()
     live = [p for p in points if getattr(p, metric) is not None]
     if live:
@@ -83,7 +88,7 @@ def curve_figure(
             go.Scatter(
                 x=[p.progress for p in live],
                 y=[getattr(p, metric) for p in live],
-                name=f"{metric} (within epoch)",
+                name=t("{metric} (within epoch)", metric=metric),
                 mode="lines" if len(live) > 1 else "markers",  # the first batch alone: a line of one point is invisible
                 line={"color": TRAIN_COLOUR, "width": 1},
                 marker={"color": TRAIN_COLOUR, "size": 6},
@@ -102,7 +107,7 @@ def curve_figure(
                     line={"color": colour, "width": 2},
                 )
             )
-    _epoch_axis(fig, epochs or len(history))
+    _epoch_axis(fig, epochs or len(history), t)
     if epochs:
         fig.update_xaxes(range=[0, max(epochs, 1) * 1.02])
     fig.update_yaxes(title_text=metric)
@@ -115,7 +120,7 @@ def curve_figure(
     fig.update_layout(showlegend=True)  # also for the lone within-epoch line of a first epoch
     if not fig.data:  # before the first batch: a plain empty chart, not Plotly's default -1..4
         fig.update_yaxes(autorange=False, range=[0, 1] if metric == "accuracy" else [0, 2.5])
-    return base_layout(fig, METRIC_TITLES[metric], height=320, revision=f"curve-{metric}")
+    return base_layout(fig, t(METRIC_TITLES[metric]), height=height, revision=f"curve-{metric}")
 
 
 def overlay_figure(

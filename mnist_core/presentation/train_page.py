@@ -1,33 +1,261 @@
-"""The Train page's logic: its controls as a RunConfig and back, a new run's default name, and the live view's
+"""The Train page's logic: its controls and their ranges, the controls as a RunConfig and back, a preset edited by
+the controls and a new run's default name, the settings as a link (the URL's query) and back, and the live view's
 progress with its time-left estimate."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from mnist_core.networks.config import ConfigError, RunConfig
+from mnist_core.i18n import Message, marked
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
+from mnist_core.networks.presets import DEFAULT_PRESET, get_preset
 from mnist_core.store.records import Progress
 
 ALL_TRAINING_IMAGES = 60_000
+TEST_IMAGES = 10_000  # every run ends with the whole MNIST test set
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
 AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
 NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
 DEFAULT_PATIENCE = 3
 
 
+# --- the controls and what they may hold ---------------------------------------------------------------------
+KERNEL_SIZES = (1, 3, 5, 7)
+DENSE_UNITS = (0, 32, 64, 128, 256, 512, 1024)
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03)
+TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A slider's or number field's values: low to high in steps (a value between two steps is not one of them)."""
+
+    low: float
+    high: float
+    step: float = 1
+
+    def holds(self, value: float) -> bool:
+        steps = (value - self.low) / self.step
+        return self.low <= value <= self.high and math.isclose(steps, round(steps), abs_tol=1e-6)
+
+
+RANGES = {
+    "blocks": Range(1, 4),
+    "convs_per_block": Range(1, 3),
+    "filters": Range(1, 512),
+    "dropout": Range(0.0, 0.9, 0.05),
+    "epochs": Range(1, 50),
+    "validation_split": Range(0.0, 0.5, 0.05),
+    "augment_shift": Range(0.0, 0.3, 0.05),
+    "augment_rotation": Range(0.0, 45.0, 5.0),
+    "augment_zoom": Range(0.0, 0.5, 0.05),
+    "early_stopping_patience": Range(0, 20),  # 0: off (the toggle); the patience field itself starts at 1
+}
+CHOICES = {
+    "kernel_size": KERNEL_SIZES,
+    "dense_units": DENSE_UNITS,
+    "batch_size": BATCH_SIZES,
+    "learning_rate": LEARNING_RATES,
+    "optimizer": OPTIMIZERS,
+    "lr_schedule": LR_SCHEDULES,
+    "train_limit": TRAIN_LIMITS,
+}
+# The settings a link and an edited preset name, as the config names them, in the order the page shows them; each
+# with its control's label (translated where it is shown).
+SETTINGS = {
+    "filters": marked("Filters"),
+    "kernel_size": marked("Kernel size"),
+    "convs_per_block": marked("Convolutions per block"),
+    "dense_units": marked("Dense units"),
+    "dropout": marked("Dropout"),
+    "batch_norm": marked("Batch normalisation"),
+    "epochs": marked("Epochs"),
+    "batch_size": marked("Batch size"),
+    "learning_rate": marked("Learning rate"),
+    "validation_split": marked("Validation split"),
+    "augment_shift": marked("Shift (fraction of the image)"),
+    "augment_rotation": marked("Rotation (degrees)"),
+    "augment_zoom": marked("Zoom (fraction)"),
+    "early_stopping_patience": marked("Early stopping"),
+    "optimizer": marked("Optimizer"),
+    "lr_schedule": marked("Learning-rate schedule"),
+    "train_limit": marked("Training images"),
+}
+
+
+# --- a preset, edited -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """One setting in which the controls differ from the chosen preset."""
+
+    setting: str  # a key of SETTINGS
+    preset_value: object
+    value: object
+
+
+def changes_from_preset(config: RunConfig, preset: RunConfig) -> list[Change]:
+    """Where `config` differs from the preset's config, in the page's order. The number of training images is not
+    a preset's (every preset trains on all of them; the control is the user's), so it is never a change."""
+    return [
+        Change(name, getattr(preset, name), getattr(config, name))
+        for name in SETTINGS
+        if name != "train_limit" and getattr(config, name) != getattr(preset, name)
+    ]
+
+
+def plain_value(setting: str, value: object) -> str:
+    """A setting's value in a run name or a link: numbers as written, filters as 32-64, switches as on / off,
+    early stopping as its patience (0: off)."""
+    if setting == "filters":
+        return "-".join(str(count) for count in value)
+    if isinstance(value, bool) or (setting == "early_stopping_patience" and value == 0):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+NAME_CHANGES = 2  # changes a default run name spells out; more are counted ("+3")
+
+
+def edited_name(preset: str, changes: Sequence[Change]) -> str:
+    """The default run name of a preset edited by the controls: "fast (epochs 1)", "fast (epochs 1, dropout 0.2,
+    +2)". In the config's words in every language: a run's name is data, listed in every reader's language."""
+    if not changes:
+        return preset
+    parts = [f"{change.setting} {plain_value(change.setting, change.value)}" for change in changes[:NAME_CHANGES]]
+    if len(changes) > NAME_CHANGES:
+        parts.append(f"+{len(changes) - NAME_CHANGES}")
+    return f"{preset} ({', '.join(parts)})"
+
+
 # --- run names ------------------------------------------------------------------------------------------------
 def default_run_name(base: str, taken: Collection[str]) -> str:
-    """A new run's name when the user typed none: its preset's name (or "custom"), numbered when a run has it
-    already ("fast 2"), so runs of one preset are told apart wherever runs are listed by name."""
+    """A new run's name when the user typed none: its preset's name, or the edited preset's ("fast (epochs 1)"),
+    numbered when a run has it already ("fast 2"), so runs of one preset are told apart wherever runs are listed by
+    name."""
     if base not in taken:
         return base
     number = 2
     while f"{base} {number}" in taken:
         number += 1
     return f"{base} {number}"
+
+
+# --- the settings as a link -------------------------------------------------------------------------------------
+PRESET_PARAM = "preset"
+# Query parameters of other owners, left alone: the reader's language (pages/shared.py).
+OTHER_PARAMS = frozenset({"lang"})
+
+
+def settings_query(preset: str, config: RunConfig) -> dict[str, str]:
+    """The query of a link that opens the Train page set up as now: the preset and every setting that differs from
+    it (training images included), e.g. {"preset": "fast", "epochs": "1", "dropout": "0.2"}."""
+    query = {PRESET_PARAM: preset}
+    base = get_preset(preset).config
+    for name in SETTINGS:
+        value, usual = getattr(config, name), getattr(base, name)
+        if name == "train_limit":
+            value, usual = value or ALL_TRAINING_IMAGES, ALL_TRAINING_IMAGES
+        if value != usual:
+            query[name] = plain_value(name, value)
+    return query
+
+
+@dataclass
+class LinkedSettings:
+    """What a link's query sets up: a preset, the config of its controls, and what could not be used (each a
+    sentence that names the parameter, for a notice; the setting keeps the preset's value)."""
+
+    preset: str
+    config: RunConfig
+    problems: list[Message] = field(default_factory=list)
+
+
+def settings_from_query(
+    query: Mapping[str, str | Sequence[str]], default: str = DEFAULT_PRESET
+) -> LinkedSettings | None:
+    """The settings a link's query asks for, or None when it names none (a plain link to the page).
+
+    A bad or stale value never stops the page: an unknown preset falls back to `default`, and a value a control
+    cannot hold (out of range, between two steps, not a number, not one of the choices), one that does not go with
+    the settings before it (early stopping without a validation set) or an unknown parameter is left out, its
+    setting left at the preset's value; each is reported."""
+    query = {key: _last(value) for key, value in query.items() if key not in OTHER_PARAMS}
+    if not query:
+        return None
+    problems: list[Message] = []
+    asked = query.pop(PRESET_PARAM, None)
+    preset = default
+    if asked is not None:
+        try:
+            preset = get_preset(asked).name  # an old name of a renamed preset opens the preset it became
+        except ConfigError:
+            problems.append(Message("preset={value}: no such preset (now {default})", value=asked, default=default))
+    config = get_preset(preset).config
+    for key, text in query.items():
+        if key not in SETTINGS:
+            problems.append(Message("{key}={value}: not a setting of this page", key=key, value=text))
+            continue
+        try:
+            config = config.replace(**{key: _parse(key, text)})
+        except ValueError:
+            problems.append(Message("{key}={value}: not a value this control can take", key=key, value=text))
+        except ConfigError as error:  # a value the control holds, but not with the settings before it
+            problems.append(Message("{key}={value}: {problem}", key=key, value=text, problem=error.message))
+    return LinkedSettings(preset, config, problems)
+
+
+def _last(value: str | Sequence[str]) -> str:
+    """A parameter given twice counts once, as its last value (st.query_params reads it so too)."""
+    return value if isinstance(value, str) else (list(value) or [""])[-1]
+
+
+_TRUE, _FALSE = {"on", "true", "1", "yes"}, {"off", "false", "0", "no"}
+
+
+def _parse(setting: str, text: str) -> object:
+    """A link's value for one setting, checked against what its control can hold; ValueError if it cannot."""
+    text = text.strip().lower()
+    if setting == "filters":
+        counts = [_number(part, integer=True) for part in text.replace(",", "-").split("-")]
+        if not 1 <= len(counts) <= RANGES["blocks"].high or not all(RANGES["filters"].holds(c) for c in counts):
+            raise ValueError(text)
+        return tuple(counts)
+    if setting == "batch_norm":
+        if text not in _TRUE | _FALSE:
+            raise ValueError(text)
+        return text in _TRUE
+    if setting == "early_stopping_patience" and text in _FALSE:
+        return 0
+    if setting == "train_limit":
+        number = ALL_TRAINING_IMAGES if text == "all" else _number(text, integer=True)
+        if number not in TRAIN_LIMITS:
+            raise ValueError(text)
+        return None if number == ALL_TRAINING_IMAGES else number
+    integer = type(getattr(RunConfig(), setting)) is int
+    if setting in CHOICES:
+        value = text if isinstance(CHOICES[setting][0], str) else _number(text, integer)
+        if value not in CHOICES[setting]:
+            raise ValueError(text)
+        return value
+    number = _number(text, integer)
+    if not RANGES[setting].holds(number):
+        raise ValueError(text)
+    return number
+
+
+def _number(text: str, integer: bool) -> float:
+    """A finite number (a whole one where `integer`); ValueError for anything else ("abc", "nan", "1e999", "2.5")."""
+    number = float(text)
+    if not math.isfinite(number) or (integer and not number.is_integer()):
+        raise ValueError(text)
+    return int(number) if integer else number
 
 
 # --- live progress ------------------------------------------------------------------------------------------
@@ -51,8 +279,15 @@ class Live:
         return text
 
 
-def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: int, now: float | None = None) -> Live:
-    """Progress, elapsed time and ETA from a run's progress and history records."""
+def live_progress(
+    progress: Progress,
+    history: Sequence[EpochMetrics],
+    epochs: int,
+    now: float | None = None,
+    config: RunConfig | None = None,
+) -> Live:
+    """Progress, elapsed time and ETA from a run's progress and history records; `config`, the run's settings,
+    lets the ETA count the test evaluation at the end."""
     now = time.time() if now is None else now
     epochs = progress.epochs or epochs or 1
     steps = progress.steps
@@ -69,38 +304,89 @@ def live_progress(progress: Progress, history: Sequence[EpochMetrics], epochs: i
     finished_seconds = sum(h.seconds or 0 for h in history)
     if last and last.elapsed is not None:
         elapsed = last.elapsed
+        if done_epochs >= last.epoch:  # the latest write was an epoch's end, after the last point
+            elapsed = max(elapsed, _start(progress.points) + finished_seconds)
         if progress.updated_at:
             elapsed += max(0.0, now - progress.updated_at)
         elapsed = max(elapsed, finished_seconds)
     elif history:
         elapsed = finished_seconds
-    eta = seconds_left(progress.points, history, epochs, elapsed)
+    eta = seconds_left(progress.points, history, epochs, elapsed, config)
     return Live(epoch, epochs, batch, steps, fraction, elapsed, eta)
 
 
-def seconds_left(
-    points: Sequence[ProgressPoint], history: Sequence[EpochMetrics], epochs: int, elapsed: float | None
-) -> float | None:
-    """The training time left, from the pace since the run's first training step.
+def split_images(config: RunConfig) -> tuple[int, int]:
+    """The images a run trains on each epoch and those it holds back to validate on."""
+    images = config.train_limit or ALL_TRAINING_IMAGES
+    held_out = int(images * config.validation_split)
+    return images - held_out, held_out
 
-    The first step's point comes after the start-up (building the model, TensorFlow tracing the training step:
-    1-3 s here, most of a short run's first epoch), which is paid once. Extrapolating from the fraction done since
-    the start charged it again to every batch left: "about 25 s left" for a 6-second run. The pace from the first
-    step to the latest point leaves it out (as it leaves out the untrained model's point at batch 0, taken before
-    the start-up), and once an epoch has ended it includes the epoch's validation. Between two points the estimate
-    counts down with the clock. None until a pace can be measured.
+
+# What a run does after its last epoch, measured on this project's 2-core machines (bench/record_eta.py, the runs
+# replayed in tests/test_presentation.py): predicting the 10,000 test images cost about three quarters of what
+# training cost per image (Keras' predict at batch 1024 is little faster per image on these CPUs: 1.8-3.8 s for the
+# small models, 30 s for `best`), plus about a second to trace the prediction, save the model and write the results.
+# A validation pass is a prediction too, priced the same way.
+TEST_SHARE = 0.6  # seconds per predicted image, as a share of the training's seconds per image
+TAIL_SECONDS = 1.0
+# The pace is measured over about this many of the latest epochs, so that it follows a machine that grew busier.
+PACE_EPOCHS = 1.0
+
+
+def seconds_left(
+    points: Sequence[ProgressPoint],
+    history: Sequence[EpochMetrics],
+    epochs: int,
+    elapsed: float | None,
+    config: RunConfig | None = None,
+) -> float | None:
+    """The time until the run is done: the training steps left, each epoch's end left (validation, the next
+    epoch's start), then the test evaluation and saving.
+
+    The training pace comes from the run's own points, from spans within one epoch, the latest first: the start-up
+    (building the model, TensorFlow tracing the training step, 1-8 s here) comes before the first step's point and
+    is paid once, and the untrained model's point at batch 0 comes before it. An epoch's end costs what the
+    cheapest span across an epoch boundary took beyond that pace (a busy machine can stall any one of them for
+    seconds); until a boundary is crossed, a validation pass is priced from the pace per image, as is the test
+    evaluation at the end (both need `config`, the run's settings; without it they count as nothing). Between two
+    points the estimate counts down with the clock. None until a pace can be measured.
     """
     timed = [p for p in points if p.elapsed is not None and p.progress > 0]
-    if len(timed) >= 2 and timed[-1].progress > timed[0].progress:
-        first, last = timed[0], timed[-1]
-        seconds_per_epoch = (last.elapsed - first.elapsed) / (last.progress - first.progress)
-        since_last = max(0.0, (elapsed or last.elapsed) - last.elapsed)
-        return max(0.0, (epochs - last.progress) * seconds_per_epoch - since_last)
-    if history:  # a single point so far (or none kept): the mean epoch so far
-        position = max([len(history)] + [p.progress for p in points[-1:]])
-        per_epoch = sum(h.seconds or 0 for h in history) / len(history)
-        return max(0.0, (epochs - position) * per_epoch)
-    return None
+    pairs = list(zip(timed, timed[1:], strict=False))
+    within = [(b.elapsed - a.elapsed, b.progress - a.progress) for a, b in pairs if a.epoch == b.epoch]
+    within = [(seconds, done) for seconds, done in within if done > 0]
+    if not within:
+        if history:  # a single point per epoch so far (or none kept): the mean epoch so far
+            position = max([len(history)] + [p.progress for p in points[-1:]])
+            per_epoch = sum(h.seconds or 0 for h in history) / len(history)
+            return max(0.0, (epochs - position) * per_epoch)
+        return None
+    seconds = done = 0.0
+    for span_seconds, span_done in reversed(within):  # the latest epoch's worth of spans
+        seconds, done = seconds + span_seconds, done + span_done
+        if done >= PACE_EPOCHS:
+            break
+    pace = seconds / done  # seconds per epoch of training steps
+    trained, held_out = split_images(config) if config else (0, 0)
+    per_image = TEST_SHARE * pace / trained if trained else 0.0  # seconds to predict one image
+    test = TAIL_SECONDS + TEST_IMAGES * per_image if config else 0.0
+    crossings = [(b.elapsed - a.elapsed) - pace * (b.progress - a.progress) for a, b in pairs if b.epoch > a.epoch]
+    epoch_end = max(0.0, min(crossings)) if crossings else held_out * per_image
+    last = timed[-1]
+    if len(history) >= last.epoch:  # an epoch has ended since the last point: count from its end
+        done, at = len(history), _start(points) + sum(h.seconds or 0 for h in history)
+        ends_left = epochs - done
+    else:
+        done, at = last.progress, last.elapsed
+        ends_left = epochs - last.epoch + 1  # the epoch in progress ends too
+    since = max(0.0, (elapsed or at) - at)
+    return max(0.0, (epochs - done) * pace + ends_left * epoch_end + test - since)
+
+
+def _start(points: Sequence[ProgressPoint]) -> float:
+    """When the first epoch began on the points' clock: at the untrained model's point (batch 0), if kept."""
+    first = points[0] if points else None
+    return first.elapsed or 0.0 if first is not None and first.progress == 0 else 0.0
 
 
 # --- the Train page's controls ------------------------------------------------------------------------------

@@ -152,3 +152,46 @@ def test_reload_during_training_shows_the_progress_again_and_stop_keeps_the_run(
     screenshot(page, "train-5-stopped")
     print(f"stop to status 'stopped' (evaluation and save included): {stopped_after:.1f} s")
     assert stopped_after < 20
+
+
+LAPTOP = {"width": 1400, "height": 900}
+
+
+def scroll_to_top(page):
+    """Back to the top of the page, as a newcomer finds it (typing into a field scrolls it into view)."""
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+
+
+def in_view(page, locator, share: float = 1.0, timeout: float = 10) -> bool:
+    """Whether the element's box (its top `share` of it) lies within the window without scrolling (the app
+    scrolls inside itself). The live view redraws every second: asked again until `timeout`."""
+    size, deadline = page.viewport_size, time.monotonic() + timeout
+    while True:
+        box = locator.bounding_box()
+        inside = box and box["y"] >= 0 and box["y"] + box["height"] * share <= size["height"]
+        if inside and box["x"] >= 0 and box["x"] + box["width"] <= size["width"]:
+            return True
+        if time.monotonic() > deadline:
+            print("out of view:", box)
+            return False
+        time.sleep(0.2)
+
+
+def test_on_a_laptop_window_start_and_the_live_curves_are_in_view_without_scrolling(server, page):
+    open_train_page(server, page)
+    page.set_viewport_size(LAPTOP)
+    wait_for_app(page)
+    start_button = page.get_by_role("button", name="Start training")
+    assert in_view(page, start_button)
+    screenshot(page, "train-6-laptop-before-start")
+    start(page, "browser-laptop", images_step=2, epochs=3)  # 5,000 images: a few seconds of live view
+    curves = page.locator(".js-plotly-plot")
+    page.get_by_test_id("stProgress").filter(has_text=TRAINING).wait_for(timeout=90_000)
+    page.mouse.move(0, 0)  # no tooltip over the live view
+    scroll_to_top(page)
+    assert in_view(page, curves.nth(0))
+    assert in_view(page, curves.nth(1), share=0.5)  # the second chart's title and the top of its curves at least
+    screenshot(page, "train-7-laptop-after-start")
+    [config] = [json.loads((path / "config.json").read_text()) for path in server.runs_dir.glob("*-browser-laptop-*")]
+    assert (config["train_limit"], config["epochs"]) == (5000, 3)  # the settings shown, not those of a move before
+    page.get_by_text("browser-laptop · completed").wait_for(timeout=90_000)
