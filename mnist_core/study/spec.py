@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_core.i18n import Message
+from mnist_core.naming import name_problem
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 
@@ -390,10 +391,10 @@ def decode_value(name: str, value):
 
 
 def describe_params(params: dict) -> str:
-    return ", ".join(f"{name} {_short(value)}" for name, value in params.items()) or "(no change)"
+    return ", ".join(f"{name} {format_value(value)}" for name, value in params.items()) or "(no change)"
 
 
-def _short(value) -> str:
+def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -472,13 +473,7 @@ def _parse_number(name: str, text: str):
 
 
 def check_study_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise StudyError("name", Message("a study needs a name"))
-    if len(name) > MAX_NAME_LENGTH:
-        raise StudyError(
-            "name", Message("at most {most} characters (got {length})", most=MAX_NAME_LENGTH, length=len(name))
-        )
-    if any(not ch.isprintable() for ch in name):
-        raise StudyError("name", Message("cannot hold control characters such as new lines"))
+    name, problem = name_problem(name, MAX_NAME_LENGTH)
+    if problem:
+        raise StudyError("name", problem)
     return name
