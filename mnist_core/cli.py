@@ -913,7 +913,8 @@ def _study_work(args, studies, resume: bool) -> int:
 
 
 def _study_show(args, studies, trained: int | None = None) -> int:
-    from mnist_core.study import format_table, rows_csv
+    from mnist_core.presentation.study_table import format_table
+    from mnist_core.study import rows_csv
 
     if not args.name:
         names = studies.names()

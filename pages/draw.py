@@ -244,6 +244,39 @@ def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
         layer_view_ui(str(model_path), model_version, readable[picked].prepared.image, key="draw_upload_layers")
 
 
+@st.fragment
+def drawing_ui(model_path: str, model_version: int | None) -> None:
+    """The canvas, its answer, the evidence and the layer view: a fragment, so a stroke (or the pen, or Clear) reruns
+    this alone, not the model picker and the uploads above and below it."""
+    predictor = load_predictor(model_path, model_version)  # cached: loaded (and checked) by the page's run
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        canvas = canvas_ui()
+    picture = canvas.image_data
+    prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
+    with right:
+        if prediction is None:
+            st.info(
+                t("Draw a digit on the black canvas. The answer appears as soon as you lift the pen."),
+                icon=":material/draw:",
+            )
+        else:
+            answer_ui(prediction, canvas.image_bytes)
+            if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
+                st.caption(
+                    t(
+                        ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to "
+                        "MNIST's width, but loops that filled in stay closed: draw the digit larger, or lower the pen "
+                        "width."
+                    )
+                )
+    if prediction is not None:
+        strokes = len((canvas.json_data or {}).get("objects", []))
+        evidence_ui(picture, strokes, prepared, prediction, explainer(model_path, model_version))
+        # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
+        layer_view_ui(model_path, model_version, prepared.image, key="draw_layers")
+
+
 t = tr()
 st.title(t("Draw"))
 st.caption(
@@ -259,32 +292,7 @@ except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras mode
     st.error(t("This model could not be loaded: {reason}", reason=md(t.message(error))), icon=":material/error:")
     st.stop()
 
-left, right = st.columns([1, 1], gap="large")
-with left:
-    canvas = canvas_ui()
-picture = canvas.image_data
-prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
-with right:
-    if prediction is None:
-        st.info(
-            t("Draw a digit on the black canvas. The answer appears as soon as you lift the pen."),
-            icon=":material/draw:",
-        )
-    else:
-        answer_ui(prediction, canvas.image_bytes)
-        if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
-            st.caption(
-                t(
-                    ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to "
-                    "MNIST's width, but loops that filled in stay closed: draw the digit larger, or lower the pen "
-                    "width."
-                )
-            )
-if prediction is not None:
-    strokes = len((canvas.json_data or {}).get("objects", []))
-    evidence_ui(picture, strokes, prepared, prediction, explainer(str(model_path), model_version))
-    # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
-    layer_view_ui(str(model_path), model_version, prepared.image, key="draw_layers")
+drawing_ui(str(model_path), model_version)
 
 st.divider()
 uploads_ui(predictor, model_path, model_version)

@@ -1,4 +1,4 @@
-"""The Experiments page: the seed's hyperparameter study (or a grid, or a search) in one click, and one table.
+"""The Experiments page: the post's hyperparameter study (or a grid, or a search) in one click, and one table.
 
 A study never trains in this script: Queue creates it in the study database and starts a study worker process
 (`python -m mnist_core study run`), which trains its trials one at a time through the same run store and the
@@ -11,59 +11,47 @@ from datetime import datetime
 
 import streamlit as st
 
+from mnist_core.i18n import marked
 from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY
 from mnist_core.presentation import charts
+from mnist_core.presentation.experiments_page import duration as duration_text
+from mnist_core.presentation.experiments_page import (
+    estimate_help,
+    estimate_text,
+    field_label,
+    shortened_text,
+    table_row,
+)
 from mnist_core.presentation.study_charts import accuracy_vs_parameters_figure, search_figures, val_loss_figure
-from mnist_core.presentation.text import format_duration
+from mnist_core.presentation.text import format_percent
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.presentation.train_page import ALL_TRAINING_IMAGES, live_progress
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
 from mnist_core.study.states import ACTIVE_STUDY_STATES, FINISHED_TRIAL_STATES, StudyState
-from pages.shared import init_state, store
+from pages.shared import init_state, store, tr
 
-KINDS = {"presets": "The seed's study", "grid": "A grid", "search": "A search"}
-# The settings the form offers to vary, with an example of what to type (any config field works on the CLI).
+KINDS = {"presets": marked("The post's study"), "grid": marked("A grid"), "search": marked("A search")}
+# The settings the form offers to vary (labels: FIELD_LABELS), with an example of what to type (any config field
+# works on the CLI).
 GRID_FIELDS = {
-    "filters": "e.g. 16/36, 32/64",
-    "epochs": "e.g. 10, 20",
-    "dropout": "e.g. 0.25, 0.5",
-    "dense_units": "e.g. 64, 128",
-    "batch_size": "e.g. 128, 256",
-    "learning_rate": "e.g. 0.001, 0.003",
+    "filters": "16/36, 32/64",
+    "epochs": "10, 20",
+    "dropout": "0.25, 0.5",
+    "dense_units": "64, 128",
+    "batch_size": "128, 256",
+    "learning_rate": "0.001, 0.003",
 }
 SEARCH_FIELDS = {
-    "filters": "e.g. 16/36, 32/64",
-    "epochs": "e.g. 5:20",
-    "dropout": "e.g. 0.1:0.5",
-    "dense_units": "e.g. 32:512:log",
-    "batch_size": "e.g. 64, 128, 256",
-    "learning_rate": "e.g. 1e-4:1e-2:log",
+    "filters": "16/36, 32/64",
+    "epochs": "5:20",
+    "dropout": "0.1:0.5",
+    "dense_units": "32:512:log",
+    "batch_size": "64, 128, 256",
+    "learning_rate": "1e-4:1e-2:log",
 }
 TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 POLL_SECONDS = 2.0
-# Narrow columns, so that the table fits the page (1,400 px wide with the sidebar) for a grid over two settings; every
-# column, the descriptions and notes included, is in the CSV.
-COLUMNS = {
-    "trial": st.column_config.NumberColumn("Trial", width=45, help="Numbered from 1 in the order they were planned"),
-    "state": st.column_config.TextColumn("State", width=80),
-    "preset": st.column_config.TextColumn("Preset", width=80),
-    "test_accuracy": st.column_config.NumberColumn("Test", format="percent", width=62, help="Test accuracy"),
-    "post_accuracy": st.column_config.NumberColumn("Post", format="percent", width=62, help="The post's test accuracy"),
-    "val_accuracy": st.column_config.NumberColumn("Val", format="percent", width=62, help="Validation accuracy"),
-    "train_val_gap": st.column_config.NumberColumn(
-        "Gap", format="percent", width=62, help="Train minus val accuracy: above zero and growing means overfitting"
-    ),
-    "best_epoch": st.column_config.NumberColumn("Best", width=45, help="The epoch with the lowest val_loss"),
-    "epochs": st.column_config.TextColumn("Epochs", width=55, help="Run of planned"),
-    "parameters": st.column_config.NumberColumn("Params", format="localized", width=75),
-    "best_val_loss": st.column_config.NumberColumn("val_loss", format="%.4f", width=62, help="The lowest val_loss"),
-    "seconds": st.column_config.NumberColumn("Time", format="%.0f s", width=50, help="Training time"),
-    "host": st.column_config.TextColumn("Host", width=80, help="The machine that trained it"),
-    "run": st.column_config.LinkColumn(
-        "Run", display_text="open", width=45, help="Trained on this machine: open its run on the Runs page"
-    ),
-}
 NOT_SHOWN = (
     "changed",
     "train_accuracy",
@@ -72,12 +60,52 @@ NOT_SHOWN = (
     "here",
     "note",
     "val_loss_per_epoch",
-)  # in the CSV and the notes
+    "train_images",
+    "shortened",
+    "why",
+    "requeued",
+)  # in the CSV, the notes and the caption above the table
 # Kept while their widgets are not drawn (Streamlit forgets a widget's value when it is not drawn in a run): the
 # preset list and the grid's or search's fields survive a switch of the study kind and back.
 KEPT = ("exp.presets", "exp.base", "exp.trials", "exp.grid.prune", "exp.search.prune") + tuple(
     f"exp.{kind}.{name}" for kind, fields in (("grid", GRID_FIELDS), ("search", SEARCH_FIELDS)) for name in fields
 )
+t = tr()
+
+
+def columns() -> dict:
+    """The results table's columns, in the reader's language. Narrow, so that the table fits the page (1,400 px
+    wide with the sidebar) for a grid over two settings; every column, the descriptions and notes included, is in
+    the CSV. Figures come as text in the one format of every page (empty where a trial has none)."""
+    text = st.column_config.TextColumn
+    return {
+        "trial": st.column_config.NumberColumn(
+            t("Trial"), width=45, help=t("Numbered from 1 in the order they were planned")
+        ),
+        "state": text(t("State"), width=80),
+        "preset": text(t("Preset"), width=80),
+        "test_accuracy": text(t("Test"), width=62, help=t("Test accuracy")),
+        "post_accuracy": text(t("Post"), width=62, help=t("The test accuracy the post reported (a full training)")),
+        "val_accuracy": text(t("Val"), width=62, help=t("Validation accuracy at the last epoch")),
+        "train_val_gap": text(
+            t("Gap"),
+            width=78,
+            help=t(
+                "Training minus validation accuracy at the last epoch, in percentage points (pp): above zero and "
+                "growing means overfitting"
+            ),
+        ),
+        "best_epoch": text(t("Best"), width=45, help=t("The epoch with the lowest val_loss")),
+        "epochs": text(t("Epochs"), width=70, help=t("Epochs run of those planned")),
+        "parameters": text(t("Params"), width=75, help=t("The model's parameters")),
+        "best_val_loss": text("val_loss", width=62, help=t("The lowest val_loss")),
+        "seconds": text(t("Time"), width=70, help=t("Training time")),
+        "host": text(t("Host"), width=80, help=t("The machine that trained it")),
+        "run": st.column_config.LinkColumn(
+            t("Run"), display_text=t("open"), width=45, help=t("Trained on this machine: open its run on the Runs page")
+        ),
+    }
+
 
 if st.session_state.pop("exp.fresh_name", False):
     st.session_state.pop("exp.name", None)  # the last name was taken by the study just queued
@@ -105,46 +133,67 @@ def lab() -> Studies:
 
 def definition_ui() -> dict:
     """Draw the study form; return its values for `spec_from_form`."""
-    kind = st.radio("What to vary", list(KINDS), format_func=KINDS.get, horizontal=True, key="exp.kind")
+    kind = st.radio(t("What to vary"), list(KINDS), format_func=lambda k: t(KINDS[k]), horizontal=True, key="exp.kind")
     values = {"kind": kind}
     if kind == "presets":
         values["presets"] = st.multiselect(
-            "Runs",
+            t("Runs"),
             list(PRESETS),
             key="exp.presets",
-            help="The seed post's seven runs; add this project's presets if you like.",
+            help=t("The post's seven runs; add this project's presets if you like."),
+            placeholder=t("Choose presets"),
         )
         st.dataframe(
             [
-                {"run": n, "change": PRESETS[n].description, "post": PRESETS[n].reported_accuracy}
+                {
+                    "run": n,
+                    "change": t(PRESETS[n].description),
+                    "post": format_percent(PRESETS[n].reported_accuracy) if PRESETS[n].reported_accuracy else "",
+                }
                 for n in values["presets"]
             ],
             hide_index=True,
             key="exp.presets_table",
-            column_config={"post": st.column_config.NumberColumn("Post's test acc.", format="percent")},
+            column_config={
+                "run": st.column_config.TextColumn(t("Preset")),
+                "change": st.column_config.TextColumn(t("What it changes")),
+                "post": st.column_config.TextColumn(t("Post's test accuracy")),
+            },
         )
     else:
         values["base"] = st.selectbox(
-            "Start from", list(PRESETS), key="exp.base", help="Settings not varied keep this preset's values."
+            t("Start from"), list(PRESETS), key="exp.base", help=t("Settings not varied keep this preset's values.")
         )
         examples = GRID_FIELDS if kind == "grid" else SEARCH_FIELDS
-        hint = "values, separated by commas" if kind == "grid" else "LOW:HIGH (add :log), or choices a, b"
-        st.caption(f"Type values for the settings to vary ({hint}); leave the rest blank.")
-        columns = st.columns(3)
+        if kind == "grid":
+            hint = t("Type values for the settings to vary (values, separated by commas); leave the rest blank.")
+        else:
+            hint = t(
+                "Type ranges for the settings to vary (LOW:HIGH, add :log; or choices a, b); leave the rest blank."
+            )
+        st.caption(hint)
+        fields = st.columns(3)
         texts = {}
         for i, (name, example) in enumerate(examples.items()):
-            texts[name] = columns[i % 3].text_input(name, key=f"exp.{kind}.{name}", placeholder=example)
+            texts[name] = fields[i % 3].text_input(
+                field_label(name, t),
+                key=f"exp.{kind}.{name}",
+                placeholder=t("e.g. {example}", example=example),
+                help=t("The config field `{field}`", field=name),
+            )
         values[kind] = texts
         if kind == "search":
-            values["n_trials"] = st.number_input("Trials", 1, 500, key="exp.trials")
-        values["prune"] = st.toggle("Prune hopeless trials (val_loss above the median)", key=f"exp.{kind}.prune")
+            values["n_trials"] = st.number_input(t("Trials"), 1, 500, key="exp.trials")
+        values["prune"] = st.toggle(t("Prune hopeless trials (val_loss above the median)"), key=f"exp.{kind}.prune")
     left, right = st.columns(2)
-    values["epochs"] = left.number_input("Epochs for every trial (0 = as defined)", 0, 500, key="exp.epochs")
+    values["epochs"] = left.number_input(t("Epochs for every trial (0 = as defined)"), 0, 500, key="exp.epochs")
     values["train_limit"] = right.select_slider(
-        "Training images (small data for quick studies)",
+        t("Training images (small data for quick studies)"),
         TRAIN_LIMITS,
         key="exp.limit",
-        format_func=lambda n: f"all {n:,}" if n == ALL_TRAINING_IMAGES else f"first {n:,}",
+        format_func=lambda n: (
+            t("all {count}", count=t.number(n)) if n == ALL_TRAINING_IMAGES else t("first {count}", count=t.number(n))
+        ),
     )
     if values["train_limit"] == ALL_TRAINING_IMAGES:
         values["train_limit"] = None
@@ -153,28 +202,49 @@ def definition_ui() -> dict:
 
 def queue_ui() -> None:
     values = definition_ui()
-    name = st.text_input("Study name", key="exp.name", max_chars=60)
+    name = st.text_input(t("Study name"), key="exp.name", max_chars=60)
     kind = values["kind"]
     spec = None
+    # Guidance, errors and merged trials in one container: the Queue row stays in the same place on the page
+    # whatever is said above it (a moved button briefly shows twice while the page redraws).
+    notes = st.container(key="exp.notes")
     if kind != "presets" and not any(text.strip() for text in values[kind].values()):
         # Nothing typed yet: say what to do, not what is wrong.
-        st.info("Type the values of at least one setting above to see how many trials it makes.")
+        notes.info(t("Type the values of at least one setting above to see how many trials it makes."))
     else:
         try:
             spec = spec_from_form(**values)
         except StudyError as error:
-            st.error(md(error), icon=":material/error:")
-        else:
-            st.caption(f"{spec.size} trial(s), one at a time on this machine (workers elsewhere may share it).")
-    if st.button("Queue study", type="primary", key="exp.queue", disabled=spec is None, icon=":material/play_arrow:"):
+            notes.error(md(t.message(error)), icon=":material/error:")
+    if spec is not None:
+        for first, others in spec.identical_trials():
+            notes.warning(
+                t(
+                    "{others} would train exactly as {first} with these settings: it is trained once, as {first}.",
+                    others=", ".join(others),
+                    first=first,
+                ),
+                icon=":material/merge:",
+            )
+        spec = spec.merged()
+    button, cost = st.container(key="exp.queue_row").columns([1, 3], vertical_alignment="center")
+    queued = button.button(
+        t("Queue study"), type="primary", key="exp.queue", disabled=spec is None, icon=":material/play_arrow:"
+    )
+    if spec is not None:
+        found = lab().estimate(spec)
+        trials = t.ngettext("{n} trial, one at a time", "{n} trials, one at a time", spec.size)
+        cost.caption(f"{trials} · **{estimate_text(found, t)}**", help=estimate_help(found, t))
+    if queued and spec is not None:
         try:
             lab().create(name, spec)
         except StudyError as error:
-            st.error(md(error), icon=":material/error:")
+            st.error(md(t.message(error)), icon=":material/error:")
             return
         lab().launch_worker(name)
         st.session_state["exp.show"] = name  # the study picker shows it after the rerun
         st.session_state["exp.fresh_name"] = True
+        st.session_state["exp.queued"] = st.session_state.get("exp.queued", 0) + 1  # folds the form: see below
         st.rerun()
 
 
@@ -187,35 +257,46 @@ def pick_study() -> str | None:
         st.session_state["exp.study"] = st.session_state.pop("exp.show")
     if st.session_state.get("exp.study") not in names:
         st.session_state["exp.study"] = max(names, key=lambda n: studies.progress(n)["created_at"] or "")
-    return st.selectbox("Study", names, key="exp.study")
+    return st.selectbox(t("Study"), names, key="exp.study")
 
 
 def status_ui(name: str, progress: dict) -> None:
     word = progress["state"]
     st.progress(
         progress["finished"] / max(progress["planned"], 1),
-        text=f"{word}: {progress['finished']} of {progress['planned']} trials finished",
+        text=t(
+            "{state}: {finished} of {planned} trials finished",
+            state=t(word),
+            finished=progress["finished"],
+            planned=progress["planned"],
+        ),
     )
     if word == StudyState.QUEUED and not progress["worker_alive"]:
-        st.caption("Waiting for a worker: start one here, or `python -m mnist_core study run` on any machine.")
+        st.caption(t("Waiting for a worker: start one here, or `python -m mnist_core study run` on any machine."))
     if word == StudyState.WAITING:
-        st.caption("Waiting for this machine's one training slot (a run from the Train page) or for TensorFlow.")
+        st.caption(t("Waiting for this machine's one training slot (a run from the Train page) or for TensorFlow."))
     if progress["interrupted"]:
-        st.caption(f"{progress['interrupted']} trial(s) interrupted: Resume trains them again.")
+        st.caption(
+            t.ngettext(
+                "{n} trial interrupted: Resume trains it again.",
+                "{n} trials interrupted: Resume trains them again.",
+                progress["interrupted"],
+            )
+        )
     if word in (StudyState.QUEUED, StudyState.RUNNING, StudyState.WAITING) and st.button(
-        "Stop study", key="exp.stop", icon=":material/stop:"
+        t("Stop study"), key="exp.stop", icon=":material/stop:"
     ):
         lab().request_stop(name)
-        st.toast("Stopping after the current batch: finished trials are kept.")
+        st.toast(t("Stopping after the current batch: finished trials are kept."))
     if word in (StudyState.STOPPED, StudyState.INCOMPLETE) and st.button(
-        "Resume", key="exp.resume", icon=":material/play_arrow:"
+        t("Resume"), key="exp.resume", icon=":material/play_arrow:"
     ):
         lab().prepare_resume(name)
         lab().launch_worker(name)
         st.rerun()
     # Queued with no worker here (a worker was killed; or the study was created on the command line), or running on
     # other machines: this machine may take trials too.
-    join = "Start a worker here" if word == StudyState.QUEUED else "Train here too"
+    join = t("Start a worker here") if word == StudyState.QUEUED else t("Train here too")
     joinable = word in (StudyState.QUEUED, StudyState.RUNNING) and not progress["worker_alive"]
     if joinable and st.button(join, key="exp.join", icon=":material/play_arrow:"):
         lab().launch_worker(name)
@@ -232,9 +313,10 @@ def current_trial_ui(progress: dict) -> None:
         live = runs.progress(run.id)
     except (RunStoreError, RecordError):
         # Trained on another machine: its run is there; the table follows its val_loss per epoch.
-        st.caption(f"Trial {current['trial']} is training on {md(current.get('host') or 'another machine')}.")
+        host = md(current.get("host")) if current.get("host") else t("another machine")
+        st.caption(t("Trial {trial} is training on {host}.", trial=current["trial"], host=host))
         return
-    st.markdown(f"**Trial {current['trial']}: {md(run.name)}**")
+    st.markdown("**" + t("Trial {trial}: {name}", trial=current["trial"], name=md(run.name)) + "**")
     if live.points:
         st.caption(live_progress(live, run.history, run.config.epochs).label)
     loss, accuracy = st.columns(2)
@@ -247,29 +329,51 @@ def results_ui(name: str, progress: dict) -> None:
     studies = lab()
     rows = studies.rows(name)
     if not rows:
-        st.info("No trial has started yet.")
+        st.info(t("No trial has started yet."))
         return
-    varied = [key for key in rows[0] if key not in COLUMNS and key not in NOT_SHOWN]
-    order = ["trial", "state", "preset", *varied, *list(COLUMNS)[3:]]
+    shown_columns = columns()
+    varied = [key for key in rows[0] if key not in shown_columns and key not in NOT_SHOWN]
+    order = ["trial", "state", "preset", *varied, *list(shown_columns)[3:]]
     if len({row["host"] for row in rows if row["host"]}) < 2 and lab().url == default_storage(store()):
         order.remove("host")  # one machine: its name in every row says nothing
+    shortened = [row for row in rows if row.get("shortened")]
+    if shortened:
+        st.caption(
+            t(
+                "Shortened: trial(s) {trials} trained on {what}, fewer epochs or images than their preset: their "
+                "figures are not comparable with a full training's, such as the post's.",
+                trials=", ".join(str(row["trial"]) for row in shortened),
+                what=shortened_text(shortened[0], t),
+            ),
+        )
     st.dataframe(
-        [table_row(row) for row in rows],
+        [table_row(row, t) for row in rows],
         hide_index=True,
         key="exp.table",
-        column_config={**COLUMNS, **{key: st.column_config.Column(key, width=70) for key in varied}},
+        column_config={
+            **shown_columns,
+            **{key: st.column_config.TextColumn(field_label(key, t), width=120, help=key) for key in varied},
+        },
         column_order=[key for key in dict.fromkeys(order) if key in rows[0] or key == "run"],
         width="stretch",
     )
     for row in rows:
         if row["note"]:
+            where = t(" on {host}", host=md(row["host"])) if row["host"] else ""
             st.caption(
-                f"Trial {row['trial']} ({row['state']}{' on ' + md(row['host']) if row['host'] else ''}): "
-                f"{md(row['note'])}"
+                t(
+                    "Trial {trial} ({state}{where}): {note}",
+                    trial=row["trial"],
+                    state=t(row["state"]),
+                    where=where,
+                    note=md(t(row["why"]) + (t("; queued again") if row["requeued"] else ""))
+                    if row["why"]
+                    else md(row["note"]),
+                )
             )
     finished = [r for r in rows if r["state"] in FINISHED_TRIAL_STATES]
     st.download_button(
-        "Download CSV",
+        t("Download CSV"),
         rows_csv(rows),
         file_name=f"{name}.csv",
         mime="text/csv",
@@ -279,31 +383,29 @@ def results_ui(name: str, progress: dict) -> None:
     if finished:
         seconds = sum(r["seconds"] or 0 for r in finished)
         hosts = progress.get("hosts") or []
-        where = f" on {md(', '.join(hosts))}" if len(hosts) > 1 else ""
+        where = t(" on {hosts}", hosts=md(", ".join(hosts))) if len(hosts) > 1 else ""
+        trained = t.ngettext("{n} trial trained", "{n} trials trained", len(finished))
         st.caption(
-            f"{len(finished)} trial(s) trained in {format_duration(seconds)}{where}. Every trial is also a run on "
-            "the Runs page of the machine that trained it."
+            t(
+                "{trained} in {time}{where}. Every trial is also a run on the Runs page of the machine that "
+                "trained it.",
+                trained=trained,
+                time=duration_text(seconds, t),
+                where=where,
+            )
         )
     left, right = st.columns(2)
-    left.plotly_chart(val_loss_figure(studies.curves(name)), key="exp.chart.loss")
-    right.plotly_chart(accuracy_vs_parameters_figure(rows), key="exp.chart.params")
+    left.plotly_chart(val_loss_figure(studies.curves(name), t=t), key="exp.chart.loss")
+    right.plotly_chart(accuracy_vs_parameters_figure(rows, t=t), key="exp.chart.params")
     if progress["kind"] == "search":
         figures = search_figures(studies.figures(name))
         if not figures:
-            st.caption("Importance and parallel coordinates appear once two trials have completed.")
+            st.caption(t("Importance and parallel coordinates appear once two trials have completed."))
         left, right = st.columns(2)
         if "importance" in figures:
             left.plotly_chart(figures["importance"], key="exp.chart.importance")
         if "parallel" in figures:
             right.plotly_chart(figures["parallel"], key="exp.chart.parallel")
-
-
-def table_row(row: dict) -> dict:
-    """A row as the page shows it: epochs as "run/planned", and a link to the run when it was trained here."""
-    shown = dict(row)
-    shown["epochs"] = f"{row['epochs_run'] if row['epochs_run'] is not None else '-'}/{row['epochs'] or '-'}"
-    shown["run"] = f"./runs?run={row['run_id']}" if row["here"] else None
-    return shown
 
 
 def study_panel(name: str, polling: bool) -> None:
@@ -315,18 +417,26 @@ def study_panel(name: str, polling: bool) -> None:
         st.rerun()  # the study ended: redraw the page once, without the polling
 
 
-st.title("Experiments")
+st.title(t("Experiments"))
 st.caption(
-    "Repeat the seed's hyperparameter study, or build your own grid or search. Trials train one at a time "
-    "in the background; each becomes a run. Choose by val_loss, as the post learned to: watch the loss."
+    t(
+        "Repeat the post's hyperparameter study, or build your own grid or search. Trials train one at a time in the "
+        "background; each becomes a run. Choose by val_loss, as the post learned to: watch the loss."
+    )
 )
 if lab().url != default_storage(store()):
-    st.caption(f"Studies in {md(lab().shown_url)}, shared with the workers of every machine that uses it.")
+    st.caption(t("Studies in {url}, shared with the workers of every machine that uses it.", url=md(lab().shown_url)))
 current = pick_study()
-with st.expander("New study", expanded=current is None, icon=":material/science:"):
+# A new element after each queued study (its key counts them), drawn folded: the study's progress comes into view.
+with st.expander(
+    t("New study"),
+    expanded=current is None,
+    key=f"exp.form.{st.session_state.get('exp.queued', 0)}",
+    icon=":material/science:",
+):
     queue_ui()
 if current is None:
-    st.info("No studies yet. Open **New study**, keep the seed's seven runs and press **Queue study**.")
+    st.info(t("No studies yet. Open **New study**, keep the post's seven runs and press **Queue study**."))
 else:
     active = lab().progress(current)["state"] in ACTIVE_STUDY_STATES
     st.fragment(study_panel, run_every=POLL_SECONDS if active else None)(current, polling=active)

@@ -1,14 +1,15 @@
 """Screenshots of the dashboard's pages, taken from the real app in Debian's chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out DIR] [--size 1400x900] [--pages data,train,...] [--lang en]
-    MNIST_LAB_RUNS=/tmp/shotstore .venv/bin/python scripts/screenshots.py --pages runs --palette
+    .venv/bin/python -m scripts.screenshots [--out DIR] [--size 1400x900] [--pages data,train,...] [--lang en]
+    MNIST_LAB_RUNS=/tmp/shotstore .venv/bin/python -m scripts.screenshots --pages runs --palette
 
 Starts the server exactly as scripts/start.sh does (this checkout's `.venv/bin/streamlit run app.py`, the project's
 .streamlit/config.toml, no flag but a free `--server.port`; the run store is the dashboard's: $MNIST_LAB_RUNS, else
 ./runs), opens each page in Debian's chromium with Playwright, waits until the page has finished rendering, and
 saves two PNGs per page: PAGE-viewport.png (what a window of --size shows) and PAGE-full.png (the whole page: the
-app scrolls inside its own container, so the window is made as tall as the page). Then it stops the server, and the
-background worker the Train page started for the store if this script's server started it, by pid.
+app scrolls inside its own container, so the window is made as tall as the page). Then it stops the server, and
+whatever the server started (the background worker the Train page starts), by pid: the server is the browser
+tests' (tests/support/server.py).
 
 Nothing is clicked: the pages show the run store as it is. For a picture with runs in it, train a couple first,
 e.g. `nice -n 10 .venv/bin/python -m mnist_core train --preset fast --limit 3000 --runs-dir /tmp/shotstore`.
@@ -19,27 +20,12 @@ package of requirements-test.txt; never `playwright install`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, wait_for_app
+
 # page name -> (URL path, the page's title)
 PAGES = {
     "data": ("", "Data"),
@@ -52,102 +38,9 @@ MAX_FULL_HEIGHT = 12_000  # pixels: a runaway page is cut there rather than maki
 SETTLE_TIMEOUT_MS = 120_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def runs_dir() -> Path:
     """The store the server will use: the dashboard's rule ($MNIST_LAB_RUNS, else ./runs from the checkout)."""
     return (ROOT / (os.environ.get("MNIST_LAB_RUNS") or "runs")).resolve()
-
-
-def worker_pids(store: Path) -> set[int]:
-    """Pids of `python -m mnist_core worker --runs-dir STORE` processes (the dashboard starts them so)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "mnist_core" in args and "worker" in args and "--runs-dir" in args:
-            given = args[args.index("--runs-dir") + 1] if args.index("--runs-dir") + 1 < len(args) else ""
-            if given and Path(given).resolve() == store:
-                pids.add(int(entry.name))
-    return pids
-
-
-def stop_pid(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM, a grace period, then SIGKILL: one process, by its pid."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
-class Server:
-    """`streamlit run app.py` as scripts/start.sh starts it, on a free port; its output goes to `log_path`."""
-
-    def __init__(self, log_path: Path):
-        self.log_path = log_path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        program = ROOT / ".venv" / "bin" / "streamlit"
-        if not program.exists():
-            sys.exit(f"{program} is missing: run `bash scripts/setup.sh` first")
-        command = [str(program), "run", "app.py", "--server.port", str(self.port)]
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        sys.exit(f"streamlit did not start; see {self.log_path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' indicator)."""
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=SETTLE_TIMEOUT_MS,
-    )
 
 
 def settle(page, title: str, language: str = "en") -> None:
@@ -255,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    store = runs_dir()
-    workers_before = worker_pids(store)
-    server = Server(args.out / "streamlit.log")
+    # A worker already serving the store (a dashboard of the user's) is left alone; what this server starts
+    # carries its marker and is stopped with it, by pid.
+    server = Server(runs_dir(), args.out / "streamlit.log", stop_store_worker=False)
     saved: list[Path] = []
     try:
         with sync_playwright() as playwright:
@@ -274,8 +167,6 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
     finally:
         server.stop()
-        for pid in worker_pids(store) - workers_before:  # the worker the Train page started for this server
-            stop_pid(pid)
     for path in saved:
         print(f"{path}  {path.stat().st_size // 1024} KB")
     return 0

@@ -1,6 +1,8 @@
 """Studies: definitions checked before anything trains, tiny real grids trained through Optuna, workers sharing a
 study on SQLite, a killed worker's trial taken over through Optuna's heartbeat, stop and resume, pruning, and the
-table and CSV the page and the command line show. (Studies shared through PostgreSQL: test_study_postgres.py.)"""
+table and CSV the page and the command line show: identical trials merged, shortened ones marked, a stopped
+study's unrun trials "not run", its time estimated before it is queued, its errors in the reader's language.
+(Studies shared through PostgreSQL: test_study_postgres.py.)"""
 
 import json
 import re
@@ -11,9 +13,13 @@ import sys
 import pytest
 
 from mnist_core import study as studies
+from mnist_core.i18n import translator
 from mnist_core.networks.presets import PRESETS, STUDY
+from mnist_core.presentation.study_charts import accuracy_tick_format
+from mnist_core.presentation.study_table import format_table
+from mnist_core.presentation.text import format_gap_points, format_percent
 from mnist_core.store import RunStore
-from mnist_core.study import Studies, StudyError, StudySpec
+from mnist_core.study import Studies, StudyError, StudySpec, estimate
 from tests.support.commands import ROOT, cli_env, wait_until
 
 TINY = {"epochs": 1, "train_limit": 1000}
@@ -384,7 +390,7 @@ def test_pruning_stops_a_hopeless_trial_from_its_validation_loss(tmp_path, mnist
     curves = lab.curves("pruned")
     assert len(curves) == 3
     assert all(h[0].val_loss for h in curves.values())
-    assert "completed" in studies.format_table(lab.rows("pruned"))
+    assert "completed" in format_table(lab.rows("pruned"))
 
 
 def test_a_study_lets_the_train_pages_queue_go_first_and_never_trains_beside_it(store, mnist):
@@ -455,3 +461,122 @@ def test_a_worker_without_a_terminal_or_with_json_writes_plain_lines():
         assert "trials/min" in lines[2]
         assert "left" in lines[2]
         assert "\x1b" not in display.stream.getvalue(), "no terminal codes in a log"
+
+
+# --- what a study will cost, and what it shows -------------------------------------------------------------------
+
+
+def test_an_epoch_override_makes_post_and_post_10_one_trial_which_is_named_and_trained_once():
+    spec = studies.preset_study(epochs=1)
+    assert spec.identical_trials() == [("post", ("post-10",))]
+    assert spec.merged().presets == tuple(p for p in STUDY if p != "post-10")
+    assert studies.preset_study().identical_trials() == [], "as the post defined them, all seven differ"
+    assert studies.grid_study({"dropout": [0.1, 0.2]}, epochs=1).identical_trials() == []
+
+
+def test_a_trial_with_fewer_epochs_or_images_than_its_preset_is_shortened():
+    assert studies.preset_study(epochs=1).is_shortened({"preset": "post"})
+    assert studies.preset_study(train_limit=1000).is_shortened({"preset": "wide"})
+    assert not studies.preset_study().is_shortened({"preset": "post"})
+    assert not studies.preset_study(epochs=30).is_shortened({"preset": "post"}), "longer is not shortened"
+
+
+def test_the_estimate_counts_each_networks_arithmetic_and_the_reference_pace_gives_the_posts_35_minutes():
+    from mnist_core.networks.config import RunConfig
+
+    # The post's model: conv 3x3 16 on 28x28, conv 3x3 16->36 on 14x14, dense 7*7*36 -> 128 -> 10.
+    assert estimate.multiply_adds(RunConfig()) == 28 * 28 * 9 * 16 + 14 * 14 * 9 * 16 * 36 + 1764 * 128 + 1280
+    found = estimate.estimate(studies.preset_study())
+    assert found.from_reference
+    assert 30 * 60 < found.seconds < 40 * 60, "the issue measured about 35 minutes for the post's study"
+    assert max(found.per_trial) == found.per_trial[STUDY.index("widest")], "the widest network costs the most"
+    quick = estimate.estimate(studies.preset_study(epochs=1, train_limit=1000))
+    assert quick.seconds < 60
+
+
+def test_the_estimate_takes_the_pace_of_the_most_similar_finished_runs_here():
+    from mnist_core.networks.config import RunConfig
+
+    seed = RunConfig(epochs=1, train_limit=5000)
+    wide = seed.replace(filters=(32, 64))
+    summaries = [
+        (seed, {"status": "completed", "epochs_completed": 1, "wall_seconds": 5.3}),
+        (wide, {"status": "completed", "epochs_completed": 1, "wall_seconds": 8.2}),
+        (wide, {"status": "stopped", "epochs_completed": 1, "wall_seconds": 1.0}),  # a stopped run says nothing
+        (seed, {"status": "completed", "kind": "imported", "epochs_completed": 1, "wall_seconds": 1.0}),
+    ]
+    observed = estimate.observations(summaries)
+    assert len(observed) == 2
+    spec = studies.grid_study({"filters": [[16, 36]]}, epochs=1, train_limit=5000)
+    found = estimate.estimate(spec, observed[:1])
+    assert found.runs == 1
+    assert found.seconds == pytest.approx(5.3, rel=0.01), "the same training as the one run here: its time"
+    twice = estimate.estimate(studies.grid_study({"filters": [[16, 36]]}, epochs=2, train_limit=5000), observed[:1])
+    # 4,000 training images (x3), 1,000 validation ones per epoch, then the 10,000 test images once.
+    assert twice.seconds == pytest.approx(3.0 + (5.3 - 3.0) * 36_000 / 23_000, rel=0.01), "the epochs' share doubles"
+
+
+def test_a_stopped_studys_trials_that_never_started_read_not_run(tmp_path, mnist):
+    store = RunStore(tmp_path / "runs")
+    lab = Studies(store)
+    lab.create("cut", studies.grid_study({"dropout": [0.1, 0.2]}, **TINY))
+    assert lab.run_worker("cut", data=mnist, max_trials=1) == 1
+    assert [r["state"] for r in lab.rows("cut")] == ["completed", "queued"]
+    lab.request_stop("cut")
+    rows = lab.rows("cut")
+    assert [r["state"] for r in rows] == ["completed", "not run"]
+    assert rows[1]["test_accuracy"] is None
+    assert rows[0]["shortened"], "1 epoch on 1,000 images"
+    assert lab.prepare_resume("cut") == []
+    assert [r["state"] for r in lab.rows("cut")] == ["completed", "queued"], "a resume queues it again"
+
+
+def test_a_study_error_is_english_as_text_and_the_readers_language_on_a_page():
+    with pytest.raises(StudyError) as caught:
+        studies.grid_study({"dropout": [0.1, 0.1]})
+    assert str(caught.value) == "grid.dropout: lists a value twice"
+    assert translator("zh").message(caught.value) == "grid.dropout：同一个值列出了两次"
+    with pytest.raises(StudyError) as caught:
+        studies.parse_range("dropout", "0.5:0.1:lin")
+    assert "a range is LOW:HIGH" in str(caught.value)
+    assert "范围的写法" in translator("zh").message(caught.value)
+
+
+def test_accuracies_and_gaps_are_written_one_way_everywhere():
+    assert format_percent(0.99214) == "99.21%"
+    assert format_gap_points(-0.19642) == "-19.64 pp"
+    assert format_gap_points(0.0031) == "+0.31 pp"
+    row = {
+        "trial": 1,
+        "state": "completed",
+        "changed": "dropout 0.1",
+        "parameters": 232590,
+        "epochs_run": 1,
+        "epochs": 1,
+        "best_epoch": 1,
+        "train_accuracy": 0.9,
+        "val_accuracy": 0.8812,
+        "test_accuracy": 0.8743,
+        "train_val_gap": 0.0188,
+        "best_val_loss": 0.4,
+        "seconds": 4.2,
+        "host": "here",
+    }
+    english = format_table([row, {**row, "trial": 2, "state": "not run", "test_accuracy": None}], translator("en"))
+    assert "88.12%" in english
+    assert "+1.88 pp" in english
+    assert "not run" in english
+    chinese = format_table([row], translator("zh")).splitlines()
+    assert chinese[0].startswith(" 试验 状态")
+    assert "已完成" in chinese[1]
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.7826, 0.7838), (0.97, 0.995), (0.2, 0.9)])
+def test_accuracy_ticks_have_enough_decimals_to_differ(low, high):
+    """Plotly's ticks on such an axis, written with the chosen format, never repeat (78.3% three times did)."""
+    spec = accuracy_tick_format(low, high)
+    decimals = int(spec[1:-1])
+    step = (high - low) / 6
+    ticks = [low + i * step for i in range(7)]
+    written = [f"{100 * tick:.{decimals}f}" for tick in ticks]
+    assert len(set(written)) == len(written), written

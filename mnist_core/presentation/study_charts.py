@@ -1,6 +1,7 @@
 """Plotly figures for a study: the trials' val_loss curves, test accuracy against model size, Optuna's views.
 
-Pure functions of plain rows and records, no Streamlit (Optuna's own views come drawn from the adapter).
+Pure functions of plain rows and records, no Streamlit (Optuna's own views come drawn from the adapter). Given a
+translator `t`, titles, axes, legends and hover labels are in the reader's language; without one, in English.
 """
 
 from __future__ import annotations
@@ -11,30 +12,46 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from mnist_core.i18n import Translator, translator
 from mnist_core.presentation.charts import RUN_COLOURS, base_layout, overlay_figure
+from mnist_core.presentation.experiments_page import shortened_text
 from mnist_core.study.states import TrialState
 
 POST_COLOUR = "#9CA3AF"
 
 
-def val_loss_figure(curves: Mapping[str, Sequence[Mapping]]) -> go.Figure:
+def val_loss_figure(curves: Mapping[str, Sequence[Mapping]], t: Translator | None = None) -> go.Figure:
     """Every trial's val_loss per epoch on one chart (the post's lesson: watch the loss), one legend row each."""
+    t = t or translator()
     fig = overlay_figure("loss", curves, training=False)
     fig.update_yaxes(title_text="val_loss")
+    fig.update_xaxes(title_text=t("epoch"))
     # Below the chart: trial labels can be long (a search's settings) and would squeeze the plot beside it.
     fig.update_layout(
-        title={"text": "val_loss per epoch, one line per trial"},
+        title={"text": t("val_loss per epoch, one line per trial")},
         height=460,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
+        # In the plot's own coordinates: overlay_figure placed it by the container's, where -0.18 is off the figure.
+        legend={"orientation": "h", "yref": "paper", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
     )
     return fig
 
 
-def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
+def accuracy_tick_format(low: float, high: float) -> str:
+    """A percent tick format with as many decimals as the axis needs for no two ticks to read alike: Plotly puts
+    about six ticks on the axis, and with one decimal an axis of 78.30% to 78.36% read "78.3%" three times."""
+    step = (high - low) / 6
+    decimals = 0 if step <= 0 else max(0, math.ceil(-math.log10(step * 100)))
+    return f".{min(decimals, 4)}%"
+
+
+def accuracy_vs_parameters_figure(rows: Sequence[Mapping], t: Translator | None = None) -> go.Figure:
     """Each completed trial's test accuracy against its parameter count (log axis); the post's figure beside it.
 
-    Stopped, interrupted and pruned trials are left out: their accuracy is that of a model trained part way.
+    Stopped, interrupted and pruned trials are left out: their accuracy is that of a model trained part way. Trials
+    shortened by the study (fewer epochs or images than their preset) are hollow diamonds, named so in the legend,
+    since the post's figures beside them are of full trainings.
     """
+    t = t or translator()
     fig = go.Figure()
     done = [
         r
@@ -58,44 +75,61 @@ def accuracy_vs_parameters_figure(rows: Sequence[Mapping]) -> go.Figure:
         y_range,
         others=[(math.log10(r["parameters"]), r["post_accuracy"]) for r in post],
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[r["parameters"] for r in done],
-            y=[r["test_accuracy"] for r in done],
-            mode="markers+text",
-            text=labels,
-            textposition=positions,
-            name="this project",
-            marker={"size": 11, "color": RUN_COLOURS[0]},
-            customdata=[[r["trial"], html.escape(r.get("changed") or "")] for r in done],
-            hovertemplate="trial %{customdata[0]}: %{customdata[1]}<br>%{x:,} parameters<br>"
-            "test accuracy %{y:.2%}<extra></extra>",
+    hover = t("trial {trial}: {change}", trial="%{customdata[0]}", change="%{customdata[1]}")
+    hover += "<br>" + t("{count} parameters", count="%{x:,}") + "<br>" + t("test accuracy {value}", value="%{y:.2%}")
+    for shortened in (False, True):
+        chosen = [i for i, r in enumerate(done) if bool(r.get("shortened")) == shortened]
+        if not chosen:
+            continue
+        name = t("this project")
+        if shortened:
+            name = t(
+                "this project, shortened ({what})", what=shortened_text(next(r for r in done if r.get("shortened")), t)
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=[done[i]["parameters"] for i in chosen],
+                y=[done[i]["test_accuracy"] for i in chosen],
+                mode="markers+text",
+                text=[labels[i] for i in chosen],
+                textposition=[positions[i] for i in chosen],
+                name=name,
+                marker={
+                    "size": 11,
+                    "color": "rgba(0,0,0,0)" if shortened else RUN_COLOURS[0],
+                    "symbol": "diamond" if shortened else "circle",
+                    "line": {"color": RUN_COLOURS[0], "width": 2},
+                },
+                customdata=[[done[i]["trial"], html.escape(t(done[i].get("changed") or ""))] for i in chosen],
+                hovertemplate=hover + "<extra></extra>",
+            )
         )
-    )
     if post:
         fig.add_trace(
             go.Scatter(
                 x=[r["parameters"] for r in post],
                 y=[r["post_accuracy"] for r in post],
                 mode="markers",
-                name="the post's figure",
+                name=t("the post's figure (full training)"),
                 marker={"size": 11, "color": "rgba(0,0,0,0)", "line": {"color": POST_COLOUR, "width": 2}},
                 text=[html.escape(str(r.get("preset"))) for r in post],
-                hovertemplate="%{text}: the post reported %{y:.2%}<extra></extra>",
+                hovertemplate=t("{preset}: the post reported {value}", preset="%{text}", value="%{y:.2%}")
+                + "<extra></extra>",
             )
         )
     fig.update_traces(cliponaxis=False)  # labels of the outermost points stay whole
+    fig.update_layout(showlegend=True)  # also for one trace alone: it says whether the trials were shortened
     if done:
         fig.update_xaxes(range=list(x_range))
-        fig.update_yaxes(range=list(y_range))
+        fig.update_yaxes(range=list(y_range), tickformat=accuracy_tick_format(*y_range))
     else:
         # Plotly's default axes for an empty chart read as "-100% to 400%": say what is missing instead.
-        fig.update_yaxes(range=[0, 1])
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
         fig.update_xaxes(showticklabels=False)
-        fig.add_annotation(text="No completed trial yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_xaxes(title_text="parameters", type="log")
-    fig.update_yaxes(title_text="test accuracy", tickformat=".1%")
-    base_layout(fig, "Test accuracy against model size", height=400, revision="study-params")
+        fig.add_annotation(text=t("No completed trial yet"), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(title_text=t("parameters"), type="log")
+    fig.update_yaxes(title_text=t("test accuracy"))
+    base_layout(fig, t("Test accuracy against model size"), height=400, revision="study-params")
     # Below the chart: above it, the legend would sit on the title.
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0})
     return fig

@@ -1,4 +1,11 @@
-"""Text and numbers as people read them: user text made safe for Streamlit's markdown, durations, percentages."""
+"""Text and numbers as people read them: user text made safe for Streamlit's markdown, durations, and one way to
+write an accuracy and a gap on every page and in the terminal:
+
+    format_percent(0.99214)      -> "99.21%"     (an accuracy: a fraction as a percentage, PERCENT_DECIMALS decimals)
+    format_gap_points(-0.19642)  -> "-19.64 pp"  (a difference of accuracies in percentage points, signed)
+
+"pp" (percentage points) reads the same in every language; pages explain it in their help.
+"""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mnist_core.atomic import atomic_write_bytes
 from mnist_core.i18n import Message, TranslatableError, as_message
+from mnist_core.naming import name_problem
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
@@ -62,17 +63,9 @@ def default_runs_dir() -> Path:
 
 
 def check_name(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise RunStoreError(Message("A run name cannot be empty."))
-    if len(name) > MAX_NAME_LENGTH:
-        raise RunStoreError(
-            Message(
-                "A run name has at most {limit} characters (got {length}).", limit=MAX_NAME_LENGTH, length=len(name)
-            )
-        )
-    if any(not ch.isprintable() for ch in name):
-        raise RunStoreError(Message("A run name cannot hold control characters such as new lines."))
+    name, problem = name_problem(name, MAX_NAME_LENGTH)
+    if problem:
+        raise RunStoreError(Message("A run name {problem}.", problem=problem))
     return name
 
 

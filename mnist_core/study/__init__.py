@@ -16,7 +16,8 @@ machines share.
     adapter   the only module that speaks to Optuna: storages, queued trials, heartbeats
     database  the database URL and its failures in one line, passwords hidden (SQLAlchemy only)
     worker    the worker loop: one trial at a time through the run store's training slot
-    tables    where a study stands, its rows and curves, CSV and terminal text
+    tables    where a study stands, its rows and curves, CSV (the terminal table: presentation/study_table)
+    estimate  how long a study will take here, from the finished runs of the run store
     states    StudyState and TrialState: the words a study and its trials are in
     lab       `Studies`: create, stop, resume, launch a worker, read (what the CLI and the page use)
 """
@@ -46,7 +47,7 @@ from mnist_core.study.spec import (
     spec_from_form,
 )
 from mnist_core.study.states import StudyState, TrialState
-from mnist_core.study.tables import format_table, rows_csv
+from mnist_core.study.tables import rows_csv
 from mnist_core.study.worker import HOST_ENV, host_name
 
 __all__ = [
@@ -70,7 +71,6 @@ __all__ = [
     "default_storage",
     "describe_params",
     "encode_value",
-    "format_table",
     "grid_study",
     "host_name",
     "parse_assignments",

@@ -11,10 +11,11 @@ import contextlib
 import os
 import time
 
+from mnist_core.i18n import Message
 from mnist_core.jobs.launch import spawn_detached
 from mnist_core.store import RunStore, RunStoreError
 from mnist_core.store.locks import has_holders, shared
-from mnist_core.study import adapter, tables, worker
+from mnist_core.study import adapter, estimate, tables, worker
 from mnist_core.study.database import hide_password
 from mnist_core.study.spec import StudyError, StudySpec, check_study_name
 
@@ -50,7 +51,10 @@ class Studies:
         if self.url == default_storage(self.store):
             self.store.root.mkdir(parents=True, exist_ok=True)
         if name in self.names():
-            raise StudyError("name", f"a study named {name!r} already exists; show it, resume it or pick another name")
+            raise StudyError(
+                "name",
+                Message("a study named {name!r} already exists; show it, resume it or pick another name", name=name),
+            )
         adapter.create_study(
             self.url,
             name,
@@ -64,8 +68,11 @@ class Studies:
     def open(self, name: str) -> tuple[adapter.StudyHandle, StudySpec]:
         names = self.names()
         if name not in names:
-            known = ", ".join(names) or "none yet"
-            raise StudyError("name", f"no study {name!r} in {self.shown_url} (studies: {known})")
+            known = ", ".join(names) or Message("none yet")
+            raise StudyError(
+                "name",
+                Message("no study {name!r} in {url} (studies: {known})", name=name, url=self.shown_url, known=known),
+            )
         study = adapter.open_study(self.url, name)
         return study, StudySpec.from_dict(study.attrs["spec"])
 
@@ -133,8 +140,14 @@ class Studies:
         return {"study": name, **found, "worker_alive": self.worker_alive(name), "created_at": attrs.get("created_at")}
 
     def rows(self, name: str) -> list[dict]:
-        _, spec, attempts = self._read(name)
-        return tables.rows(attempts, spec, self.store)
+        study, spec, attempts = self._read(name)
+        return tables.rows(attempts, spec, self.store, stopped=bool(study.attrs.get("stop_requested")))
+
+    def estimate(self, spec: StudySpec) -> estimate.Estimate:
+        """How long `spec` would take here, from the finished runs of this machine's run store."""
+        runs = [run for run in self.store.runs() if getattr(run, "config", None) is not None]
+        summaries = [(run.config, {**run.summary(), "wall_seconds": run.status.wall_seconds}) for run in runs]
+        return estimate.estimate(spec, estimate.observations(summaries))
 
     def curves(self, name: str) -> dict:
         _, spec, attempts = self._read(name)

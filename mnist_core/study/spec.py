@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mnist_core.i18n import Message
+from mnist_core.naming import name_problem
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 
@@ -60,20 +62,30 @@ class StudySpec:
     # --- checking ----------------------------------------------------------------------------------------------
     def validate(self) -> StudySpec:
         if self.kind not in KINDS:
-            raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {self.kind!r})")
+            raise StudyError(
+                "kind", Message("must be one of {kinds} (got {value!r})", kinds=", ".join(KINDS), value=self.kind)
+            )
         if self.kind == "presets":
             if not self.presets:
-                raise StudyError("presets", "choose at least one preset")
+                raise StudyError("presets", Message("choose at least one preset"))
             for name in self.presets:
                 if name not in PRESETS:
-                    raise StudyError("presets", f"no preset {name!r}; choose from {', '.join(PRESETS)}")
+                    raise StudyError(
+                        "presets",
+                        Message("no preset {name!r}; choose from {known}", name=name, known=", ".join(PRESETS)),
+                    )
             if len(set(self.presets)) != len(self.presets):
-                raise StudyError("presets", "a preset is listed twice")
+                raise StudyError("presets", Message("a preset is listed twice"))
         elif self.base not in PRESETS:
-            raise StudyError("base", f"no preset {self.base!r}; choose from {', '.join(PRESETS)}")
+            raise StudyError(
+                "base", Message("no preset {name!r}; choose from {known}", name=self.base, known=", ".join(PRESETS))
+            )
         varied = self.grid if self.kind == "grid" else self.search if self.kind == "search" else {}
         for name in set(self.overrides) & set(varied):
-            raise StudyError(name, f"is varied by the {self.kind} and also fixed for every trial; drop one of them")
+            raise StudyError(
+                name,
+                Message("is varied by the {kind} and also fixed for every trial; drop one of them", kind=self.kind),
+            )
         base = self._checked_overrides()
         if self.kind == "grid":
             self._validate_grid(base)
@@ -87,47 +99,59 @@ class StudySpec:
     def _checked_overrides(self) -> RunConfig:
         for name in self.overrides:
             if name not in FIELD_TYPES:
-                raise StudyError(name, f"is not a config field (known: {', '.join(FIELD_TYPES)})")
+                raise StudyError(name, Message("is not a config field (known: {known})", known=", ".join(FIELD_TYPES)))
         base = PRESETS[self.base].config if self.kind != "presets" else PRESETS[self.presets[0]].config
         return self._checked(lambda: base.replace(**self.overrides), "overrides")
 
     def _validate_grid(self, base: RunConfig) -> None:
         if not self.grid:
-            raise StudyError("grid", "is empty: give at least one setting with at least one value")
+            raise StudyError("grid", Message("is empty: give at least one setting with at least one value"))
         for name, values in self.grid.items():
             _check_variable(name, "grid")
             if not isinstance(values, (list, tuple)) or not values:
-                raise StudyError(f"grid.{name}", "has no values: give at least one")
+                raise StudyError(f"grid.{name}", Message("has no values: give at least one"))
             if len({encode_value(name, v) for v in values}) != len(values):
-                raise StudyError(f"grid.{name}", "lists a value twice")
+                raise StudyError(f"grid.{name}", Message("lists a value twice"))
             for value in values:
                 self._checked(
                     lambda name=name, value=value: base.replace(**{name: decode_value(name, value)}), f"grid.{name}"
                 )
         cells = math.prod(len(v) for v in self.grid.values())
         if cells > MAX_GRID_CELLS:
-            raise StudyError("grid", f"has {cells:,} combinations; at most {MAX_GRID_CELLS} (fewer values or a search)")
+            raise StudyError(
+                "grid",
+                Message(
+                    "has {cells:,} combinations; at most {most} (fewer values or a search)",
+                    cells=cells,
+                    most=MAX_GRID_CELLS,
+                ),
+            )
         for params in self.cells():
             self._checked(lambda params=params: self.config_for(params), "grid " + describe_params(params))
 
     def _validate_search(self, base: RunConfig) -> None:
         if not self.search:
-            raise StudyError("search", "is empty: give at least one setting with a range or choices")
+            raise StudyError("search", Message("is empty: give at least one setting with a range or choices"))
         if (
             isinstance(self.n_trials, bool)
             or not isinstance(self.n_trials, int)
             or not 1 <= self.n_trials <= MAX_TRIALS
         ):
-            raise StudyError("n_trials", f"must be a whole number between 1 and {MAX_TRIALS} (got {self.n_trials!r})")
+            raise StudyError(
+                "n_trials",
+                Message(
+                    "must be a whole number between 1 and {most} (got {value!r})", most=MAX_TRIALS, value=self.n_trials
+                ),
+            )
         for name, space in self.search.items():
             _check_variable(name, "search")
             where = f"search.{name}"
             if not isinstance(space, dict):
-                raise StudyError(where, "must be a range {low, high} or {choices: [...]}")
+                raise StudyError(where, Message("must be a range {low, high} or {choices: [...]}"))
             if "choices" in space:
                 choices = space["choices"]
                 if not isinstance(choices, (list, tuple)) or not choices:
-                    raise StudyError(where, "has no choices: give at least one")
+                    raise StudyError(where, Message("has no choices: give at least one"))
                 for value in choices:
                     self._checked(
                         lambda name=name, value=value: base.replace(**{name: decode_value(name, value)}), where
@@ -135,17 +159,22 @@ class StudySpec:
                 continue
             kind = _numeric_kind(name)
             if kind is None:
-                raise StudyError(where, f"{name} takes choices, not a range (e.g. {name}=a,b)")
+                raise StudyError(where, Message("{name} takes choices, not a range (e.g. {name}=a,b)", name=name))
             low, high = space.get("low"), space.get("high")
             for end, value in (("low", low), ("high", high)):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise StudyError(where, f"{end} must be a number (got {value!r})")
+                    raise StudyError(where, Message("{end} must be a number (got {value!r})", end=end, value=value))
                 if kind is int and value != int(value):
-                    raise StudyError(where, f"{end} must be a whole number for {name} (got {value!r})")
+                    raise StudyError(
+                        where,
+                        Message(
+                            "{end} must be a whole number for {name} (got {value!r})", end=end, name=name, value=value
+                        ),
+                    )
             if low >= high:
-                raise StudyError(where, f"low ({low:g}) must be below high ({high:g})")
+                raise StudyError(where, Message("low ({low:g}) must be below high ({high:g})", low=low, high=high))
             if space.get("log") and low <= 0:
-                raise StudyError(where, f"a log range needs low above 0 (got {low:g})")
+                raise StudyError(where, Message("a log range needs low above 0 (got {low:g})", low=low))
             for value in (low, high):
                 self._checked(lambda name=name, kind=kind, value=value: base.replace(**{name: kind(value)}), where)
 
@@ -154,7 +183,7 @@ class StudySpec:
         try:
             return make()
         except ConfigError as error:
-            raise StudyError(where, error.message if where.endswith(error.field) else str(error)) from None
+            raise StudyError(where, error.message if where.endswith(error.field) else error.explanation) from None
 
     # --- what the trials are -----------------------------------------------------------------------------------
     @property
@@ -213,6 +242,36 @@ class StudySpec:
             changes = {name: decode_value(name, value) for name, value in params.items()}
         return base.replace(**changes, **self.overrides)
 
+    def label(self, params: dict) -> str:
+        """A planned trial as a person names it: its preset, or the values its cell sets."""
+        return params["preset"] if self.kind == "presets" else describe_params(params)
+
+    def identical_trials(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Planned trials that train exactly the same config once the overrides hold, as (the first one, (the
+        others like it)): with an epochs override, `post` and `post-10` (the post's model for 20 and for 10 epochs)
+        become one training. A search has none to find (its sampler chooses each trial's settings)."""
+        if self.kind == "search":
+            return []
+        groups: dict[RunConfig, list[str]] = {}
+        for params in self.cells():
+            groups.setdefault(self.config_for(params), []).append(self.label(params))
+        return [(labels[0], tuple(labels[1:])) for labels in groups.values() if len(labels) > 1]
+
+    def merged(self) -> StudySpec:
+        """The study with each preset that trains the same as an earlier one dropped (see `identical_trials`).
+        A grid's cells all differ in a varied setting, so only a study of presets can hold the same trial twice."""
+        if self.kind != "presets":
+            return self
+        dropped = {label for _, others in self.identical_trials() for label in others}
+        return dataclasses.replace(self, presets=tuple(p for p in self.presets if p not in dropped))
+
+    def is_shortened(self, params: dict) -> bool:
+        """Trains fewer epochs or fewer images than its preset: its figures are not those of a full training (the
+        post's figures are)."""
+        config, preset = self.config_for(params), PRESETS[self.preset_for(params)].config
+        limit = config.train_limit or math.inf
+        return config.epochs < preset.epochs or limit < (preset.train_limit or math.inf)
+
     def describe(self, params: dict) -> str:
         """What changed in this trial, for the table's first column."""
         if self.kind == "presets":
@@ -232,7 +291,10 @@ class StudySpec:
         known = {f.name for f in dataclasses.fields(cls)} - {"recorded"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise StudyError(unknown[0], f"is not part of a study definition (known: {', '.join(sorted(known))})")
+            raise StudyError(
+                unknown[0],
+                Message("is not part of a study definition (known: {known})", known=", ".join(sorted(known))),
+            )
         values = dict(data)
         values["presets"] = tuple(values.get("presets") or ())
         if any(canonical_preset(name) != name for name in values["presets"]):
@@ -284,7 +346,7 @@ def spec_from_form(
     if kind == "search":
         ranges = {name: parse_range(name, text) for name, text in _filled(search).items()}
         return search_study(ranges, n_trials, base=base, prune=True if prune is None else prune, **overrides)
-    raise StudyError("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+    raise StudyError("kind", Message("must be one of {kinds} (got {value!r})", kinds=", ".join(KINDS), value=kind))
 
 
 def _drop_none(values: dict) -> dict:
@@ -293,9 +355,11 @@ def _drop_none(values: dict) -> dict:
 
 def _check_variable(name: str, where: str) -> None:
     if name not in FIELD_TYPES:
-        raise StudyError(f"{where}.{name}", f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+        raise StudyError(
+            f"{where}.{name}", Message("is not a config field (known: {known})", known=", ".join(VARIABLE_FIELDS))
+        )
     if name not in VARIABLE_FIELDS:
-        raise StudyError(f"{where}.{name}", "is set for every trial (--limit), not varied")
+        raise StudyError(f"{where}.{name}", Message("is set for every trial (--limit), not varied"))
 
 
 def _numeric_kind(name: str):
@@ -324,23 +388,25 @@ def decode_value(name: str, value):
         try:
             return tuple(int(part) for part in value.split("/"))
         except ValueError:
-            raise ConfigError("filters", f"must be filter counts per block like 16/36 (got {value!r})") from None
+            raise ConfigError(
+                "filters", Message("must be filter counts per block like 16/36 (got {value!r})", value=value)
+            ) from None
     if name == "kernel_size" and isinstance(value, str):
         try:
             sizes = tuple(int(part) for part in value.split("/"))
         except ValueError:
             raise ConfigError(
-                "kernel_size", f"must be a size like 3, or one per block like 5/3 (got {value!r})"
+                "kernel_size", Message("must be a size like 3, or one per block like 5/3 (got {value!r})", value=value)
             ) from None
         return sizes if len(sizes) > 1 else sizes[0]
     return value
 
 
 def describe_params(params: dict) -> str:
-    return ", ".join(f"{name} {_short(value)}" for name, value in params.items()) or "(no change)"
+    return ", ".join(f"{name} {format_value(value)}" for name, value in params.items()) or "(no change)"
 
 
-def _short(value) -> str:
+def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -352,17 +418,17 @@ def _short(value) -> str:
 def parse_values(name: str, text: str) -> list:
     """ "16/36, 32/64" or "0.25,0.5" -> a list of config values for `name`; raises StudyError with the field."""
     if name not in FIELD_TYPES:
-        raise StudyError(name, f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+        raise StudyError(name, Message("is not a config field (known: {known})", known=", ".join(VARIABLE_FIELDS)))
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
-        raise StudyError(name, "has no values: give one or more, separated by commas")
+        raise StudyError(name, Message("has no values: give one or more, separated by commas"))
     return [_parse_one(name, part) for part in parts]
 
 
 def parse_range(name: str, text: str) -> dict:
     """ "0.1:0.5", "1e-4:1e-2:log" -> a range; "a,b" -> choices."""
     if name not in FIELD_TYPES:
-        raise StudyError(name, f"is not a config field (known: {', '.join(VARIABLE_FIELDS)})")
+        raise StudyError(name, Message("is not a config field (known: {known})", known=", ".join(VARIABLE_FIELDS)))
     text = text.strip()
     if ":" not in text:
         return {"choices": parse_values(name, text)}
@@ -371,7 +437,7 @@ def parse_range(name: str, text: str) -> dict:
     if log:
         parts = parts[:-1]
     if len(parts) != 2:
-        raise StudyError(name, f"a range is LOW:HIGH or LOW:HIGH:log (got {text!r})")
+        raise StudyError(name, Message("a range is LOW:HIGH or LOW:HIGH:log (got {text!r})", text=text))
     low, high = (_parse_number(name, p) for p in parts)
     return {"low": low, "high": high, "log": log}
 
@@ -383,9 +449,9 @@ def parse_assignments(items: list[str] | None, parse: Callable[[str, str], Any],
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not name:
-            raise StudyError(what, f"write FIELD=VALUES, e.g. dropout=0.25,0.5 (got {item!r})")
+            raise StudyError(what, Message("write FIELD=VALUES, e.g. dropout=0.25,0.5 (got {item!r})", item=item))
         if name in result:
-            raise StudyError(f"{what}.{name}", "is given twice")
+            raise StudyError(f"{what}.{name}", Message("is given twice"))
         result[name] = parse(name, text)
     return result
 
@@ -402,7 +468,7 @@ def _parse_one(name: str, text: str):
             return True
         if text.lower() in ("false", "no", "off", "0"):
             return False
-        raise StudyError(name, f"must be true or false (got {text!r})")
+        raise StudyError(name, Message("must be true or false (got {text!r})", text=text))
     if _numeric_kind(name):
         return _parse_number(name, text)
     return text
@@ -412,20 +478,16 @@ def _parse_number(name: str, text: str):
     try:
         value = float(text)
     except ValueError:
-        raise StudyError(name, f"must be a number (got {text!r})") from None
+        raise StudyError(name, Message("must be a number (got {text!r})", text=text)) from None
     if _numeric_kind(name) is int:
         if value != int(value):
-            raise StudyError(name, f"must be a whole number (got {text!r})")
+            raise StudyError(name, Message("must be a whole number (got {text!r})", text=text))
         return int(value)
     return value
 
 
 def check_study_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise StudyError("name", "a study needs a name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise StudyError("name", f"at most {MAX_NAME_LENGTH} characters (got {len(name)})")
-    if any(not ch.isprintable() for ch in name):
-        raise StudyError("name", "cannot hold control characters such as new lines")
+    name, problem = name_problem(name, MAX_NAME_LENGTH)
+    if problem:
+        raise StudyError("name", problem)
     return name

@@ -1,32 +1,36 @@
 """The words a study and its trials are in, one name each, shared by the study code, the Experiments page and the
-command line (Optuna's own trial states stay inside study/adapter.py)."""
+command line (Optuna's own trial states stay inside study/adapter.py). Each word is marked for translation: a page
+or the terminal shows `t(state)`; `--json` and the CSV keep the English word."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from mnist_core.i18n import marked
+
 
 class TrialState(StrEnum):
     """Where one planned trial stands, as a person reads it."""
 
-    QUEUED = "queued"  # waiting for a worker
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PRUNED = "pruned"  # stopped early by the pruner: its val_loss was behind the others'
-    FAILED = "failed"  # an error a rerun would repeat
-    INTERRUPTED = "interrupted"  # stopped, or its worker died: a resume trains it again
+    QUEUED = marked("queued")  # waiting for a worker
+    RUNNING = marked("running")
+    COMPLETED = marked("completed")
+    PRUNED = marked("pruned")  # stopped early by the pruner: its val_loss was behind the others'
+    FAILED = marked("failed")  # an error a rerun would repeat
+    INTERRUPTED = marked("interrupted")  # stopped, or its worker died: a resume trains it again
+    NOT_RUN = marked("not run")  # never started: the study was stopped before its turn (a resume queues it again)
 
 
 class StudyState(StrEnum):
     """Where a whole study stands."""
 
-    FINISHED = "finished"
-    RUNNING = "running"
-    STOPPING = "stopping"  # a stop was asked; the running trial ends after its batch
-    STOPPED = "stopped"
-    WAITING = "waiting"  # a worker here waits for the store's training slot or TensorFlow's start-up
-    QUEUED = "queued"  # trials wait for a worker to start
-    INCOMPLETE = "incomplete"  # interrupted trials wait for a resume
+    FINISHED = marked("finished")
+    RUNNING = marked("running")
+    STOPPING = marked("stopping")  # a stop was asked; the running trial ends after its batch
+    STOPPED = marked("stopped")
+    WAITING = marked("waiting")  # a worker here waits for the store's training slot or TensorFlow's start-up
+    QUEUED = marked("queued")  # trials wait for a worker to start
+    INCOMPLETE = marked("incomplete")  # interrupted trials wait for a resume
 
 
 # States in which a study still moves by itself (the page keeps polling).

@@ -1,4 +1,5 @@
-"""What a study shows: where it stands, one row per trial attempt, the val_loss curves, as CSV and as terminal text.
+"""What a study shows: where it stands, one row per trial attempt, the val_loss curves, and CSV (the terminal's table
+is mnist_core.presentation.study_table).
 
 Pure functions of the study's attempts (plain data from the adapter), its definition and this machine's run store,
 so a study shared by several machines reads the same everywhere: figures, per-epoch val_loss (Optuna's intermediate
@@ -11,6 +12,7 @@ import contextlib
 import csv
 import io
 
+from mnist_core.i18n import marked
 from mnist_core.networks.config import ConfigError
 from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.networks.presets import get_preset
@@ -141,13 +143,14 @@ def result_of(run: Run) -> dict:
     return {key: summary.get(key) for key in RESULT_KEYS}
 
 
-def rows(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> list[dict]:
-    """The results table: one row per attempt shown, by trial number."""
+def rows(attempts: list[Attempt], spec: StudySpec, store: RunStore, stopped: bool = False) -> list[dict]:
+    """The results table: one row per attempt shown, by trial number. In a `stopped` study, a trial that never
+    started reads "not run" (a resume queues it again)."""
     requeued = {a.slot for a in attempts if a.state == "waiting"}
-    return [_row(a, spec, store, a.slot in requeued) for a in shown_attempts(attempts)]
+    return [_row(a, spec, store, a.slot in requeued, stopped) for a in shown_attempts(attempts)]
 
 
-def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> dict:
+def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool, stopped: bool = False) -> dict:
     params = attempt.params
     result = dict(attempt.attrs.get("result") or {})
     run = local_run(attempt, store)
@@ -157,7 +160,10 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
     config = None
     with contextlib.suppress(ConfigError, KeyError, TypeError):
         config = spec.config_for(params) if params else None
-    row = {"trial": attempt.slot, "state": state_of(attempt), "changed": spec.describe(params) if params else ""}
+    state = state_of(attempt)
+    if stopped and state == TrialState.QUEUED:
+        state = TrialState.NOT_RUN
+    row = {"trial": attempt.slot, "state": state, "changed": spec.describe(params) if params else ""}
     if spec.kind == "presets":
         row["preset"] = spec.preset_for(params) if params.get("preset") else None
     else:
@@ -184,6 +190,11 @@ def _row(attempt: Attempt, spec: StudySpec, store: RunStore, requeued: bool) -> 
             "run_id": attempt.attrs.get("run_id") if attempt.state != "waiting" else None,
             "here": run is not None,
             "note": _note(attempt, requeued),
+            "why": interruption(attempt) if attempt.state == "fail" and is_interrupted(attempt) else "",
+            "requeued": requeued,
+            # Fewer epochs or images than its preset (a quick study): not comparable with the post's figures.
+            "train_images": config.train_limit if config else None,
+            "shortened": bool(params) and config is not None and spec.is_shortened(params),
         }
     )
     if spec.kind == "presets":
@@ -196,10 +207,14 @@ def _note(attempt: Attempt, requeued: bool) -> str:
         return ""
     if not is_interrupted(attempt):
         return attempt.attrs.get("error") or ""
-    why = (
-        attempt.attrs.get("interrupted") or "its worker stopped answering (no heartbeat): it died or lost the database"
+    return interruption(attempt) + ("; queued again" if requeued else "")
+
+
+def interruption(attempt: Attempt) -> str:
+    """Why an interrupted attempt ended, in English (marked for translation: a page shows t(why))."""
+    return attempt.attrs.get("interrupted") or marked(
+        "its worker stopped answering (no heartbeat): it died or lost the database"
     )
-    return why + ("; queued again" if requeued else "")
 
 
 def curves(attempts: list[Attempt], spec: StudySpec, store: RunStore) -> dict[str, list[EpochMetrics]]:
@@ -239,40 +254,3 @@ def rows_csv(rows: list[dict]) -> str:
             {k: " ".join(f"{v:.4f}" for v in value) if isinstance(value, list) else value for k, value in row.items()}
         )
     return buffer.getvalue()
-
-
-def format_table(rows: list[dict]) -> str:
-    """A plain-text table for the terminal."""
-    if not rows:
-        return "no trials yet"
-    has_post = any("post_accuracy" in row for row in rows)
-    header = (
-        f"{'trial':>5} {'state':<11} {'changed':<40} {'params':>9} {'epochs':>6} {'best':>4} {'train':>7} "
-        f"{'val':>7} {'test':>7}" + (f" {'post':>7}" if has_post else "") + f" {'gap':>7} {'val_loss':>8} "
-        f"{'time':>7}  host"
-    )
-    lines = [header]
-    for row in rows:
-        epochs = f"{row['epochs_run'] if row['epochs_run'] is not None else '-'}/{row['epochs'] or '-'}"
-        line = (
-            f"{row['trial']:>5} {row['state']:<11} {row['changed'][:40]:<40} {_fmt(row['parameters'], ',d'):>9} "
-            f"{epochs:>6} {_fmt(row['best_epoch'], 'd'):>4} {_fmt(row['train_accuracy'], '.2%'):>7} "
-            f"{_fmt(row['val_accuracy'], '.2%'):>7} {_fmt(row['test_accuracy'], '.2%'):>7}"
-        )
-        if has_post:
-            line += f" {_fmt(row.get('post_accuracy'), '.2%'):>7}"
-        line += (
-            f" {_fmt(row['train_val_gap'], '+.2%'):>7} {_fmt(row['best_val_loss'], '.4f'):>8} "
-            f"{_fmt(row['seconds'], '.0f'):>6}s  {row['host'] or '-'}"
-        )
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _fmt(value, spec: str) -> str:
-    if value is None:
-        return "-"
-    try:
-        return format(value, spec)
-    except (TypeError, ValueError):
-        return str(value)

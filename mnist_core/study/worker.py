@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from mnist_core.i18n import Message, marked
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker
 from mnist_core.networks.metrics import ForwardingSink
@@ -69,7 +70,7 @@ def run_worker(lab, name: str, data=None, display: Display | None = None, should
     display = display or LogDisplay()
     exiting = should_exit or (lambda: False)
     if study.attrs.get("stop_requested"):
-        raise StudyError("name", f"study {name!r} was stopped; resume it to go on")
+        raise StudyError("name", Message("study {name!r} was stopped; resume it to go on", name=name))
     study.fail_stale()
     trainer = _Trainer(lab, study, spec, data, display, exiting)
 
@@ -187,7 +188,7 @@ class _Trainer:
         try:
             status = execute_run(writer, self.data, sink=reporter, should_stop=should_stop)
         except KeyboardInterrupt:
-            self._interrupted(trial, params, "interrupted by Ctrl-C", again=True)
+            self._interrupted(trial, params, marked("interrupted by Ctrl-C"), again=True)
             raise
         except Exception as error:
             trial.set("error", f"{type(error).__name__}: {error}")
@@ -208,9 +209,9 @@ class _Trainer:
             raise Pruned(message)
         if status.state == RunState.STOPPED:
             if self.stop_requested(poll=True):
-                self._interrupted(trial, params, "stopped with the study before its last epoch", again=False)
+                self._interrupted(trial, params, marked("stopped with the study before its last epoch"), again=False)
             else:
-                self._interrupted(trial, params, "its worker was stopped before the last epoch", again=True)
+                self._interrupted(trial, params, marked("its worker was stopped before the last epoch"), again=True)
             raise TrialInterruptedError("stopped before its last epoch")
         if not reporter.val_losses:
             raise RuntimeError("no val_loss to compare trials by: give the study a validation split")

@@ -1,5 +1,6 @@
-"""The Experiments page in a real browser: queue a tiny grid, watch the background worker fill the table; the form
-keeps its presets through a change of kind; a study shared through PostgreSQL shows another machine's trials."""
+"""The Experiments page in a real browser: queue a tiny grid (its time estimated beside Queue, the form folding
+away once queued), watch the background worker fill the table; the form keeps its presets through a change of
+kind; a study shared through PostgreSQL shows another machine's trials."""
 
 import contextlib
 import re
@@ -54,9 +55,12 @@ def _queue_grid(page, name: str, filters: str, epochs: int, all_images: bool = F
     slider.focus()
     slider.press("End" if all_images else "Home")  # the last choice is all 60,000 images, the first 1,000
     wait_for_app(page)
-    page.get_by_text(f"{len(filters.split(','))} trial(s), one at a time").wait_for()
+    page.get_by_text(f"{len(filters.split(','))} trials, one at a time").wait_for()
+    page.get_by_text("on this machine").wait_for()  # the study's estimated time, beside the Queue button
     screenshot(page, f"experiments-form-{name.replace(' ', '-')}")
-    _widget(page, "exp.queue").get_by_role("button").click()
+    queue = _widget(page, "exp.queue").get_by_role("button")
+    expect(queue).to_have_count(1)  # a rerun briefly shows the old button beside the new one
+    queue.click()
     wait_for_app(page)
 
 
@@ -69,6 +73,7 @@ def test_a_tiny_grid_queued_from_the_page_fills_the_table(server, page):
     screenshot(page, "experiments-empty")
 
     _queue_grid(page, "browser grid", "8/16, 16/36", epochs=1)
+    expect(page.get_by_text("What to vary")).not_to_be_visible()  # the form folds away: the progress is in view
     # The worker process loads TensorFlow and trains two one-epoch trials on 1,000 images.
     page.get_by_text("finished: 2 of 2 trials finished").wait_for(timeout=240_000)
     page.get_by_role("button", name="Stop study").wait_for(state="detached")
@@ -112,7 +117,7 @@ def test_stop_ends_a_running_study_and_resume_is_offered(server, page):
                 button.first.click(timeout=5_000)
         page.wait_for_timeout(3_000)
     page.get_by_role("button", name="Resume").wait_for()
-    page.get_by_text("1 trial(s) interrupted: Resume trains them again.").wait_for()
+    page.get_by_text("1 trial interrupted: Resume trains it again.").wait_for()
     screenshot(page, "experiments-stopped")
 
 
@@ -130,9 +135,9 @@ def test_switching_the_kind_and_back_keeps_the_seven_presets_and_an_empty_grid_i
     screenshot(page, "experiments-empty-grid")
     page.get_by_text("A search", exact=True).click()
     wait_for_app(page)
-    page.get_by_text("The seed's study", exact=True).click()
+    page.get_by_text("The post's study", exact=True).click()
     wait_for_app(page)
-    page.get_by_text("7 trial(s), one at a time").wait_for()
+    page.get_by_text("7 trials, one at a time").wait_for()
     assert not page.get_by_text("choose at least one preset").count()
     expect(_widget(page, "exp.queue").get_by_role("button")).to_be_enabled()
     screenshot(page, "experiments-presets-kept")

@@ -50,10 +50,17 @@ class Server:
     """
 
     def __init__(
-        self, runs_dir: Path, log_path: Path, app_dir: Path = ROOT, app: str = "app.py", env: dict | None = None
+        self,
+        runs_dir: Path,
+        log_path: Path,
+        app_dir: Path = ROOT,
+        app: str = "app.py",
+        env: dict | None = None,
+        stop_store_worker: bool = True,
     ):
         self.runs_dir = runs_dir
         self.log_path = log_path
+        self.stop_store_worker = stop_store_worker
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.marker = process_guard.new_marker()
@@ -98,7 +105,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        stop_worker(RunStore(self.runs_dir), timeout=30)
+        if self.stop_store_worker:
+            stop_worker(RunStore(self.runs_dir), timeout=30)
         process_guard.stop(process_guard.marked(process_guard.OWNER_ENV, self.marker))
 
 
