@@ -17,14 +17,17 @@ import streamlit as st
 from mnist_core.i18n import Translator
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
+from mnist_core.networks import backend
 from mnist_core.networks.codegen import preset_title, script_for
-from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, RunConfig
+from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, PADDINGS, PRECISIONS, RunConfig
 from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS
 from mnist_core.presentation import charts
 from mnist_core.presentation.runs_page import state_name
 from mnist_core.presentation.text import format_duration
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.presentation.train_page import (
+    ADAM_BETA_1S,
+    ADAM_BETA_2S,
     ALL_TRAINING_IMAGES,
     BATCH_SIZES,
     DENSE_UNITS,
@@ -42,6 +45,7 @@ from mnist_core.presentation.train_page import (
     live_progress,
     matching_preset,
     plain_value,
+    precision_note,
     settings_from_query,
     settings_query,
 )
@@ -173,7 +177,34 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
     st.markdown(bold(t("Model")))
     left, right = st.columns(2)
     blocks = left.slider(t("Convolution blocks"), **bounds("blocks"), key="train.blocks", persist_state=KEEP)
-    left.select_slider(label("kernel_size"), KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
+    per_block = left.toggle(
+        t("A kernel size per block"),
+        key="train.per_block_kernels",
+        persist_state=KEEP,
+        help=t("Off: one kernel size for every block. On: one per block (fast uses 5x5, then 3x3)."),
+    )
+    if per_block:
+        for i in range(1, blocks + 1):
+            left.select_slider(
+                t("Kernel size, block {number}", number=i),
+                KERNEL_SIZES,
+                key=f"train.kernel_size_{i}",
+                persist_state=KEEP,
+            )
+    else:
+        left.select_slider(label("kernel_size"), KERNEL_SIZES, key="train.kernel_size", persist_state=KEEP)
+    left.segmented_control(
+        label("padding"),
+        PADDINGS,
+        key="train.padding",
+        persist_state=KEEP,
+        required=True,
+        help=t(
+            "same keeps each convolution's size; valid adds no border, so a k x k filter trims k-1 pixels "
+            "(fewer multiply-adds)."
+        ),
+    )
+    notes["padding"] = left.empty()
     left.slider(
         label("convs_per_block"),
         **bounds("convs_per_block"),
@@ -233,9 +264,41 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
     )
     if early:
         right.number_input(t("Patience (epochs)"), min_value=1, max_value=20, key="train.patience", persist_state=KEEP)
-    with st.expander(t("Optimizer and learning-rate schedule")):
-        st.selectbox(label("optimizer"), OPTIMIZERS, key="train.optimizer", persist_state=KEEP)
-        st.selectbox(label("lr_schedule"), LR_SCHEDULES, key="train.lr_schedule", persist_state=KEEP)
+    with st.expander(t("Optimizer, learning-rate schedule, loss and precision")):
+        optimizer = st.selectbox(label("optimizer"), OPTIMIZERS, key="train.optimizer", persist_state=KEEP)
+        st.selectbox(
+            label("lr_schedule"),
+            LR_SCHEDULES,
+            key="train.lr_schedule",
+            persist_state=KEEP,
+            help=t(
+                "warmup_cosine climbs from 1/25 of the rate over the first 30% of the steps, then falls to 0 "
+                "along a cosine."
+            ),
+        )
+        adam = optimizer in ("adam", "adamw")
+        beta_1, beta_2 = st.columns(2)
+        beta_1.select_slider(
+            label("adam_beta_1"), ADAM_BETA_1S, key="train.adam_beta_1", persist_state=KEEP, disabled=not adam
+        )
+        beta_2.select_slider(
+            label("adam_beta_2"), ADAM_BETA_2S, key="train.adam_beta_2", persist_state=KEEP, disabled=not adam
+        )
+        st.slider(
+            label("label_smoothing"),
+            **bounds("label_smoothing"),
+            key="train.label_smoothing",
+            persist_state=KEEP,
+            help=t("Targets of 1 - s + s/10 for the digit and s/10 for each other digit; fast uses 0.1."),
+        )
+        st.segmented_control(
+            label("precision"),
+            PRECISIONS,
+            key="train.precision",
+            persist_state=KEEP,
+            required=True,
+            help=t.message(precision_note(backend.cpu_bf16_flags())),
+        )
     notes["lr_schedule"] = st.empty()
     st.select_slider(
         t("Training images (small data for quick runs)"),

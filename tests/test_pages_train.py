@@ -203,6 +203,8 @@ def test_a_bad_or_stale_value_in_a_link_falls_back_with_a_one_line_notice(runs):
     assert not at.warning  # said once
 
     chinese = open_link({"preset": "fast", "kernel_size": "4", "lang": "zh"})
-    assert chinese.select_slider(key="train.kernel_size").value == 5  # fast's first block's (5x5, then 3x3)
+    # fast has a kernel size per block (5x5, then 3x3): the page shows one slider per block, set so
+    assert chinese.toggle(key="train.per_block_kernels").value
+    assert [chinese.select_slider(key=f"train.kernel_size_{i}").value for i in (1, 2)] == [5, 3]
     assert "kernel_size=4" in texts(chinese.warning)[0]
     assert "预设" in texts(chinese.warning)[0]
