@@ -318,11 +318,12 @@ def current_trial_ui(progress: dict) -> None:
         return
     st.markdown("**" + t("Trial {trial}: {name}", trial=current["trial"], name=md(run.name)) + "**")
     if live.points:
-        st.caption(live_progress(live, run.history, run.config.epochs).label)
+        st.caption(live_progress(live, run.history, run.config.epochs).label(t))
     loss, accuracy = st.columns(2)
     epochs = run.config.epochs
-    loss.plotly_chart(charts.curve_figure("loss", run.history, live.points, epochs), key="exp.live.loss")
-    accuracy.plotly_chart(charts.curve_figure("accuracy", run.history, live.points, epochs), key="exp.live.accuracy")
+    for column, metric in ((loss, "loss"), (accuracy, "accuracy")):
+        figure = charts.curve_figure(metric, run.history, live.points, epochs, t=t)
+        column.plotly_chart(figure, key=f"exp.live.{metric}")
 
 
 def results_ui(name: str, progress: dict) -> None:

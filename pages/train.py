@@ -471,15 +471,7 @@ def live_panel(t: Translator, runs: RunStore, all_runs: list[Run], line: list[Ru
         if not progress.points:
             st.progress(0.0, text=t("Starting: building the model..."))
         else:
-            text = t("Epoch {epoch}/{epochs}", epoch=live.epoch, epochs=live.epochs)
-            if live.steps:
-                text = t(
-                    "Epoch {epoch}/{epochs}, batch {batch}/{steps}",
-                    epoch=live.epoch,
-                    epochs=live.epochs,
-                    batch=live.batch,
-                    steps=live.steps,
-                )
+            text = live.label(t)
             st.progress(live.fraction, text=text)
         if live.elapsed is None:
             st.caption(t("The time left is estimated after the first batches."))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mnist_core.data.preprocess import THICK_STROKE
+from mnist_core.i18n import translator
 from mnist_core.networks.config import ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.presets import PRESETS
@@ -261,7 +262,8 @@ def test_progress_in_the_first_epoch_shows_the_batch_and_elapsed_time():
     assert live.fraction == pytest.approx(0.125)
     assert live.elapsed == pytest.approx(3.0)
     assert live.eta is None
-    assert live.label == "Epoch 1/4, batch 5/10"
+    assert live.label() == "Epoch 1/4, batch 5/10"
+    assert live.label(translator("zh")) != live.label()  # the reader's language
 
 
 def test_progress_after_whole_epochs_with_a_single_point_uses_their_mean_time():

@@ -9,7 +9,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mnist_core.i18n import Message, marked
+from mnist_core.i18n import Message, Translator, marked, translator
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, PADDINGS, PRECISIONS, ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.presets import DEFAULT_PRESET, get_preset
@@ -289,12 +289,13 @@ class Live:
     elapsed: float | None  # seconds of training so far
     eta: float | None  # seconds left, None until it can be estimated
 
-    @property
-    def label(self) -> str:
-        text = f"Epoch {self.epoch}/{self.epochs}"
+    def label(self, t: Translator | None = None) -> str:
+        """Where the training stands ("Epoch 2/20, batch 40/188"), in the reader's language."""
+        t = t or translator()
+        words = {"epoch": self.epoch, "epochs": self.epochs, "batch": self.batch, "steps": self.steps}
         if self.steps:
-            text += f", batch {self.batch}/{self.steps}"
-        return text
+            return t("Epoch {epoch}/{epochs}, batch {batch}/{steps}", **words)
+        return t("Epoch {epoch}/{epochs}", **words)
 
 
 def live_progress(

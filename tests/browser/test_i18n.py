@@ -79,3 +79,23 @@ def test_the_language_follows_the_reader_through_the_navigation_and_a_reload(ser
         assert not page.get_by_test_id("stException").count()
     finally:
         context.close()
+
+
+def test_every_page_renders_in_chinese_with_no_exception_and_its_chinese_title(server, browser):
+    """Each page of the navigation, opened in Chinese as a link would open it: its title in Chinese, no error box."""
+    pages = {"": "数据", "train": "训练", "runs": "运行记录", "draw": "手写", "experiments": "实验"}
+    context = browser.new_context(viewport=SIZE, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server.url}/?lang=zh")  # the app's root first, as a reader arrives
+        wait_for_app(page)
+        for path, heading in pages.items():
+            page.goto(f"{server.url}/{path}?lang=zh")
+            wait_for_app(page)
+            page.get_by_role("heading", name=heading, exact=True).first.wait_for()
+            wait_for_app(page)
+            assert not page.get_by_test_id("stException").count(), path
+            screenshot(page, f"i18n-{path or 'data'}-zh-all")
+    finally:
+        context.close()
