@@ -51,7 +51,7 @@ def test_a_hostile_run_name_is_text_on_every_page_and_fetches_nothing(server, pa
     wait_for_app(page)
 
     open_page(server, page, "train")
-    wait_for_text(page, "h3", f"{HOSTILE} · completed")
+    wait_for_text(page, "strong", f"{HOSTILE} · completed")  # the live view names the last run in bold
     screenshot(page, "trust-2-hostile-name-train")
     open_page(server, page, "draw")
     page.get_by_text("Model").first.wait_for()
