@@ -75,7 +75,7 @@ def test_a_killed_workers_queue_goes_on_without_a_reload(server, page):
     while worker_alive(store):
         time.sleep(0.1)
     # No reload: the page's once-a-second refresh sees the dead worker and starts another for the queued run.
-    page.get_by_role("heading", name="behind it · completed").wait_for(timeout=180_000)
+    page.locator("strong", has_text="behind it · completed").wait_for(timeout=180_000)
     assert store.get(doomed).state == "interrupted"
     assert store.get(behind).state == "completed"
     screenshot(page, "trust-3-queue-after-a-killed-worker")
