@@ -255,7 +255,7 @@ def test_the_study_is_shown_with_its_trials_by_study_show_and_the_experiments_pa
     assert list(table["trial"]) == [1, 2]
     assert list(table["state"]) == ["completed", "completed"]
     assert list(table["filters"]) == ["4/8", "8/8"]
-    assert list(table["test_accuracy"]) == pytest.approx([0.9395, 0.9433])
+    assert list(table["test_accuracy"]) == ["93.95%", "94.33%"]  # as the page writes accuracies
     assert list(table["host"]) == ["legacy-host", "legacy-host"]
     assert list(table["run"]) == [f"./runs?run={TRIAL_1}", f"./runs?run={TRIAL_2}"], "linked to their runs here"
     assert "finished: 2 of 2" in at.get("progress")[0].proto.text
