@@ -220,3 +220,30 @@ def test_sixteen_bit_and_one_bit_greys_are_read_as_ink():
     one_bit = prepare(ink.convert("1"))
     assert np.abs(sixteen_bit.image - eight_bit.image).max() < 1e-3
     assert np.abs(one_bit.image - eight_bit.image).max() < 0.2
+
+
+def lit_unevenly(image: Image.Image, darkest: float) -> Image.Image:
+    """A photo of paper lit from the right: brightness falls linearly to `darkest` at the left edge."""
+    grey = np.asarray(image, np.float32)
+    light = np.linspace(darkest, 1.0, grey.shape[1], dtype=np.float32)[None, :]
+    return Image.fromarray(np.uint8(np.clip(grey * light, 0, 255)))
+
+
+def test_a_shadow_across_a_photo_of_paper_is_not_read_as_ink():
+    even = prepare(stroke_digit(ink=30, background=235))
+    shadowed = prepare(lit_unevenly(stroke_digit(ink=30, background=235), darkest=0.55))
+    assert shadowed.dark_on_light
+    # The box is the digit's, not the shadowed left side of the page, and the input is the same digit.
+    assert abs(shadowed.box[1] - even.box[1]) <= 4
+    assert abs(shadowed.box[3] - even.box[3]) <= 4
+    assert np.abs(shadowed.image - even.image).mean() < 0.03
+
+
+@pytest.mark.parametrize("size", [64, 120])
+def test_evening_out_the_light_keeps_a_bold_digit_that_fills_the_photo(size):
+    # Strokes an eighth of the picture wide on a digit that fills it: the lighting estimate must not eat them.
+    bold = stroke_digit(size=size, box=(4, 4, size - 4, size - 4), width=size // 8, ink=20, background=240)
+    prepared = prepare(bold)
+    reference = prepare(stroke_digit(size=size, box=(4, 4, size - 4, size - 4), width=size // 8))
+    assert prepared.dark_on_light
+    assert np.corrcoef(prepared.image.ravel(), reference.image.ravel())[0, 1] > 0.95

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from mnist_core.data.mnist import IMAGE_SIZE
 from mnist_core.i18n import Message, TranslatableError
@@ -39,6 +39,10 @@ MNIST_STROKE = 1.85
 THIN_STROKE = 1.4
 THICK_STROKE = 3.5
 THINNED_STROKE = 2.6
+# A photo of paper at least this many pixels a side has its lighting evened out first (a shadow is not ink), judged
+# on a grid of LIGHTING_GRID pixels on its shorter side.
+LIGHTING_MIN_SIDE = 64
+LIGHTING_GRID = 64
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -149,6 +153,9 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     dark_on_light = background > 0.5
+    if dark_on_light and min(grey.shape) >= LIGHTING_MIN_SIDE:
+        grey = grey / _paper_lighting(grey)
+        background = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
     ink = 1.0 - grey if dark_on_light else grey
     paper = 1.0 - background if dark_on_light else background
     # Stretch so the background is 0 and the darkest ink is 1: photos of paper are never pure white.
@@ -156,6 +163,23 @@ def ink_map(image) -> tuple[np.ndarray, bool]:
     if top - paper > 1e-3:
         ink = (ink - paper) / (top - paper)
     return np.clip(ink, 0, 1).astype(np.float32), dark_on_light
+
+
+def _paper_lighting(grey: np.ndarray) -> np.ndarray:
+    """How brightly each part of a photographed page is lit: the brightest paper within a quarter of the picture's
+    shorter side (wider than any stroke), smoothed. Dividing by it flattens a shadow or a lamp's gradient that
+    would otherwise read as ink across one side of a photo."""
+    height, width = grey.shape
+    scale = LIGHTING_GRID / min(height, width)
+    small = Image.fromarray(grey.astype(np.float32), "F").resize(
+        (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX
+    )
+    window = LIGHTING_GRID // 4 + 1  # odd
+    lit = small.filter(ImageFilter.MaxFilter(window))
+    # Smoothed by averaging down to a coarse grid and interpolating back up (a blur, in the modes PIL allows for F).
+    coarse = lit.resize((max(1, lit.width // 8), max(1, lit.height // 8)), Image.Resampling.BOX)
+    light = np.asarray(coarse.resize((width, height), Image.Resampling.BILINEAR), np.float32)
+    return np.maximum(light, 1e-3)
 
 
 def _grey_or_colour(image: Image.Image) -> Image.Image:
