@@ -35,11 +35,22 @@ from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, PADDINGS, PRECI
 from mnist_core.networks.model_files import ModelFileError, check_model_file
 from mnist_core.networks.presets import ALIASES, DEFAULT_PRESET, PRESETS, STUDY, canonical_preset, get_preset
 from mnist_core.presentation.tables import confusion_table, per_class_table, print_table, runs_table
-from mnist_core.store import RUNS_DIR_ENV, RecordError, RunState, RunStore, RunStoreError, Trainer, now_iso
+from mnist_core.store import (
+    FINISHED_WITH_MODEL,
+    RUNS_DIR_ENV,
+    RecordError,
+    RunState,
+    RunStore,
+    RunStoreError,
+    Trainer,
+    now_iso,
+)
+from mnist_core.store.own_digits import MAX_IMPORT_BYTES, DamagedDigit, OwnDigitsError
+from mnist_core.store.records import DigitSource
 from mnist_core.store.runs import CANCELLED
 
 # Errors whose message already says what to do: printed as one line, without a traceback.
-USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError, ModelFileError)
+USER_ERRORS = (ConfigError, DataError, RunStoreError, RecordError, ImageError, ModelFileError, OwnDigitsError)
 # What to do about a filesystem fault, by its errno; anything else gets the system's own words.
 OS_ERROR_HINTS = {
     errno.EACCES: marked("check its permissions, or use another path"),
@@ -64,7 +75,8 @@ rename / delete   manage runs
 export     save a run's model without optimizer state (how the bundled model is made)
 code       the standalone Keras script that trains a preset's, a run's or your settings
 worker     train the dashboard's queued runs in the background (the dashboard starts it); --stop stops it
-study      create, run (as one of several workers), resume, stop and show studies: many runs compared""")
+study      create, run (as one of several workers), resume, stop and show studies: many runs compared
+digits     your own digits (the Draw page's "Wrong? It is a ..."): keep, list, score models, export, import""")
 
 
 # argparse's own words: argparse asks gettext's default domain for them, which install_for_process makes ours.
@@ -239,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=t("with --stop: how long to wait before killing the worker (default: 30)"),
     )
     add_study_parser(commands, common)
+    add_digits_parser(commands, common)
     return parser
 
 
@@ -962,6 +975,145 @@ def _study_show(args, studies, trained: int | None = None) -> int:
     return 0
 
 
+# --- your own digits ------------------------------------------------------------------------------------------------
+
+
+def add_digits_parser(commands, common) -> None:
+    digits = commands.add_parser(
+        "digits",
+        help=t("your own digits: keep labelled pictures, score models on them, export and import the set"),
+        description=t(
+            'Your own digits, kept beside the run store: the Draw page\'s "Wrong? It is a ..." keeps a drawing '
+            "with its right label; any model can be scored on the set, the way to measure a model on your own hand."
+        ),
+    )
+    actions = digits.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
+    actions.add_parser("list", parents=[common], help=t("list the kept digits (damaged files with the reason)"))
+    keep = actions.add_parser("keep", parents=[common], help=t("keep pictures of one digit (photos of paper too)"))
+    keep.add_argument("images", nargs="+", metavar="IMAGE", help=t("PNG, JPEG, GIF, BMP or WebP files"))
+    keep.add_argument(
+        "--label", required=True, type=int, choices=range(10), metavar="DIGIT", help=t("the digit they show")
+    )
+    score = actions.add_parser("score", parents=[common], help=t("how well models read your digits"))
+    score.add_argument("--run", help=t("the run whose model to score (default: the bundled model)"))
+    score.add_argument("--all", action="store_true", help=t("score the bundled model and every finished run's model"))
+    export = actions.add_parser("export", parents=[common], help=t("write the set as a zip: PNG files + labels.csv"))
+    export.add_argument("path", help=t("where to write the .zip file"))
+    imported = actions.add_parser("import", parents=[common], help=t("keep the labelled pictures of a zip"))
+    imported.add_argument("zip", help=t("a zip with labels.csv (columns file and label) and the pictures it names"))
+    remove = actions.add_parser("remove", parents=[common], help=t("remove kept digits by id"))
+    remove.add_argument("ids", nargs="+", metavar="ID")
+
+
+def cmd_digits(args, store) -> int:
+    own = store.own_digits
+    if args.action == "list":
+        entries = own.entries()
+        rows = [
+            {"id": e.id, "damaged": e.reason}
+            if isinstance(e, DamagedDigit)
+            else {"id": e.id, **dataclasses.asdict(e.record)}
+            for e in entries
+        ]
+        if args.json:
+            return _print_json(rows)
+        if not entries:
+            print(t('no digits kept yet in {root}: the Draw page\'s "Wrong? It is a ..." keeps them', root=store.root))
+        for entry in entries:
+            if isinstance(entry, DamagedDigit):
+                print(t("{id}: damaged: {reason}", id=entry.id, reason=t.message(entry.why)))
+            else:
+                print(t("{id}: a {label}, kept {when}", id=entry.id, label=entry.label, when=entry.record.saved_at))
+        return 0
+    if args.action == "keep":
+        from mnist_core.data.preprocess import open_image
+
+        kept = []
+        for path in args.images:
+            digit, new = own.keep(open_image(path), args.label, source=DigitSource.UPLOAD)
+            kept.append({"file": path, "id": digit.id, "new": new})
+            say(
+                args, t("{file}: kept as {id}", file=path, id=digit.id) if new else t("{file}: already kept", file=path)
+            )
+        return _print_json(kept) if args.json else 0
+    if args.action == "score":
+        return _score_digits(args, store)
+    if args.action == "export":
+        data = own.export_zip()
+        with open(args.path, "wb") as handle:
+            handle.write(data)
+        say(args, t("wrote {n} digits to {path}", n=own.count(), path=args.path))
+        return _print_json({"path": args.path, "digits": own.count()}) if args.json else 0
+    if args.action == "import":
+        try:
+            with open(args.zip, "rb") as handle:
+                data = handle.read(MAX_IMPORT_BYTES + 1)  # import_zip refuses it if larger
+        except IsADirectoryError:
+            raise OwnDigitsError(Message("{path} is a folder; give the zip file.", path=args.zip)) from None
+        report = own.import_zip(data)
+        for problem in report.problems:
+            print(t("error: {message}", message=t.message(problem)), file=sys.stderr)
+        if args.json:
+            _print_json(
+                {
+                    "added": report.added,
+                    "already_there": report.already_there,
+                    "problems": [str(p) for p in report.problems],
+                }
+            )
+        else:
+            print(
+                t("imported {added}; {already} already in your set", added=report.added, already=report.already_there)
+            )
+        return 1 if report.problems else 0
+    removed = own.remove(args.ids)
+    say(args, t("removed {n}", n=removed))
+    return _print_json({"removed": removed}) if args.json else 0
+
+
+def _score_digits(args, store) -> int:
+    from mnist_core.inspection.own_digits import score_model
+    from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
+
+    if args.all:
+        models = [("bundled", BUNDLED_MODEL)] + [
+            (run.id, run.model_path) for run in store.runs() if run.state in FINISHED_WITH_MODEL and run.has_model
+        ]
+    elif args.run:
+        run = store.find(args.run)
+        models = [(run.id, run.model_path)]
+    else:
+        models = [("bundled", BUNDLED_MODEL)]
+    if not store.own_digits.count():
+        raise OwnDigitsError(
+            Message("Your set is empty: keep digits on the Draw page, or with `python -m mnist_core digits keep`.")
+        )
+    backend.import_keras()
+    rows = []
+    for name, path in models:
+        result = score_model(Predictor.from_path(path), store.own_digits)
+        rows.append(
+            {
+                "model": name,
+                "accuracy": result.accuracy,
+                "right": result.right,
+                "digits": result.count,
+                "unreadable": result.unreadable,
+            }
+        )
+        if not args.json:
+            print(
+                t(
+                    "{model}: {right} of {n} read right ({accuracy})",
+                    model=name,
+                    right=result.right,
+                    n=result.count,
+                    accuracy=t.percent(result.accuracy, 2),
+                )
+            )
+    return _print_json(rows) if args.json else 0
+
+
 COMMANDS = {
     "data": cmd_data,
     "train": cmd_train,
@@ -975,6 +1127,7 @@ COMMANDS = {
     "code": cmd_code,
     "worker": cmd_worker,
     "study": cmd_study,
+    "digits": cmd_digits,
 }
 
 

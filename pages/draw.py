@@ -20,6 +20,7 @@ from mnist_core.presentation import charts
 from mnist_core.presentation.draw_page import ModelEntry, model_labels, thick_pen_tip
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, RunKind
+from mnist_core.store.own_digits import OwnDigitsError
 from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store, tr
 
@@ -61,7 +62,7 @@ def model_choices() -> dict[str, tuple[str, Path, int | None]]:
     return choices
 
 
-def model_picker_ui() -> tuple[Path, int | None]:
+def model_picker_ui() -> tuple[str, Path, int | None]:
     t = tr()
     choices = model_choices()
     if not choices:
@@ -79,7 +80,7 @@ def model_picker_ui() -> tuple[Path, int | None]:
         key="draw_model",
         help=t("The bundled default, or any finished run (trained here or imported on the Runs page)"),
     )
-    return choices[key][1:]
+    return choices[key]
 
 
 def canvas_ui():
@@ -144,6 +145,67 @@ def answer_ui(prediction, drawing_png: bytes) -> None:
         icon=":material/download:",
         help=t("The canvas exactly as the network's preprocessing received it; upload it later, or keep it as a test"),
     )
+
+
+def _keep(picture: np.ndarray, label_key: str | None, predicted: int, model_label: str) -> None:
+    """The pills' or the button's callback: keep the drawing as it was answered, with the label the reader gave."""
+    t = tr()
+    label = predicted if label_key is None else st.session_state.get(label_key)
+    if label_key is not None:
+        st.session_state[label_key] = None  # the pills are a one-click action, not a setting
+    if label is None:
+        return
+    try:
+        digit, new = store().own_digits.keep(picture, int(label), predicted=predicted, model=model_label)
+    except (OwnDigitsError, OSError) as error:
+        st.session_state["draw_kept"] = ("error", t("Not kept: {reason}", reason=md(t.message(error))))
+        return
+    count = store().own_digits.count()
+    st.session_state["draw_kept"] = (
+        "kept" if new else "again",
+        (
+            t.ngettext(
+                "Kept as a {digit}. Your set holds {n} digit: score any model on it on the Runs page.",
+                "Kept as a {digit}. Your set holds {n} digits: score any model on it on the Runs page.",
+                count,
+                digit=digit.label,
+            )
+            if new
+            else t("This drawing is already in your set as a {digit}.", digit=digit.label)
+        ),
+    )
+
+
+def keep_ui(picture: np.ndarray, prediction, model_label: str) -> None:
+    """ "Wrong? It is a ...": keep the drawing with its right label in the reader's own set (or keep a right one)."""
+    t = tr()
+    wrong, right = st.columns([3, 2], vertical_alignment="bottom")
+    wrong.pills(
+        t("Wrong? It is a ..."),
+        [d for d in range(10) if d != prediction.digit],
+        key="draw_correct",
+        on_change=_keep,
+        args=(picture, "draw_correct", prediction.digit, model_label),
+        help=t(
+            "Pick the right digit: the drawing is kept with it in your own set, beside the run store, on which the "
+            "Runs page scores any model. Export it there as PNG + CSV."
+        ),
+    )
+    right.button(
+        t("Right: keep it as a {digit}", digit=prediction.digit),
+        key="draw_keep_right",
+        on_click=_keep,
+        args=(picture, None, prediction.digit, model_label),
+        icon=":material/bookmark_add:",
+        help=t("Right answers belong in your set too: a set of mistakes alone would score every model too low"),
+    )
+    kept = st.session_state.pop("draw_kept", None)
+    if kept:
+        kind, text = kept
+        if kind == "error":
+            st.error(text, icon=":material/error:")
+        else:
+            st.success(text, icon=":material/bookmark_added:" if kind == "kept" else ":material/bookmark:")
 
 
 def evidence_ui(picture: np.ndarray, strokes: int, prepared, prediction, explain: Explainer) -> None:
@@ -245,7 +307,7 @@ def uploads_ui(predictor, model_path: Path, model_version: int | None) -> None:
 
 
 @st.fragment
-def drawing_ui(model_path: str, model_version: int | None) -> None:
+def drawing_ui(model_path: str, model_version: int | None, model_label: str) -> None:
     """The canvas, its answer, the evidence and the layer view: a fragment, so a stroke (or the pen, or Clear) reruns
     this alone, not the model picker and the uploads above and below it."""
     predictor = load_predictor(model_path, model_version)  # cached: loaded (and checked) by the page's run
@@ -262,6 +324,7 @@ def drawing_ui(model_path: str, model_version: int | None) -> None:
             )
         else:
             answer_ui(prediction, canvas.image_bytes)
+            keep_ui(picture, prediction, model_label)
             if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
                 st.caption(
                     t(
@@ -285,14 +348,14 @@ st.caption(
         "into a 20x20 box and centred by its centre of mass before the network reads it."
     )
 )
-model_path, model_version = model_picker_ui()
+model_label, model_path, model_version = model_picker_ui()
 try:
     predictor = load_predictor(model_path, model_version)
 except (OSError, ValueError) as error:  # deleted meanwhile, or not a Keras model file (a ModelFileError)
     st.error(t("This model could not be loaded: {reason}", reason=md(t.message(error))), icon=":material/error:")
     st.stop()
 
-drawing_ui(str(model_path), model_version)
+drawing_ui(str(model_path), model_version, model_label)
 
 st.divider()
 uploads_ui(predictor, model_path, model_version)

@@ -16,6 +16,7 @@ from mnist_core.presentation.text import format_duration, format_percent
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.layers_ui import layer_view_ui
+from pages.own_digits_ui import run_score_ui
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store, tr
 
 GALLERY_SIZE = 40
@@ -320,7 +321,15 @@ if summary.get("error"):
 imported_note(run)
 
 tabs = st.tabs(
-    [t("Confusion matrix"), t("Per-class metrics"), t("Misclassified"), t("Predict"), t("Manage"), t("Code")]
+    [
+        t("Confusion matrix"),
+        t("Per-class metrics"),
+        t("Misclassified"),
+        t("Predict"),
+        t("Your digits"),
+        t("Manage"),
+        t("Code"),
+    ]
 )
 if results is None:
     for tab in tabs[:4]:
@@ -401,6 +410,9 @@ else:
             (right.success if digit == true else right.error)(t("Right.") if digit == true else t("Wrong."))
 
 with tabs[4]:
+    run_score_ui(runs_store, run)
+
+with tabs[5]:
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     new_name = name_col.text_input(t("Name"), value=summary["name"], max_chars=80, key=f"runs.new_name.{run_id}")
     if button_col.button(t("Rename"), key="runs.rename", disabled=new_name == summary["name"]):
@@ -452,5 +464,5 @@ with tabs[4]:
             st.session_state["runs.confirm_delete"] = None
             st.rerun()
 
-with tabs[5]:
+with tabs[6]:
     code_ui(run, summary["name"])

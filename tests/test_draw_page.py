@@ -265,3 +265,48 @@ def test_on_the_drawn_set_the_thick_pen_tip_shows_for_every_looped_digit_and_nev
     assert len(tips) >= 40  # every digit drawn small with a fat pen, recorded in chromium and rendered
     assert {digit for digit, _ in tips.values()} == set(range(10))
     assert all(tip == (digit in LOOPED_DIGITS) for digit, tip in tips.values()), tips
+
+
+def test_wrong_it_is_a_keeps_the_drawing_with_the_right_label_in_the_readers_own_set(page, model_runs_dir):
+    own = RunStore(model_runs_dir).own_digits
+    own.remove(own.ids())
+    try:
+        fake_drawing(page, render(Drawing(7, 0, "centred", "thick", "canvas"), seed=3))
+        answer = int(page.metric[0].value)
+        pills = page.pills(key="draw_correct")
+        assert pills.options == [str(d) for d in range(10) if d != answer]  # the other nine digits
+        right = (answer + 1) % 10
+        pills.set_value(right).run()
+        assert not page.exception
+        [kept] = own.digits()
+        assert (kept.label, kept.record.predicted) == (right, answer)
+        assert kept.record.model == "Bundled default model" or kept.record.model.startswith("draw-test")
+        assert any(f"Kept as a {right}. Your set holds 1 digit" in s.value for s in page.success)
+        assert page.pills(key="draw_correct").value is None  # a one-click action: ready for the next drawing
+        # The same drawing again with the same label is not kept twice; a right answer can be kept too.
+        page.pills(key="draw_correct").set_value(right).run()
+        assert any("already in your set" in s.value for s in page.success)
+        assert own.count() == 1
+        page.button(key="draw_keep_right").click().run()
+        assert sorted(d.label for d in own.digits()) == sorted([right, answer])
+        # What was kept is the drawing the answer was for: the model reads it as it did on the page.
+        assert own.picture(kept.id).shape == (280, 280)
+    finally:
+        own.remove(own.ids())
+
+
+def test_a_store_that_cannot_keep_the_drawing_says_so_and_the_page_goes_on(page, model_runs_dir):
+    own = RunStore(model_runs_dir).own_digits
+    own.remove(own.ids())
+    own.folder.parent.mkdir(parents=True, exist_ok=True)
+    if own.folder.exists():
+        own.folder.rmdir()
+    own.folder.write_text("a file where the set's folder should be")
+    try:
+        fake_drawing(page, render(Drawing(3, 0, "centred", "thick", "canvas")))
+        page.pills(key="draw_correct").set_value(5).run()
+        assert not page.exception
+        assert any("Not kept:" in e.value for e in page.error)
+        assert page.metric  # the answer is still there
+    finally:
+        own.folder.unlink()

@@ -245,3 +245,50 @@ def test_the_runs_page_reads_in_chinese(runs):
     confusion = figure(at, "runs.confusion")
     assert confusion["layout"]["title"]["text"] == "混淆矩阵（测试集）"
     assert confusion["data"][0]["hovertemplate"].startswith("真实 %{y}，预测 %{x}")
+
+
+def test_your_digits_tab_scores_the_runs_model_on_the_readers_own_set_and_manages_it(runs, trained_run, mnist):
+    import keras
+    import numpy as np
+
+    shutil.copytree(trained_run.model_path.parent, runs.root / trained_run.id)
+    at = open_page("pages/runs.py")
+    assert any("Your own set is empty" in i.value for i in at.info)  # says how to fill it
+
+    own = runs.own_digits
+    for i in range(12):
+        own.keep(np.kron(mnist.x_test[i], np.ones((10, 10), np.uint8)), int(mnist.y_test[i]))
+    wrong_label = (int(mnist.y_test[12]) + 3) % 10  # a digit kept with a label its picture does not show
+    own.keep(np.kron(mnist.x_test[12], np.ones((10, 10), np.uint8)), wrong_label)
+    (own.folder / "junk.png").write_bytes(b"not a png")
+    at.run(timeout=90)
+    assert not at.exception
+    # The page's figure against the model's own answers on the same 28x28 inputs (the Draw page's preprocessing).
+    from mnist_core.inspection.own_digits import prepared_inputs
+
+    digits, images, unreadable = prepared_inputs(own)
+    answers = keras.saving.load_model(trained_run.model_path).predict(images, verbose=0).argmax(axis=1)
+    right = sum(int(a) == d.label for a, d in zip(answers, digits, strict=True))
+    assert (len(digits), unreadable) == (13, 1)
+    assert next(m.value for m in at.metric if m.label == "Read right") == f"{right} of 13"
+    assert next(m.value for m in at.metric if m.label == "On your digits") == f"{right / 13:.2%}"
+    assert any("1 file of the set could not be read" in c.value for c in at.caption)
+    assert any(f"a {wrong_label}, read as" in c.value for c in at.caption)  # the mislabelled one is a mistake
+
+    at.toggle(key="runs.own.compare").set_value(True).run(timeout=120)
+    frames = [d.value for d in at.dataframe]
+    comparison = next(f for f in frames if "own" in f.columns and "model" in f.columns)
+    assert trained_run.name in set(comparison["model"])
+    table = next(d.value for d in at.dataframe if "saved" in d.value.columns)
+    assert len(table) == 14
+    assert "junk" in set(table["id"])
+    junk_row = list(table["id"]).index("junk")
+    assert "not a readable PNG" in table["note"][junk_row]
+    at.session_state["runs.own.table.0"] = {"selection": {"rows": [junk_row], "columns": [], "cells": []}}
+    at.run(timeout=90)
+    at.button(key="runs.own.remove").click().run(timeout=90)
+    assert not at.exception
+    assert own.count() == 13
+    assert "junk" not in own.ids()
+    # The selection does not stay on the row position, where it would now pick another digit.
+    assert at.button(key="runs.own.remove").disabled

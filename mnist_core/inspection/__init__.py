@@ -4,6 +4,7 @@
                 model when nothing is trained yet)
     explain     Explainer: where the network looked (occlusion) and the first convolution's feature maps
     evaluation  the MNIST test set: accuracy, loss, confusion matrix, per-class precision / recall / F1, mistakes
+    own_digits  a model scored on the user's own digits (the Draw page's "Wrong? It is a ..." set)
     layers      LayerInspector: every layer's output for one digit in one forward pass, and the kernels behind
                 a feature map (imports Keras)
 
@@ -12,6 +13,7 @@ Importing the package does not import Keras: `LayerInspector` loads it when used
 
 from mnist_core.inspection.evaluation import evaluate_model, evaluate_probabilities, predict_probabilities
 from mnist_core.inspection.explain import Explainer
+from mnist_core.inspection.own_digits import OwnDigitsScore, score_model
 from mnist_core.inspection.predict import BUNDLED_MODEL, CONFIDENT, PictureAnswer, Prediction, Predictor, bundled_model
 from mnist_core.lazy import lazy_exports
 
@@ -27,6 +29,7 @@ __all__ = [
     "LayerInspector",
     "LayerStep",
     "LayerView",
+    "OwnDigitsScore",
     "PictureAnswer",
     "Prediction",
     "Predictor",
@@ -34,4 +37,5 @@ __all__ = [
     "evaluate_model",
     "evaluate_probabilities",
     "predict_probabilities",
+    "score_model",
 ]

@@ -19,6 +19,7 @@
     .studies.db                the studies' Optuna storage (SQLite) unless another database is given
     .study-worker.log          output of study workers started by the dashboard
     .study-<slug>.lock         held (shared) by every worker of a study, to show one is alive
+    .own-digits/<id>.png       the user's own digits ("Wrong? It is a ..."): the picture, its record in a text chunk
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ class Layout:
 
     def study_presence(self, study_name: str) -> Path:
         return self.root / f".study-{slug(study_name)}.lock"
+
+    # --- the user's own digits -------------------------------------------------------------------------------
+    @property
+    def own_digits_dir(self) -> Path:
+        return self.root / ".own-digits"
+
+    def own_digit(self, digit_id: str) -> Path:
+        return self.own_digits_dir / f"{digit_id}.png"
 
 
 def slug(text: str, length: int = 40) -> str:

@@ -159,6 +159,26 @@ class Results:
     data_source: str | None = None
 
 
+class DigitSource(StrEnum):
+    """Where a kept digit came from: drawn on the Draw page's canvas, an uploaded picture, or an imported set."""
+
+    CANVAS = "canvas"
+    UPLOAD = "upload"
+    IMPORTED = "imported"
+
+
+@dataclass(frozen=True)
+class OwnDigitRecord:
+    """A digit a user kept with its right label ("Wrong? It is a ..." on the Draw page), written inside its own
+    PNG (one file per digit, so saving one is a single atomic write and an exported PNG still says what it is)."""
+
+    label: Digit
+    saved_at: str
+    predicted: Digit | None = None  # what the model said when it was kept
+    model: Text | None = None  # which model said it (its name, as the Draw page listed it)
+    source: DigitSource = DigitSource.CANVAS
+
+
 R = TypeVar("R")
 _DECODERS: dict[object, msgspec.json.Decoder] = {}
 

@@ -27,6 +27,7 @@ from mnist_core.networks.metrics import EpochMetrics
 from mnist_core.store import records
 from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
+from mnist_core.store.own_digits import OwnDigits
 from mnist_core.store.records import (
     ACTIVE_STATES,
     DAMAGED,
@@ -168,6 +169,11 @@ class RunStore:
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
+
+    @property
+    def own_digits(self) -> OwnDigits:
+        """The user's own digits, kept beside the runs ("Wrong? It is a ..." on the Draw page)."""
+        return OwnDigits(self.layout)
 
     # --- creating ------------------------------------------------------------------------------------------------
     def create(
