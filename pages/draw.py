@@ -179,8 +179,7 @@ def _keep(picture: np.ndarray, label_key: str | None, predicted: int, model_labe
 def keep_ui(picture: np.ndarray, prediction, model_label: str) -> None:
     """ "Wrong? It is a ...": keep the drawing with its right label in the reader's own set (or keep a right one)."""
     t = tr()
-    wrong, right = st.columns([3, 2], vertical_alignment="bottom")
-    wrong.pills(
+    st.pills(
         t("Wrong? It is a ..."),
         [d for d in range(10) if d != prediction.digit],
         key="draw_correct",
@@ -191,7 +190,7 @@ def keep_ui(picture: np.ndarray, prediction, model_label: str) -> None:
             "Runs page scores any model. Export it there as PNG + CSV."
         ),
     )
-    right.button(
+    st.button(
         t("Right: keep it as a {digit}", digit=prediction.digit),
         key="draw_keep_right",
         on_click=_keep,

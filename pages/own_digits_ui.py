@@ -64,8 +64,13 @@ def run_score_ui(runs_store: RunStore, run: Run) -> None:
             result = score(runs_store, run.model_path, run.model_version)
         show_score(own, result, run.results.test_accuracy if run.results else None)
     st.divider()
+    own_digits_ui(runs_store)
+
+
+def own_digits_ui(runs_store: RunStore) -> None:
+    """Every model on the reader's digits (on a click), and the set itself."""
     compare_ui(runs_store)
-    manage_ui(own)
+    manage_ui(runs_store.own_digits)
 
 
 def show_score(own: OwnDigits, result: OwnDigitsScore, test_accuracy: float | None) -> None:

@@ -16,7 +16,7 @@ from mnist_core.presentation.text import format_duration, format_percent
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.layers_ui import layer_view_ui
-from pages.own_digits_ui import run_score_ui
+from pages.own_digits_ui import own_digits_ui, run_score_ui
 from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store, tr
 
 GALLERY_SIZE = 40
@@ -171,6 +171,9 @@ import_ui(runs_store, expanded=not summaries)
 if not summaries:
     st.info(t("No runs yet: train one on the Train page, or import a model file above."), icon=":material/info:")
     st.page_link("pages/train.py", label=t("Train a run"), icon=":material/model_training:")
+    if runs_store.own_digits.count():  # kept on the Draw page with the bundled model: it can be scored already
+        st.subheader(t("Your digits"))
+        own_digits_ui(runs_store)
     st.stop()
 
 # --- all runs: the table is also where runs are picked ------------------------------------------------------
