@@ -12,9 +12,9 @@ digits with the mouse on the real canvas; Clear between drawings, so each answer
 
 What is timed, in the page itself with performance.now(): from the `mouseup` that ends the stroke (a listener in
 the capture phase, installed before the mouse goes up) to the first animation frame after the answer is in the
-page: the digit (the metric) and its probabilities chart drawn (Plotly's SVG). The layer view and the evidence may
-come later and are not waited for. The CPU model and the load average are printed with every figure: the machine is
-shared.
+page: the digit (the metric) and its probabilities drawn (the page's ten bars; a Plotly SVG on older pages). The
+layer view and the evidence may come later and are not waited for. The CPU model and the load average are printed
+with every figure: the machine is shared.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ WATCH = """() => {
   window.__onSocketSend = () => { if (bench.up !== null && bench.sent === null) bench.sent = performance.now(); };
   const answered = () => {
     const value = document.querySelector('[data-testid="stMetricValue"]');
-    const chart = document.querySelector('.js-plotly-plot .main-svg');
+    // the probabilities: ten HTML bars now, a Plotly chart on pages before them (a --baseline)
+    const chart = document.querySelector('.mnist-lab-probabilities .bar, .js-plotly-plot .main-svg');
     return value && value.innerText.trim() && chart ? value.innerText.trim() : null;
   };
   window.addEventListener('mouseup', () => { bench.up = performance.now(); }, {capture: true, once: true});

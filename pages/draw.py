@@ -16,11 +16,12 @@ from streamlit_drawable_canvas import st_canvas
 from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.inspection.predict import CONFIDENT, bundled_model
-from mnist_core.presentation import charts
 from mnist_core.presentation.draw_page import ModelEntry, model_labels, thick_pen_tip
+from mnist_core.presentation.probability_bars import probability_bars_html
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, RunKind
 from mnist_core.store.own_digits import OwnDigitsError
+from pages.canvas_pen_up import send_strokes_on_pen_up
 from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store, tr
 
@@ -104,6 +105,7 @@ def canvas_ui():
             return_image_data=True,
             key=CANVAS_KEY,
         )
+        send_strokes_on_pen_up(key="draw_canvas_pen_up")  # the canvas alone would wait 200 ms after the pen lifts
         st.caption(
             t(
                 ":material/undo: Undo, redo and :material/delete: clear: the buttons above the canvas' right corner "
@@ -130,11 +132,7 @@ def answer_ui(prediction, drawing_png: bytes) -> None:
             ),
             icon=":material/help:",
         )
-    st.plotly_chart(
-        charts.probabilities_figure(prediction.probabilities, prediction.digit, t=t),
-        key="draw_probabilities",
-        config={"displayModeBar": False},
-    )
+    st.html(probability_bars_html(prediction.probabilities, prediction.digit, t=t))  # lighter than a Plotly chart
     st.download_button(
         t("Save the drawing (PNG)"),
         drawing_png,

@@ -87,7 +87,9 @@ def test_an_empty_canvas_shows_a_prompt_not_a_prediction(page):
 def test_a_drawing_is_answered_with_its_evidence(page, drawing):
     fake_drawing(page, render(drawing, seed=7))
     assert page.metric[0].value == str(drawing.digit)
-    assert page.get("plotly_chart")[0].proto.id.endswith("-draw_probabilities")  # the answer's chart comes first
+    bars = page.get("html")[0].proto.body  # the answer's probabilities, ten bars, come first
+    assert bars.count('<div class="bar"') + bars.count('<div class="bar answer"') == 10
+    assert f'class="bar answer" title="digit {drawing.digit}: ' in bars
     # as drawn, the 28x28 input, the occlusion overlay, and the first layer's feature maps
     evidence = ("As drawn", "The 28x28 input it receives", "Where hiding a patch", "First convolution layer")
     captions = image_captions(page)
@@ -114,7 +116,7 @@ def test_the_layers_of_the_model_are_listed_in_order_below_the_answer(page, mode
     # every layer has its picture: maps and vectors as images, the probabilities as the second chart
     pictures = [c for c in image_captions(page)[4:] if "colour scale" in c]
     assert len(pictures) == len(steps) - 1  # all but the probabilities, which are a chart
-    assert len(page.get("plotly_chart")) == 2
+    assert len(page.get("plotly_chart")) == 1  # the probabilities' layer (the answer's bars are HTML)
 
     conv = next(s for s in steps if s.type == "Conv2D")
     page.selectbox(key=f"draw_layers.pick.{conv.index}").set_value(5).run()

@@ -41,3 +41,32 @@ def test_a_pages_folder_still_puts_a_fresh_server_in_legacy_multipage_mode(monke
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
     PagesManager(str(ROOT / "app.py"))
     assert PagesManager.uses_pages_directory is True
+
+
+def _canvas_frontend() -> str:
+    from importlib.util import find_spec
+
+    # Found, not imported: importing it registers its component, which needs a running server.
+    build = Path(find_spec("streamlit_drawable_canvas").origin).parent / "frontend" / "build"
+    return "".join(path.read_text() for path in build.glob("index-*.js"))
+
+
+def test_the_pen_up_sender_was_written_for_the_installed_canvas():
+    from importlib.metadata import version
+
+    from pages import canvas_pen_up
+
+    assert version("streamlit-drawable-canvas") == canvas_pen_up.WRITTEN_FOR, (
+        "pages/canvas_pen_up.py presses the canvas toolbar's send button; check the new canvas still debounces its "
+        "sends and still has that button, then update WRITTEN_FOR"
+    )
+
+
+def test_the_canvas_still_delays_its_sends_and_still_has_the_button_that_sends_at_once():
+    """What pages/canvas_pen_up.py relies on: a debounced send of 200 ms, and a toolbar button that sends now."""
+    from pages.canvas_pen_up import SEND_BUTTON_LABEL
+
+    source = _canvas_frontend()
+    assert "Bc = 200" in source  # the debounce the sender shortcuts
+    assert f'"{SEND_BUTTON_LABEL}", t.onSend' in source  # the button, wired to the send-now handler
+    assert "upper-canvas" in source  # the element a stroke starts on

@@ -200,7 +200,10 @@ def test_the_evidence_is_shown_beside_the_answer(draw_server, page):
     page.get_by_text("What the network sees").wait_for()
     page.get_by_text("The 28x28 input it receives").wait_for()
     page.get_by_text("First convolution layer").wait_for()
-    assert page.locator(".js-plotly-plot").count() == 2  # the answer's, and the last step of the layer view
+    # The answer's probabilities as ten bars (the answer's own colour on 5), and a chart for the layer view's last step.
+    assert page.locator(".mnist-lab-probabilities .bar").count() == 10
+    assert page.locator(".mnist-lab-probabilities .bar.answer").get_attribute("data-digit") == "5"
+    assert page.locator(".js-plotly-plot").count() == 1
     screenshot(page, "draw-evidence")
 
 
