@@ -185,10 +185,15 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
     )
     if per_block:
         for i in range(1, blocks + 1):
+            key = f"train.kernel_size_{i}"
+            if st.session_state.get(key) is None:  # a block the preset did not have: the size of the one before it
+                st.session_state[key] = st.session_state.get(f"train.kernel_size_{i - 1}") or st.session_state.get(
+                    "train.kernel_size", 3
+                )
             left.select_slider(
                 t("Kernel size, block {number}", number=i),
                 KERNEL_SIZES,
-                key=f"train.kernel_size_{i}",
+                key=key,
                 persist_state=KEEP,
             )
     else:

@@ -208,3 +208,13 @@ def test_a_bad_or_stale_value_in_a_link_falls_back_with_a_one_line_notice(runs):
     assert [chinese.select_slider(key=f"train.kernel_size_{i}").value for i in (1, 2)] == [5, 3]
     assert "kernel_size=4" in texts(chinese.warning)[0]
     assert "预设" in texts(chinese.warning)[0]
+
+
+def test_a_block_added_with_a_kernel_size_per_block_starts_at_the_size_of_the_block_before_it(runs):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train.preset").set_value("fast").run()
+    assert at.toggle(key="train.per_block_kernels").value
+    assert at.slider(key="train.blocks").value == 2
+    at.slider(key="train.blocks").set_value(3).run()
+    assert not at.exception
+    assert [at.select_slider(key=f"train.kernel_size_{i}").value for i in (1, 2, 3)] == [5, 3, 3]  # not 1x1
