@@ -21,6 +21,7 @@ from mnist_core.presentation.probability_bars import probability_bars_html
 from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import FINISHED_WITH_MODEL, RunKind
 from mnist_core.store.own_digits import OwnDigitsError
+from pages.answers_first import after_other_answers, answering
 from pages.canvas_pen_up import send_strokes_on_pen_up
 from pages.layers_ui import layer_view_ui
 from pages.shared import load_predictor, store, tr
@@ -308,29 +309,31 @@ def drawing_ui(model_path: str, model_version: int | None, model_label: str) -> 
     """The canvas, its answer, the evidence and the layer view: a fragment, so a stroke (or the pen, or Clear) reruns
     this alone, not the model picker and the uploads above and below it."""
     predictor = load_predictor(model_path, model_version)  # cached: loaded (and checked) by the page's run
-    left, right = st.columns([1, 1], gap="large")
-    with left:
-        canvas = canvas_ui()
-    picture = canvas.image_data
-    prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
-    with right:
-        if prediction is None:
-            st.info(
-                t("Draw a digit on the black canvas. The answer appears as soon as you lift the pen."),
-                icon=":material/draw:",
-            )
-        else:
-            answer_ui(prediction, canvas.image_bytes)
-            keep_ui(picture, prediction, model_label)
-            if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
-                st.caption(
-                    t(
-                        ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to "
-                        "MNIST's width, but loops that filled in stay closed: draw the digit larger, or lower the pen "
-                        "width."
-                    )
+    with answering():  # every tab's answer before any tab's explanation (pages/answers_first.py)
+        left, right = st.columns([1, 1], gap="large")
+        with left:
+            canvas = canvas_ui()
+        picture = canvas.image_data
+        prediction, prepared = predictor.predict_picture(picture) if picture is not None else (None, None)
+        with right:
+            if prediction is None:
+                st.info(
+                    t("Draw a digit on the black canvas. The answer appears as soon as you lift the pen."),
+                    icon=":material/draw:",
                 )
+            else:
+                answer_ui(prediction, canvas.image_bytes)
+                keep_ui(picture, prediction, model_label)
+                if thick_pen_tip(prepared.stroke, prediction.digit, prediction.sure):
+                    st.caption(
+                        t(
+                            ":material/lightbulb: The pen is thick for a digit this small. The strokes were thinned to "
+                            "MNIST's width, but loops that filled in stay closed: draw the digit larger, or lower the "
+                            "pen width."
+                        )
+                    )
     if prediction is not None:
+        after_other_answers()
         strokes = len((canvas.json_data or {}).get("objects", []))
         evidence_ui(picture, strokes, prepared, prediction, explainer(model_path, model_version))
         # Below the answer and its evidence, so those paint first; a fragment, so picking a map reruns the view alone.
