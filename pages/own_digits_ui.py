@@ -264,7 +264,9 @@ def manage_ui(own: OwnDigits) -> None:
         )
         picked = [rows[i]["id"] for i in table.selection.rows if i < len(rows)]
         if st.button(
-            t.ngettext("Remove {n} picked digit", "Remove {n} picked digits", len(picked)),
+            t.ngettext("Remove {n} picked digit", "Remove {n} picked digits", len(picked))
+            if picked
+            else t("Remove the picked digits"),
             key="runs.own.remove",
             disabled=not picked,
             icon=":material/delete:",
