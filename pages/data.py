@@ -7,9 +7,10 @@ the post's preprocessing (pixels 0-255, divided by 255, the one-hot label). Neve
 import numpy as np
 import streamlit as st
 
+# First: the engine loads once, in one thread (pages/shared.py), before this page imports any part of it.
+from pages.shared import KEEP, init_state, mnist, tr  # isort: skip
 from mnist_core.presentation import charts
 from mnist_core.presentation.data_page import one_hot
-from pages.shared import KEEP, init_state, mnist, tr
 
 GRID_SIZES = (10, 20, 50, 100, 200)
 

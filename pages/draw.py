@@ -13,6 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+# First: the engine loads once, in one thread (pages/shared.py), before this page imports any part of it.
+from pages.shared import load_predictor, store, tr  # isort: skip
 from mnist_core.data.preprocess import ACCEPTED_FORMATS, MAX_FILE_BYTES
 from mnist_core.inspection.explain import Explainer, enlarge, mosaic, normalise_maps, outline, overlay, png_data_url
 from mnist_core.inspection.predict import CONFIDENT, bundled_model
@@ -24,7 +26,6 @@ from mnist_core.store.own_digits import OwnDigitsError
 from pages.answers_first import after_other_answers, answering
 from pages.canvas_pen_up import send_strokes_on_pen_up
 from pages.layers_ui import layer_view_ui
-from pages.shared import load_predictor, store, tr
 
 CANVAS_SIZE = 280
 CANVAS_KEY = "draw_canvas"

@@ -11,6 +11,8 @@ from datetime import datetime
 
 import streamlit as st
 
+# First: the engine loads once, in one thread (pages/shared.py), before this page imports any part of it.
+from pages.shared import init_state, store, tr  # isort: skip
 from mnist_core.i18n import marked
 from mnist_core.networks.presets import DEFAULT_PRESET, PRESETS, STUDY
 from mnist_core.presentation import charts
@@ -29,7 +31,6 @@ from mnist_core.presentation.train_page import ALL_TRAINING_IMAGES, live_progres
 from mnist_core.store import RecordError, RunStoreError
 from mnist_core.study import Studies, StudyError, default_storage, rows_csv, spec_from_form
 from mnist_core.study.states import ACTIVE_STUDY_STATES, FINISHED_TRIAL_STATES, StudyState
-from pages.shared import init_state, store, tr
 
 KINDS = {"presets": marked("The post's study"), "grid": marked("A grid"), "search": marked("A search")}
 # The settings the form offers to vary (labels: FIELD_LABELS), with an example of what to type (any config field

@@ -6,6 +6,8 @@ Everything here reads the run store; only "predict" loads a model (and so Tensor
 
 import streamlit as st
 
+# First: the engine loads once, in one thread (pages/shared.py), before this page imports any part of it.
+from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store, tr  # isort: skip
 from mnist_core.data.mnist import DataError
 from mnist_core.jobs.importing import import_upload
 from mnist_core.networks.codegen import script_for
@@ -17,7 +19,6 @@ from mnist_core.presentation.text import markdown_text as md
 from mnist_core.store import ACTIVE_STATES, DAMAGED, Run, RunKind, RunStoreError
 from pages.layers_ui import layer_view_ui
 from pages.own_digits_ui import own_digits_ui, run_score_ui
-from pages.shared import KEEP, init_state, load_predictor, loading_keras, mnist, store, tr
 
 GALLERY_SIZE = 40
 MODEL_FILE_TYPES = ["keras", "h5", "hdf5"]

@@ -34,6 +34,25 @@ SHARED_LIBRARIES = ("numpy", "pandas", "PIL.Image", "plotly.graph_objects")
 for _library in SHARED_LIBRARIES:
     importlib.import_module(_library)
 
+# The engine's packages, loaded whole here, in the one thread that first imports this module (Python's import lock
+# makes every other thread wait for it). On a fresh server the first tabs run their page scripts at once, some
+# without app.py (Streamlit's legacy mode, see streamlit_patches); two threads first importing different modules of
+# one package can deadlock, each holding a module the other's package needs, and Python then hands one of them a
+# half-made module ("cannot import name ... from partially initialized module"). So every page imports this module
+# before any part of the engine, and the engine is whole by the time a page's own imports run. (mnist_core.study,
+# 0.2 s of Optuna, is left to the Experiments page's first run.)
+ENGINE_PACKAGES = (
+    "mnist_core.data",
+    "mnist_core.i18n",
+    "mnist_core.networks",
+    "mnist_core.store",
+    "mnist_core.inspection",
+    "mnist_core.jobs",
+    "mnist_core.presentation",
+)
+for _package in ENGINE_PACKAGES:
+    importlib.import_module(_package)
+
 # Held by a page's first run in this server process, and while a model loads (it may import TensorFlow).
 _first_runs = threading.RLock()
 _pages_run_once: set[str] = set()

@@ -14,6 +14,8 @@ import json
 
 import streamlit as st
 
+# First: the engine loads once, in one thread (pages/shared.py), before this page imports any part of it.
+from pages.shared import KEEP, init_state, loading_keras, store, tr  # isort: skip
 from mnist_core.i18n import Translator
 from mnist_core.jobs import queue
 from mnist_core.jobs.launch import ensure_worker, submit
@@ -50,7 +52,6 @@ from mnist_core.presentation.train_page import (
     settings_query,
 )
 from mnist_core.store import ACTIVE_STATES, RecordError, Run, RunState, RunStore, RunStoreError
-from pages.shared import KEEP, init_state, loading_keras, store, tr
 
 POLL_SECONDS = 1.0
 # The live curves share the right half of the page with Start and the progress: two of this height fit a laptop's

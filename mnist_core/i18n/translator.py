@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from babel.numbers import format_decimal, format_percent
 
-from mnist_core.i18n import catalogs
+import mnist_core.i18n.catalogs as catalogs
 from mnist_core.i18n.message import Message, TranslatableError
 
 ENGLISH, CHINESE = "en", "zh"

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+import mnist_core.store.records as records
 from mnist_core.atomic import atomic_write_bytes
 from mnist_core.data.preprocess import ImageError, ink_map, open_image
 from mnist_core.i18n import Message, TranslatableError, as_message
-from mnist_core.store import records
 from mnist_core.store.layout import Layout
 from mnist_core.store.records import DigitSource, OwnDigitRecord, RecordError
 

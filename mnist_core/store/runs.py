@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import mnist_core.store.records as records
 from mnist_core.atomic import atomic_write_bytes
 from mnist_core.i18n import Message, TranslatableError, as_message
 from mnist_core.naming import name_problem
 from mnist_core.networks.config import RunConfig
 from mnist_core.networks.metrics import EpochMetrics
-from mnist_core.store import records
 from mnist_core.store.layout import Layout, slug, valid_run_id
 from mnist_core.store.locks import Lock, is_held
 from mnist_core.store.own_digits import OwnDigits

@@ -11,11 +11,14 @@ import contextlib
 import os
 import time
 
+import mnist_core.study.adapter as adapter
+import mnist_core.study.estimate as estimate
+import mnist_core.study.tables as tables
+import mnist_core.study.worker as worker
 from mnist_core.i18n import Message
 from mnist_core.jobs.launch import spawn_detached
 from mnist_core.store import RunStore, RunStoreError
 from mnist_core.store.locks import has_holders, shared
-from mnist_core.study import adapter, estimate, tables, worker
 from mnist_core.study.database import hide_password
 from mnist_core.study.spec import StudyError, StudySpec, check_study_name
 
