@@ -22,7 +22,9 @@ def test_import_the_posts_model_then_draw_with_it(server, page):
     page.goto(f"{server.url}/runs")
     wait_for_app(page)
     page.get_by_text("Import a model file").click()
-    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(POST_KERAS2))
+    # The model's uploader (the page has another, in the Your digits tab, for a zip of labelled pictures).
+    model_file = page.get_by_test_id("stFileUploader").filter(has=page.get_by_text("Model file", exact=True))
+    model_file.locator("input[type=file]").set_input_files(str(POST_KERAS2))
     page.get_by_text("post-keras2.h5").first.wait_for()
     wait_for_app(page)
     page.get_by_label("Name").first.fill("the post's model")
