@@ -1072,7 +1072,7 @@ def cmd_digits(args, store) -> int:
 
 
 def _score_digits(args, store) -> int:
-    from mnist_core.inspection.own_digits import score_model
+    from mnist_core.inspection.own_digits import prepared_inputs, score_model
     from mnist_core.inspection.predict import BUNDLED_MODEL, Predictor
 
     if args.all:
@@ -1089,9 +1089,10 @@ def _score_digits(args, store) -> int:
             Message("Your set is empty: keep digits on the Draw page, or with `python -m mnist_core digits keep`.")
         )
     backend.import_keras()
+    prepared = prepared_inputs(store.own_digits)  # once, for every model
     rows = []
     for name, path in models:
-        result = score_model(Predictor.from_path(path), store.own_digits)
+        result = score_model(Predictor.from_path(path), store.own_digits, prepared)
         rows.append(
             {
                 "model": name,

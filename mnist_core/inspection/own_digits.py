@@ -66,19 +66,21 @@ class OwnDigitsScore:
 def prepared_inputs(own_digits: OwnDigits) -> tuple[list[OwnDigit], np.ndarray, int]:
     """The set's readable digits and their 28x28 inputs (N, 28, 28, 1), and how many files could not be read."""
     digits, inputs, unreadable = [], [], 0
-    for digit in own_digits.digits():
-        try:
-            prepared = prepare(own_digits.picture(digit.id))
-        except (RecordError, OSError):  # damaged or removed since it was listed
+    for entry in own_digits.entries():  # one listing; each picture then read once more, for its pixels
+        if not isinstance(entry, OwnDigit):  # damaged: listed with its reason, never scored
             unreadable += 1
             continue
+        try:
+            prepared = prepare(own_digits.picture(entry.id))
+        except (RecordError, OSError):  # damaged or removed since it was listed
+            prepared = None
         if prepared is None:
             unreadable += 1
             continue
-        digits.append(digit)
+        digits.append(entry)
         inputs.append(prepared.image)
     images = np.asarray(inputs, np.float32).reshape(-1, FIELD, FIELD, 1)
-    return digits, images, unreadable + len(own_digits.entries()) - len(own_digits.digits())
+    return digits, images, unreadable
 
 
 def score_probabilities(digits: list[OwnDigit], probabilities: np.ndarray, unreadable: int = 0) -> OwnDigitsScore:
@@ -94,8 +96,9 @@ def score_probabilities(digits: list[OwnDigit], probabilities: np.ndarray, unrea
     return OwnDigitsScore(tuple(answers), tuple(tuple(int(v) for v in row) for row in confusion), unreadable)
 
 
-def score_model(predictor, own_digits: OwnDigits) -> OwnDigitsScore:
-    """A Predictor (mnist_core.inspection.predict) on every readable digit of the set, in one batch."""
-    digits, images, unreadable = prepared_inputs(own_digits)
+def score_model(predictor, own_digits: OwnDigits, prepared=None) -> OwnDigitsScore:
+    """A Predictor (mnist_core.inspection.predict) on every readable digit of the set, in one batch. `prepared`:
+    `prepared_inputs(own_digits)` made once, when several models are scored on the same set."""
+    digits, images, unreadable = prepared or prepared_inputs(own_digits)
     probabilities = predictor.probabilities(images) if len(digits) else np.zeros((0, NUM_CLASSES))
     return score_probabilities(digits, probabilities, unreadable)
