@@ -172,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=t("small shifts (10%%), rotations (10 degrees) and zoom (10%%) of training images"),
     )
     config_flags.add_argument(
+        "--augment-shear",
+        type=float,
+        metavar="FRACTION",
+        help=t("slant training images by shearing them up to FRACTION of the height either way (0.2 = 11 degrees)"),
+    )
+    config_flags.add_argument(
+        "--ema-momentum",
+        type=float,
+        metavar="M",
+        help=t("end with a moving average of the weights, e.g. 0.999 (about the last 1,000 steps; 0 = off)"),
+    )
+    config_flags.add_argument(
         "--early-stopping",
         type=int,
         metavar="PATIENCE",
@@ -317,6 +329,8 @@ CONFIG_FLAGS = (
     "precision",
     "batch_norm",
     "early_stopping_patience",
+    "augment_shear",
+    "ema_momentum",
     "seed",
     "train_limit",
 )

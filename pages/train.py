@@ -33,6 +33,7 @@ from mnist_core.presentation.train_page import (
     ALL_TRAINING_IMAGES,
     BATCH_SIZES,
     DENSE_UNITS,
+    EMA_MOMENTA,
     KERNEL_SIZES,
     LEARNING_RATES,
     OTHER_PARAMS,
@@ -258,10 +259,20 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
         t("Augmentation"),
         key="train.augmentation",
         persist_state=KEEP,
-        help=t("Random shifts, rotations and zooms of the training images, a new draw every epoch."),
+        help=t("Random shifts, rotations, zooms and slants of the training images, a new draw every epoch."),
     ):
         for setting in ("augment_shift", "augment_rotation", "augment_zoom"):
             right.slider(label(setting), **bounds(setting), key=f"train.{setting}", persist_state=KEEP)
+        right.slider(
+            label("augment_shear"),
+            **bounds("augment_shear"),
+            key="train.augment_shear",
+            persist_state=KEEP,
+            help=t(
+                "Leans the digits left or right: the rows shift sideways by up to this fraction of the height (0.2"
+                " is 11 degrees). People's handwriting leans more, and more ways, than MNIST's."
+            ),
+        )
     early = right.toggle(
         label("early_stopping_patience"),
         key="train.early_stopping",
@@ -296,6 +307,18 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
             key="train.label_smoothing",
             persist_state=KEEP,
             help=t("Targets of 1 - s + s/10 for the digit and s/10 for each other digit; fast uses 0.1."),
+        )
+        st.select_slider(
+            label("ema_momentum"),
+            EMA_MOMENTA,
+            key="train.ema_momentum",
+            persist_state=KEEP,
+            format_func=lambda m: t("off") if not m else f"{m:g}",
+            help=t(
+                "The optimizer keeps a moving average of the weights and the model ends with it: smoother than the "
+                "last step's weights. 0.999 averages about the last 1,000 steps. With a validation split the "
+                "average is what is validated, and no epoch's weights are put back."
+            ),
         )
         st.segmented_control(
             label("precision"),

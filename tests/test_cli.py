@@ -170,9 +170,13 @@ def test_the_recipes_flags_set_their_fields():
             "code",
             *("--kernel-size", "5", "3", "--padding", "valid", "--label-smoothing", "0.1", "--precision", "float32"),
             *("--adam-beta-1", "0.7", "--adam-beta-2", "0.9", "--lr-schedule", "warmup_cosine", "--json"),
+            *("--augment-shear", "0.2", "--ema-momentum", "0.999"),
         ).stdout
     )
     config = out["config"]
+    assert (config["augment_shear"], config["ema_momentum"]) == (0.2, 0.999)
+    assert "layers.RandomShear(x_factor=0.2, y_factor=0.0" in out["script"]
+    assert "use_ema=True, ema_momentum=0.999" in out["script"]
     assert (config["kernel_size"], config["padding"], config["label_smoothing"]) == ([5, 3], "valid", 0.1)
     assert (config["adam_beta_1"], config["adam_beta_2"], config["lr_schedule"]) == (0.7, 0.9, "warmup_cosine")
     assert json.loads(cli("code", "--kernel-size", "5", "--json").stdout)["config"]["kernel_size"] == 5

@@ -76,6 +76,19 @@ OPTION_CONFIGS = {
         batch_size=32,
         train_limit=1000,
     ),
+    # Weight averaging, validated on the average, and slanted training images.
+    "adam-ema-slant": POST.replace(
+        filters=(8, 16),
+        dense_units=32,
+        learning_rate=0.003,
+        ema_momentum=0.95,
+        augment_shear=0.2,
+        augment_shift=0.1,
+        validation_split=0.1,
+        epochs=2,
+        batch_size=32,
+        train_limit=1000,
+    ),
 }
 SUMMARY_ROW = re.compile(r"^│ (\S+) \((\w+)\)\s*│[^│]*│\s*([\d,]+) │$")
 EPOCH_LINE = re.compile(r"^\d+/\d+ - .*/step - ")
@@ -191,6 +204,8 @@ def lint_configs() -> dict[str, RunConfig]:
         augment_shift=0.15,
         augment_rotation=12.5,
         augment_zoom=0.45,
+        augment_shear=0.45,
+        ema_momentum=0.9995,
         seed=2**31 - 1,
         train_limit=59_999,
     )

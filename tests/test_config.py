@@ -51,6 +51,10 @@ def test_default_config_is_the_posts_model():
         ({"label_smoothing": 0.6}, "label_smoothing"),
         ({"label_smoothing": -0.1}, "label_smoothing"),
         ({"precision": "float16"}, "precision"),
+        ({"ema_momentum": 1.0}, "ema_momentum"),  # an average that never moves: the model would stay at its start
+        ({"ema_momentum": -0.5}, "ema_momentum"),
+        ({"augment_shear": 0.8}, "augment_shear"),
+        ({"augment_shear": float("nan")}, "augment_shear"),
     ],
 )
 def test_absurd_values_are_rejected_naming_the_field(changes, field):

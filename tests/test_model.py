@@ -62,6 +62,20 @@ def test_options_add_their_layers():
     assert model.output_shape == (None, 10)
 
 
+def test_slant_is_a_shear_along_the_rows_and_only_while_training():
+    model = build_model(RunConfig(filters=(8,), dense_units=16, augment_shear=0.3))
+    [shear] = [layer for layer in model.get_layer("augmentation").layers if isinstance(layer, keras.layers.RandomShear)]
+    assert tuple(shear.x_factor) == (-0.3, 0.3)  # either way
+    assert not any(shear.y_factor)
+    bar = np.zeros((1, 28, 28, 1), np.float32)
+    bar[0, 4:24, 13:15] = 1.0  # an upright stroke
+    slanted = keras.ops.convert_to_numpy(shear(np.repeat(bar, 8, axis=0), training=True))
+    columns = [np.flatnonzero(image[:, :, 0].max(axis=0) > 0.5) for image in slanted]
+    assert max(len(c) for c in columns) > 4  # at least one now leans across more than its 2 columns
+    assert all(image[:, :, 0].sum() > 0.8 * bar.sum() for image in slanted)  # moved, not cut off
+    assert np.array_equal(keras.ops.convert_to_numpy(shear(bar, training=False)), bar)
+
+
 def test_every_layer_is_plain_keras_so_the_model_reloads_in_safe_mode_and_answers_the_same(tmp_path):
     """Built from Keras layers only (no Lambda, no backend ops): the saved file opens with plain
     keras.saving.load_model, safe mode on (which refuses a Lambda's saved code), and gives the same probabilities."""

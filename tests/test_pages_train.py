@@ -218,3 +218,24 @@ def test_a_block_added_with_a_kernel_size_per_block_starts_at_the_size_of_the_bl
     at.slider(key="train.blocks").set_value(3).run()
     assert not at.exception
     assert [at.select_slider(key=f"train.kernel_size_{i}").value for i in (1, 2, 3)] == [5, 3, 3]  # not 1x1
+
+
+def test_slant_and_weight_averaging_reach_the_queued_run_and_its_link(runs, no_worker):
+    at = open_page("pages/train.py")
+    at.toggle(key="train.augmentation").set_value(True).run()
+    at.slider(key="train.augment_shear").set_value(0.2).run()
+    at.select_slider(key="train.ema_momentum").set_value(0.999).run()
+    assert at.select_slider(key="train.ema_momentum").format_func(0.0) == "off"
+    assert "Changed from post:" in " ".join(texts(at.caption))
+    assert {"augment_shear": "0.2", "ema_momentum": "0.999"}.items() <= dict(at.query_params).items()
+    at.select_slider(key="train.train_limit").set_value(1000).run()
+    at.button(key="train.start").click().run()
+    queued = runs.get(at.session_state["train.run_id"])
+    assert (queued.config.augment_shear, queued.config.ema_momentum) == (0.2, 0.999)
+    assert queued.config.augment_shift == 0.1  # the toggle's usual shifts, rotations and zoom came with it
+    assert not at.exception
+
+    opened = open_link({"augment_shear": "0.3", "ema_momentum": "0.99", "lang": "en"})
+    assert opened.slider(key="train.augment_shear").value == 0.3
+    assert opened.toggle(key="train.augmentation").value
+    assert opened.select_slider(key="train.ema_momentum").value == 0.99

@@ -105,3 +105,19 @@ def test_label_smoothing_changes_the_loss_the_model_is_compiled_with(mnist):
     # A smoothed target asks for 0.82 on the digit and 0.02 on each other class: no answer has a cross-entropy
     # below that target's own entropy, 0.82 ln(1 / 0.82) + 9 x 0.02 ln(1 / 0.02) = 0.867.
     assert result.history[-1].loss > 0.867
+
+
+def test_weight_averaging_ends_with_the_average_and_validates_it(mnist):
+    config = SMALL.replace(filters=(8,), dense_units=16, epochs=2, train_limit=1000, validation_split=0.2)
+    averaged = train(config.replace(ema_momentum=0.9), mnist)
+    last_step = train(config, mnist)
+    assert averaged.best_epoch is None  # no epoch's weights are put back over the average
+    assert averaged.model.optimizer.use_ema
+    assert float(averaged.model.optimizer.ema_momentum) == pytest.approx(0.9)
+    assert not np.allclose(averaged.model.get_weights()[0], last_step.model.get_weights()[0])
+    # Validation measured the averaged weights: the model it ends with scores the last epoch's val figures.
+    x = (mnist.x_train[800:1000].astype("float32") / 255.0)[..., np.newaxis]
+    y = keras.utils.to_categorical(mnist.y_train[800:1000], 10)
+    loss, accuracy = averaged.model.evaluate(x, y, verbose=0, batch_size=config.batch_size)
+    assert accuracy == pytest.approx(averaged.history[-1].val_accuracy, abs=1e-6)
+    assert loss == pytest.approx(averaged.history[-1].val_loss, rel=1e-4)

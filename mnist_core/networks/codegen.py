@@ -458,6 +458,18 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
             _comment(t("Zoom in or out by up to {percent}.", percent=_percent(config.augment_zoom)), " " * 8),
             f'        layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=RANDOM_SEED),',
         ]
+    if config.augment_shear:
+        steps += [
+            _comment(
+                t(
+                    "Slant: shear the rows sideways by up to {percent} of the height, either way.",
+                    percent=_percent(config.augment_shear),
+                ),
+                " " * 8,
+            ),
+            f"        layers.RandomShear(x_factor={config.augment_shear!r}, y_factor=0.0,"
+            ' fill_mode="constant", seed=RANDOM_SEED),',
+        ]
     if config.augment_shift:
         shift = repr(config.augment_shift)
         steps += [
@@ -543,6 +555,7 @@ def _compile(config: RunConfig, t: Translator) -> str:
             ")",
         ]
     rate = "learning_rate" if _needs_steps_per_epoch(config) else "LEARNING_RATE"
+    ema = f", use_ema=True, ema_momentum={config.ema_momentum!r}" if config.ema_momentum else ""
     if not _uses_learning_rate_constant(config):
         optimizer, optimizer_name = f'"{config.optimizer}"', config.optimizer
     else:
@@ -555,7 +568,7 @@ def _compile(config: RunConfig, t: Translator) -> str:
                         momentum=repr(SGD_MOMENTUM),
                     )
                 ),
-                f"optimizer = keras.optimizers.SGD({rate}, momentum={SGD_MOMENTUM!r}, nesterov=True)",
+                f"optimizer = keras.optimizers.SGD({rate}, momentum={SGD_MOMENTUM!r}, nesterov=True{ema})",
             ]
         elif _custom_betas(config):
             lines += [
@@ -567,13 +580,25 @@ def _compile(config: RunConfig, t: Translator) -> str:
                     )
                 ),
                 f"optimizer = keras.optimizers.{optimizer_name}("
-                f"{rate}, beta_1={config.adam_beta_1!r}, beta_2={config.adam_beta_2!r})",
+                f"{rate}, beta_1={config.adam_beta_1!r}, beta_2={config.adam_beta_2!r}{ema})",
             ]
         else:
             lines += [
                 _comment(t("The optimizer: {optimizer} with the learning rate above.", optimizer=optimizer_name)),
-                f"optimizer = keras.optimizers.{optimizer_name}({rate})",
+                f"optimizer = keras.optimizers.{optimizer_name}({rate}{ema})",
             ]
+        if config.ema_momentum:
+            lines.insert(
+                -1,
+                _comment(
+                    t(
+                        "use_ema: the optimizer keeps a moving average of the weights (momentum {momentum}: about the"
+                        " last {steps} steps), and the model ends training with the average.",
+                        momentum=repr(config.ema_momentum),
+                        steps=f"{round(1 / (1 - config.ema_momentum)):,}",
+                    )
+                ),
+            )
         optimizer = "optimizer"
     loss = '"categorical_crossentropy"'
     if config.label_smoothing:
@@ -604,8 +629,9 @@ def _compile(config: RunConfig, t: Translator) -> str:
 
 
 def _keep_best_weights(config: RunConfig, t: Translator) -> str:
-    """Empty without a validation split: there is nothing to choose by, and the last epoch's weights stay."""
-    if not config.validation_split:
+    """Empty without a validation split: there is nothing to choose by, and the last epoch's weights stay; empty with
+    weight averaging too, whose average is the model."""
+    if not config.validation_split or config.ema_momentum:
         return ""
     why = _comment(
         t(
@@ -661,7 +687,15 @@ def _fit(config: RunConfig, t: Translator) -> str:
             batch_size=config.batch_size,
         )
     )
-    if config.validation_split:
+    if config.validation_split and config.ema_momentum:
+        callbacks.append("keras.callbacks.SwapEMAWeights()")
+        comments.append(
+            t(
+                "SwapEMAWeights: validate the averaged weights, the ones the model ends with (no epoch's weights are"
+                " put back: the average is the model)."
+            )
+        )
+    elif config.validation_split:
         callbacks.append("KeepBestWeights()")
         comments.append(t("KeepBestWeights: at the end, the weights of the epoch with the lowest val_loss."))
     if config.early_stopping_patience:
@@ -712,7 +746,12 @@ def _needs_steps_per_epoch(config: RunConfig) -> bool:
 
 def _uses_learning_rate_constant(config: RunConfig) -> bool:
     default = KERAS_DEFAULT_RATE.get(config.optimizer)
-    return _needs_steps_per_epoch(config) or config.learning_rate != default or _custom_betas(config)
+    return (
+        _needs_steps_per_epoch(config)
+        or config.learning_rate != default
+        or _custom_betas(config)
+        or bool(config.ema_momentum)
+    )
 
 
 def _custom_betas(config: RunConfig) -> bool:

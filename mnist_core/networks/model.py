@@ -54,13 +54,17 @@ def build_model(config: RunConfig) -> keras.Model:
 
 
 def _augmentation(config: RunConfig) -> keras.Sequential:
-    """Random shifts, rotations and zoom of the training images; Keras skips these layers at inference. In float32
-    whatever the config's precision (the exported script builds them before it sets its precision)."""
+    """Random shifts, rotations, zoom and slant of the training images; Keras skips these layers at inference. In
+    float32 whatever the config's precision (the exported script builds them before it sets its precision)."""
     steps = []
     if config.augment_rotation:
         steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
     if config.augment_zoom:
         steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
+    if config.augment_shear:  # along the rows only: a slant, not a squash
+        steps.append(
+            layers.RandomShear(x_factor=config.augment_shear, y_factor=0.0, fill_mode="constant", seed=config.seed)
+        )
     if config.augment_shift:
         steps.append(
             layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)

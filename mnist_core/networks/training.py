@@ -76,11 +76,13 @@ def make_optimizer(config: RunConfig, steps_per_epoch: int) -> keras.optimizers.
     elif config.lr_schedule == "warmup_cosine":
         learning_rate = warmup_cosine(config.learning_rate, config.epochs * steps_per_epoch)
     betas = {"beta_1": config.adam_beta_1, "beta_2": config.adam_beta_2}
+    # Keras swaps the average in when `fit` ends (`finalize_variable_values`): the model trained is the averaged one.
+    ema = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
     optimizers = {
-        "adam": lambda: keras.optimizers.Adam(learning_rate, **betas),
-        "adamw": lambda: keras.optimizers.AdamW(learning_rate, **betas),
-        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=SGD_MOMENTUM, nesterov=True),
-        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate),
+        "adam": lambda: keras.optimizers.Adam(learning_rate, **betas, **ema),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, **betas, **ema),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=SGD_MOMENTUM, nesterov=True, **ema),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate, **ema),
     }
     return optimizers[config.optimizer]()
 
@@ -264,7 +266,12 @@ def train(
     stopper = StopOnRequest(should_stop or (lambda: False))
     first_batch = (x_train[: config.batch_size], y_train[: config.batch_size])
     callbacks = [ProgressReporter(collector, progress_every_seconds, first_batch), stopper, *extra_callbacks]
-    if config.validation_split:
+    keeper = None
+    if config.validation_split and config.ema_momentum:
+        # Validate the averaged weights, the ones the model ends with. No best epoch to keep: the average already
+        # smooths over the last epochs, and putting one epoch's weights back would throw it away.
+        callbacks.append(keras.callbacks.SwapEMAWeights())
+    elif config.validation_split:
         keeper = KeepBestWeights()
         callbacks.append(keeper)
     if config.early_stopping_patience:
@@ -290,7 +297,7 @@ def train(
         model=model,
         history=collector.history,
         stopped=stopper.stopped,
-        best_epoch=keeper.best_epoch if config.validation_split and keeper.best_weights is not None else None,
+        best_epoch=keeper.best_epoch if keeper is not None and keeper.best_weights is not None else None,
         seconds=time.monotonic() - start,
     )
 

@@ -18,8 +18,9 @@ from mnist_core.store.records import Progress
 ALL_TRAINING_IMAGES = 60_000
 TEST_IMAGES = 10_000  # every run ends with the whole MNIST test set
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
-AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1}
-NO_AUGMENTATION = {"augment_shift": 0.0, "augment_rotation": 0.0, "augment_zoom": 0.0}
+# Slant stays 0 unless its slider says otherwise: the presets' augmentation has none.
+AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1, "augment_shear": 0.0}
+NO_AUGMENTATION = dict.fromkeys(AUGMENTATION, 0.0)
 DEFAULT_PATIENCE = 3
 
 
@@ -32,6 +33,8 @@ TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 # Adam's betas: Keras' defaults (0.9, 0.999) and the `fast` recipe's (0.7, 0.9) among the usual values.
 ADAM_BETA_1S = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 ADAM_BETA_2S = (0.9, 0.95, 0.99, 0.999)
+# Weight averaging: off, or an average over about the last 100 to 10,000 steps.
+EMA_MOMENTA = (0.0, 0.99, 0.995, 0.999, 0.9995, 0.9999)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ RANGES = {
     "augment_shift": Range(0.0, 0.3, 0.05),
     "augment_rotation": Range(0.0, 45.0, 5.0),
     "augment_zoom": Range(0.0, 0.5, 0.05),
+    "augment_shear": Range(0.0, 0.5, 0.05),
     "early_stopping_patience": Range(0, 20),  # 0: off (the toggle); the patience field itself starts at 1
     "label_smoothing": Range(0.0, 0.5, 0.05),
 }
@@ -71,6 +75,7 @@ CHOICES = {
     "padding": PADDINGS,
     "adam_beta_1": ADAM_BETA_1S,
     "adam_beta_2": ADAM_BETA_2S,
+    "ema_momentum": EMA_MOMENTA,
     "precision": PRECISIONS,
 }
 # The settings a link and an edited preset name, as the config names them, in the order the page shows them; each
@@ -90,12 +95,14 @@ SETTINGS = {
     "augment_shift": marked("Shift (fraction of the image)"),
     "augment_rotation": marked("Rotation (degrees)"),
     "augment_zoom": marked("Zoom (fraction)"),
+    "augment_shear": marked("Slant (fraction of the height)"),
     "early_stopping_patience": marked("Early stopping"),
     "optimizer": marked("Optimizer"),
     "lr_schedule": marked("Learning-rate schedule"),
     "adam_beta_1": marked("Adam's beta_1"),
     "adam_beta_2": marked("Adam's beta_2"),
     "label_smoothing": marked("Label smoothing"),
+    "ema_momentum": marked("Weight averaging (EMA momentum)"),
     "precision": marked("Arithmetic precision"),
     "train_limit": marked("Training images"),
 }
@@ -440,6 +447,7 @@ def controls_from_config(config: RunConfig) -> dict:
         "adam_beta_1": config.adam_beta_1,
         "adam_beta_2": config.adam_beta_2,
         "label_smoothing": config.label_smoothing,
+        "ema_momentum": config.ema_momentum,
         "precision": config.precision,
     }
 
@@ -473,6 +481,7 @@ def config_from_controls(values: Mapping, base: RunConfig | None = None) -> RunC
         "adam_beta_1": float(values.get("adam_beta_1", base.adam_beta_1)),
         "adam_beta_2": float(values.get("adam_beta_2", base.adam_beta_2)),
         "label_smoothing": float(values.get("label_smoothing", base.label_smoothing)),
+        "ema_momentum": float(values.get("ema_momentum", base.ema_momentum)),
         "precision": values.get("precision", base.precision),
         "train_limit": None if not limit or int(limit) >= ALL_TRAINING_IMAGES else int(limit),
     }

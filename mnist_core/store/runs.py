@@ -100,7 +100,8 @@ class Run:
         return self.meta.name
 
     def best_epoch(self) -> EpochMetrics | None:
-        """The epoch with the lowest val_loss (whose weights training kept), if there was a validation split."""
+        """The epoch with the lowest val_loss (whose weights training kept, unless it averaged them), if there was a
+        validation split."""
         scored = [h for h in self.history if h.val_loss is not None]
         return min(scored, key=lambda h: h.val_loss) if scored else None
 
