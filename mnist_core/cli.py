@@ -178,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=t("slant training images by shearing them up to FRACTION of the height either way (0.2 = 11 degrees)"),
     )
     config_flags.add_argument(
+        "--augment-elastic",
+        type=float,
+        metavar="ALPHA",
+        help=t("bend training images' strokes by an elastic distortion of this strength (Simard et al.: 34; 0 = off)"),
+    )
+    config_flags.add_argument(
+        "--augment-stroke",
+        type=float,
+        metavar="SHARE",
+        help=t("make training images' strokes thicker or thinner, up to this share (0 to 1, e.g. 0.5)"),
+    )
+    config_flags.add_argument(
         "--ema-momentum",
         type=float,
         metavar="M",
@@ -330,6 +342,8 @@ CONFIG_FLAGS = (
     "batch_norm",
     "early_stopping_patience",
     "augment_shear",
+    "augment_elastic",
+    "augment_stroke",
     "ema_momentum",
     "seed",
     "train_limit",

@@ -259,7 +259,10 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
         t("Augmentation"),
         key="train.augmentation",
         persist_state=KEEP,
-        help=t("Random shifts, rotations, zooms and slants of the training images, a new draw every epoch."),
+        help=t(
+            "Random changes of the training images, a new draw every epoch: shifts, rotations, zooms, slants, "
+            "elastic bends and stroke widths."
+        ),
     ):
         for setting in ("augment_shift", "augment_rotation", "augment_zoom"):
             right.slider(label(setting), **bounds(setting), key=f"train.{setting}", persist_state=KEEP)
@@ -271,6 +274,26 @@ def controls_ui(t: Translator) -> tuple[dict, dict]:
             help=t(
                 "Leans the digits left or right: the rows shift sideways by up to this fraction of the height (0.2"
                 " is 11 degrees). People's handwriting leans more, and more ways, than MNIST's."
+            ),
+        )
+        right.slider(
+            label("augment_elastic"),
+            **bounds("augment_elastic"),
+            key="train.augment_elastic",
+            persist_state=KEEP,
+            help=t(
+                "Bends the strokes as a hand wavers: every pixel moves along a random, smooth field (Simard et al. "
+                "used a strength of 34 on MNIST). About 4 ms more per batch of 64 on two cores."
+            ),
+        )
+        right.slider(
+            label("augment_stroke"),
+            **bounds("augment_stroke"),
+            key="train.augment_stroke",
+            persist_state=KEEP,
+            help=t(
+                "Makes each image's strokes thicker or thinner by a random amount up to this share, as pens and "
+                "pencils differ from MNIST's writers'."
             ),
         )
     early = right.toggle(

@@ -170,11 +170,23 @@ def test_the_recipes_flags_set_their_fields():
             "code",
             *("--kernel-size", "5", "3", "--padding", "valid", "--label-smoothing", "0.1", "--precision", "float32"),
             *("--adam-beta-1", "0.7", "--adam-beta-2", "0.9", "--lr-schedule", "warmup_cosine", "--json"),
-            *("--augment-shear", "0.2", "--ema-momentum", "0.999"),
+            *(
+                "--augment-shear",
+                "0.2",
+                "--ema-momentum",
+                "0.999",
+                "--augment-elastic",
+                "34",
+                "--augment-stroke",
+                "0.5",
+            ),
         ).stdout
     )
     config = out["config"]
     assert (config["augment_shear"], config["ema_momentum"]) == (0.2, 0.999)
+    assert (config["augment_elastic"], config["augment_stroke"]) == (34.0, 0.5)
+    assert 'RandomElasticDistortion(34.0, seed=RANDOM_SEED, name="elastic")' in out["script"]
+    assert "class RandomStrokeWidth(layers.Layer):" in out["script"]
     assert "layers.RandomShear(x_factor=0.2, y_factor=0.0" in out["script"]
     assert "use_ema=True, ema_momentum=0.999" in out["script"]
     assert (config["kernel_size"], config["padding"], config["label_smoothing"]) == ([5, 3], "valid", 0.1)

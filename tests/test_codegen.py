@@ -89,6 +89,17 @@ OPTION_CONFIGS = {
         batch_size=32,
         train_limit=1000,
     ),
+    # The project's own augmentation layers, copied into the script.
+    "elastic-stroke": POST.replace(
+        filters=(8, 16),
+        dense_units=32,
+        augment_elastic=34.0,
+        augment_stroke=0.5,
+        validation_split=0.0,
+        epochs=1,
+        batch_size=32,
+        train_limit=1000,
+    ),
 }
 SUMMARY_ROW = re.compile(r"^│ (\S+) \((\w+)\)\s*│[^│]*│\s*([\d,]+) │$")
 EPOCH_LINE = re.compile(r"^\d+/\d+ - .*/step - ")
@@ -205,6 +216,8 @@ def lint_configs() -> dict[str, RunConfig]:
         augment_rotation=12.5,
         augment_zoom=0.45,
         augment_shear=0.45,
+        augment_elastic=58.5,
+        augment_stroke=0.9,
         ema_momentum=0.9995,
         seed=2**31 - 1,
         train_limit=59_999,

@@ -15,12 +15,16 @@ Plain string building, no Keras import: the Train page regenerates the script on
 
 from __future__ import annotations
 
+import ast
+import functools
 import unicodedata
 from collections.abc import Iterable
+from pathlib import Path
 
 from mnist_core.data.mnist import CACHE_ENV, IMAGE_SIZE, NUM_CLASSES
 from mnist_core.i18n import Translator, marked, translator
 from mnist_core.networks.config import (
+    ELASTIC_SIGMA,
     EXPONENTIAL_DECAY_PER_EPOCH,
     PLATEAU_FACTOR,
     PLATEAU_MIN_LR,
@@ -57,6 +61,7 @@ def script_for(config: RunConfig, title: str | None = None, t: Translator | None
         _constants(config, t),
         _random_seed(t),
         _data(config, t),
+        _own_layers(config, t),
         _augmentation(config, t),
         _model(config, t),
         _compile(config, t),
@@ -188,7 +193,9 @@ def _plain_title(title: str | None) -> str:
 
 
 def _imports(config: RunConfig, t: Translator) -> str:
-    standard = ["import math", "import os"] if _needs_steps_per_epoch(config) else ["import os"]
+    math = _needs_steps_per_epoch(config) or config.augment_elastic
+    standard = ["import math", "import os"] if math else ["import os"]
+    own_layers = config.augment_elastic or config.augment_stroke
     return "\n".join(
         [
             _comment(t("Import the modules.")),
@@ -196,9 +203,83 @@ def _imports(config: RunConfig, t: Translator) -> str:
             "",
             "import keras",
             "import numpy as np",
-            "from keras import layers",
+            "from keras import layers, ops" if own_layers else "from keras import layers",
         ]
     )
+
+
+# The project's own augmentation layers, copied into a script that uses them from their module's source: read as
+# text, not imported, since that module imports Keras and this one must not (the Train page shows the script).
+AUGMENTATION_SOURCE = Path(__file__).with_name("augmentation.py")
+
+
+@functools.cache
+def _own_definitions() -> dict[str, tuple[ast.AST, int, list[str]]]:
+    """Each top-level function, class and constant of augmentation.py by name: its node, the number of its first
+    line (its decorators' included) and its source lines."""
+    source = AUGMENTATION_SOURCE.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            found[node.name] = node, start, lines[start - 1 : node.end_lineno]
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = node, node.lineno, lines[node.lineno - 1 : node.end_lineno]
+    return found
+
+
+def _own_definition(name: str, docstring: str | None = None) -> str:
+    """A definition from augmentation.py without its comments, its docstring (if any) replaced by `docstring`."""
+    node, start, lines = _own_definitions()[name]
+    body = getattr(node, "body", [])
+    doc = body[0] if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else None
+    kept = []
+    for number, line in enumerate(lines, start=start):
+        if doc is not None and doc.lineno <= number <= doc.end_lineno:
+            if number == doc.lineno:
+                kept.append(" " * doc.col_offset + f'"""{docstring}"""')
+        elif not line.lstrip().startswith("#"):
+            kept.append(line.split("  # ")[0])  # no comment after the code either
+    return "\n".join(kept)
+
+
+def _own_layers(config: RunConfig, t: Translator) -> str:
+    """The definitions of the project's own augmentation layers the config uses; empty when it uses none."""
+    if not (config.augment_elastic or config.augment_stroke):
+        return ""
+    parts = [
+        _comment(
+            t(
+                "Augmentation layers of MNIST Lab's own (Keras has none that does this), the same code as"
+                " mnist_core/networks/augmentation.py and registered under the same names, so a model saved here"
+                " loads in MNIST Lab too."
+            )
+        ),
+        _own_definition("PACKAGE"),
+    ]
+    if config.augment_elastic:
+        parts += [
+            f"ELASTIC_SIGMA = {ELASTIC_SIGMA!r}",
+            "\n\n" + _own_definition("gaussian_taps", t("A normalised 1-D Gaussian, cut at two sigmas each side.")),
+            "\n\n"
+            + _own_definition(
+                "bilinear", t("Read each image at fractional rows and columns, bilinearly; outside the image is 0.")
+            ),
+            "\n\n"
+            + _own_definition(
+                "RandomElasticDistortion",
+                t("Elastic distortion: every pixel moves along a smooth random field, a new one for each image."),
+            ),
+        ]
+    if config.augment_stroke:
+        parts.append(
+            "\n\n"
+            + _own_definition(
+                "RandomStrokeWidth", t("Strokes thicker or thinner by a random share up to factor, for each image.")
+            )
+        )
+    return "\n".join(parts) + "\n"
 
 
 def _constants(config: RunConfig, t: Translator) -> str:
@@ -444,6 +525,30 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
     if not config.augments:
         return ""
     steps = []
+    if config.augment_stroke:
+        steps += [
+            _comment(
+                t(
+                    "Strokes thicker or thinner by up to {percent} of the way to a 3x3 dilation or to a stroke cut"
+                    " back.",
+                    percent=_percent(config.augment_stroke),
+                ),
+                " " * 8,
+            ),
+            f'        RandomStrokeWidth({config.augment_stroke!r}, seed=RANDOM_SEED, name="stroke_width"),',
+        ]
+    if config.augment_elastic:
+        steps += [
+            _comment(
+                t(
+                    "Bend the strokes: an elastic distortion of strength {alpha}, smoothed over {sigma} pixels.",
+                    alpha=_number(config.augment_elastic),
+                    sigma=_number(ELASTIC_SIGMA),
+                ),
+                " " * 8,
+            ),
+            f'        RandomElasticDistortion({config.augment_elastic!r}, seed=RANDOM_SEED, name="elastic"),',
+        ]
     if config.augment_rotation:
         degrees = _number(config.augment_rotation)
         steps += [

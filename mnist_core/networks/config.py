@@ -46,6 +46,12 @@ MAX_EMA_MOMENTUM = 0.9999
 # Slant: a shear along the rows by up to this fraction of the image's height (0.2 leans a stroke by up to 11 degrees
 # either way), the way people's handwriting leans more or less than MNIST's writers'.
 MAX_AUGMENT_SHEAR = 0.5
+# Elastic distortion's strength, Simard et al.'s alpha for a field smoothed over 4 pixels (they used 34 on MNIST), and
+# the stroke-width change, a share of the way to a 3x3 dilation (thicker) or to a stroke cut back (thinner); see
+# mnist_core.networks.augmentation.
+MAX_AUGMENT_ELASTIC = 60.0
+ELASTIC_SIGMA = 4.0  # pixels: Simard et al.'s smoothing for 28x28 digits; the strength (alpha) is the knob
+MAX_AUGMENT_STROKE = 1.0
 
 # Each 2x2 pooling halves the 28x28 image; four blocks leave a 1x1 map, a fifth would leave nothing. With 'valid'
 # padding each convolution also trims kernel_size - 1 pixels: `validate` follows the size block by block.
@@ -93,6 +99,8 @@ class RunConfig:
     augment_rotation: float = 0.0  # degrees
     augment_zoom: float = 0.0  # fraction, e.g. 0.1 = 90%..110%
     augment_shear: float = 0.0  # slant: fraction of the height, e.g. 0.2 = a lean of up to 11 degrees either way
+    augment_elastic: float = 0.0  # elastic distortion's strength (alpha), e.g. 34
+    augment_stroke: float = 0.0  # stroke width: up to this share thicker or thinner, e.g. 0.5
     seed: int = 42
     train_limit: int | None = None  # use only the first N training images (quick runs)
 
@@ -115,7 +123,16 @@ class RunConfig:
 
     @property
     def augments(self) -> bool:
-        return bool(self.augment_shift or self.augment_rotation or self.augment_zoom or self.augment_shear)
+        return any(
+            (
+                self.augment_shift,
+                self.augment_rotation,
+                self.augment_zoom,
+                self.augment_shear,
+                self.augment_elastic,
+                self.augment_stroke,
+            )
+        )
 
     def replace(self, **changes) -> RunConfig:
         """A copy with some fields changed (checked like any new config)."""
@@ -170,6 +187,8 @@ class RunConfig:
         _check_float("augment_rotation", self.augment_rotation, 0.0, 45.0)
         _check_float("augment_zoom", self.augment_zoom, 0.0, 0.5)
         _check_float("augment_shear", self.augment_shear, 0.0, MAX_AUGMENT_SHEAR)
+        _check_float("augment_elastic", self.augment_elastic, 0.0, MAX_AUGMENT_ELASTIC)
+        _check_float("augment_stroke", self.augment_stroke, 0.0, MAX_AUGMENT_STROKE)
         _check_int("seed", self.seed, 0, 2**31 - 1)
         if self.train_limit is not None:
             _check_int("train_limit", self.train_limit, 100, 60_000)

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
+from mnist_core.networks.augmentation import RandomElasticDistortion, RandomStrokeWidth
 from mnist_core.networks.config import RunConfig
 
 
@@ -54,9 +55,14 @@ def build_model(config: RunConfig) -> keras.Model:
 
 
 def _augmentation(config: RunConfig) -> keras.Sequential:
-    """Random shifts, rotations, zoom and slant of the training images; Keras skips these layers at inference. In
-    float32 whatever the config's precision (the exported script builds them before it sets its precision)."""
+    """Random stroke widths, elastic distortions, rotations, zoom, slant and shifts of the training images; these
+    layers pass images through untouched at inference. In float32 whatever the config's precision (the exported
+    script builds them before it sets its precision)."""
     steps = []
+    if config.augment_stroke:
+        steps.append(RandomStrokeWidth(config.augment_stroke, seed=config.seed, name="stroke_width"))
+    if config.augment_elastic:
+        steps.append(RandomElasticDistortion(config.augment_elastic, seed=config.seed, name="elastic"))
     if config.augment_rotation:
         steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
     if config.augment_zoom:

@@ -94,6 +94,9 @@ def load_model_file(path: str | os.PathLike) -> keras.Model:
 
     import keras
 
+    # Registers this project's own augmentation layers with Keras, so a model trained with them loads.
+    import mnist_core.networks.augmentation  # noqa: F401
+
     try:
         with warnings.catch_warnings():
             # Keras 2 files pass `input_shape` to their first layer; Keras 3 warns about it on every load. Harmless.

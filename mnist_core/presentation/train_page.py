@@ -19,7 +19,14 @@ ALL_TRAINING_IMAGES = 60_000
 TEST_IMAGES = 10_000  # every run ends with the whole MNIST test set
 # What the "augmentation" toggle turns on unless its sliders say otherwise.
 # Slant stays 0 unless its slider says otherwise: the presets' augmentation has none.
-AUGMENTATION = {"augment_shift": 0.1, "augment_rotation": 10.0, "augment_zoom": 0.1, "augment_shear": 0.0}
+AUGMENTATION = {
+    "augment_shift": 0.1,
+    "augment_rotation": 10.0,
+    "augment_zoom": 0.1,
+    "augment_shear": 0.0,
+    "augment_elastic": 0.0,
+    "augment_stroke": 0.0,
+}
 NO_AUGMENTATION = dict.fromkeys(AUGMENTATION, 0.0)
 DEFAULT_PATIENCE = 3
 
@@ -61,6 +68,8 @@ RANGES = {
     "augment_rotation": Range(0.0, 45.0, 5.0),
     "augment_zoom": Range(0.0, 0.5, 0.05),
     "augment_shear": Range(0.0, 0.5, 0.05),
+    "augment_elastic": Range(0.0, 60.0, 2.0),
+    "augment_stroke": Range(0.0, 1.0, 0.1),
     "early_stopping_patience": Range(0, 20),  # 0: off (the toggle); the patience field itself starts at 1
     "label_smoothing": Range(0.0, 0.5, 0.05),
 }
@@ -96,6 +105,8 @@ SETTINGS = {
     "augment_rotation": marked("Rotation (degrees)"),
     "augment_zoom": marked("Zoom (fraction)"),
     "augment_shear": marked("Slant (fraction of the height)"),
+    "augment_elastic": marked("Elastic distortion (strength)"),
+    "augment_stroke": marked("Stroke width (share thicker or thinner)"),
     "early_stopping_patience": marked("Early stopping"),
     "optimizer": marked("Optimizer"),
     "lr_schedule": marked("Learning-rate schedule"),
