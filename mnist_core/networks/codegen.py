@@ -525,68 +525,54 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
     if not config.augments:
         return ""
     steps = []
+
+    def step(comment: str, call: str) -> None:
+        """One layer of the augmentation, indented into its list, under its comment."""
+        steps.extend([_comment(comment, " " * 8), f"        {call},"])
+
     if config.augment_stroke:
-        steps += [
-            _comment(
-                t(
-                    "Strokes thicker or thinner by up to {percent} of the way to a 3x3 dilation or to a stroke cut"
-                    " back.",
-                    percent=_percent(config.augment_stroke),
-                ),
-                " " * 8,
+        step(
+            t(
+                "Strokes thicker or thinner by up to {percent} of the way to a 3x3 dilation or to a stroke cut back.",
+                percent=_percent(config.augment_stroke),
             ),
-            f'        RandomStrokeWidth({config.augment_stroke!r}, seed=RANDOM_SEED, name="stroke_width"),',
-        ]
+            f'RandomStrokeWidth({config.augment_stroke!r}, seed=RANDOM_SEED, name="stroke_width")',
+        )
     if config.augment_elastic:
-        steps += [
-            _comment(
-                t(
-                    "Bend the strokes: an elastic distortion of strength {alpha}, smoothed over {sigma} pixels.",
-                    alpha=_number(config.augment_elastic),
-                    sigma=_number(ELASTIC_SIGMA),
-                ),
-                " " * 8,
+        step(
+            t(
+                "Bend the strokes: an elastic distortion of strength {alpha}, smoothed over {sigma} pixels.",
+                alpha=_number(config.augment_elastic),
+                sigma=_number(ELASTIC_SIGMA),
             ),
-            f'        RandomElasticDistortion({config.augment_elastic!r}, seed=RANDOM_SEED, name="elastic"),',
-        ]
+            f'RandomElasticDistortion({config.augment_elastic!r}, seed=RANDOM_SEED, name="elastic")',
+        )
     if config.augment_rotation:
         degrees = _number(config.augment_rotation)
-        steps += [
-            _comment(
-                t("Rotate by up to {degrees} degrees either way, as a fraction of a full turn.", degrees=degrees),
-                indent=" " * 8,
-            ),
-            f'        layers.RandomRotation({degrees} / 360, fill_mode="constant", seed=RANDOM_SEED),',
-        ]
+        step(
+            t("Rotate by up to {degrees} degrees either way, as a fraction of a full turn.", degrees=degrees),
+            f'layers.RandomRotation({degrees} / 360, fill_mode="constant", seed=RANDOM_SEED)',
+        )
     if config.augment_zoom:
-        steps += [
-            _comment(t("Zoom in or out by up to {percent}.", percent=_percent(config.augment_zoom)), " " * 8),
-            f'        layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=RANDOM_SEED),',
-        ]
+        step(
+            t("Zoom in or out by up to {percent}.", percent=_percent(config.augment_zoom)),
+            f'layers.RandomZoom({config.augment_zoom!r}, fill_mode="constant", seed=RANDOM_SEED)',
+        )
     if config.augment_shear:
-        steps += [
-            _comment(
-                t(
-                    "Slant: shear the rows sideways by up to {percent} of the height, either way.",
-                    percent=_percent(config.augment_shear),
-                ),
-                " " * 8,
+        step(
+            t(
+                "Slant: shear the rows sideways by up to {percent} of the height, either way.",
+                percent=_percent(config.augment_shear),
             ),
-            f"        layers.RandomShear(x_factor={config.augment_shear!r}, y_factor=0.0,"
-            ' fill_mode="constant", seed=RANDOM_SEED),',
-        ]
+            f"layers.RandomShear(x_factor={config.augment_shear!r}, y_factor=0.0,"
+            ' fill_mode="constant", seed=RANDOM_SEED)',
+        )
     if config.augment_shift:
         shift = repr(config.augment_shift)
-        steps += [
-            _comment(
-                t(
-                    "Shift by up to {percent} of the width and of the height.",
-                    percent=_percent(config.augment_shift),
-                ),
-                " " * 8,
-            ),
-            f'        layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=RANDOM_SEED),',
-        ]
+        step(
+            t("Shift by up to {percent} of the width and of the height.", percent=_percent(config.augment_shift)),
+            f'layers.RandomTranslation({shift}, {shift}, fill_mode="constant", seed=RANDOM_SEED)',
+        )
     return "\n".join(
         [
             _comment(
