@@ -186,8 +186,8 @@ def test_the_recipes_flags_set_their_fields():
     assert (config["augment_shear"], config["ema_momentum"]) == (0.2, 0.999)
     assert (config["augment_elastic"], config["augment_stroke"]) == (34.0, 0.5)
     assert 'RandomElasticDistortion(34.0, seed=RANDOM_SEED, name="elastic")' in out["script"]
-    assert "class RandomStrokeWidth(layers.Layer):" in out["script"]
-    assert "layers.RandomShear(x_factor=0.2, y_factor=0.0" in out["script"]
+    assert "class RandomStrokeWidth(RandomAmount):" in out["script"]
+    assert 'RandomSlant(0.2, seed=RANDOM_SEED, name="slant")' in out["script"]
     assert "use_ema=True, ema_momentum=0.999" in out["script"]
     assert (config["kernel_size"], config["padding"], config["label_smoothing"]) == ([5, 3], "valid", 0.1)
     assert (config["adam_beta_1"], config["adam_beta_2"], config["lr_schedule"]) == (0.7, 0.9, "warmup_cosine")

@@ -1,11 +1,15 @@
-"""Two augmentations Keras has no layer for, written with `keras.ops` only (any backend): elastic distortion and
-stroke width. Both change the training images only; at inference they pass the image through untouched.
+"""Three augmentations Keras has no working layer for, written with `keras.ops` only (any backend): slant, elastic
+distortion and stroke width. They change the training images only; at inference they pass the image through.
+
+Keras 3.15's `RandomShear` would slant, but a model holding it cannot be loaded again (its saved config stores the
+range as (-f, f), which its own constructor then refuses), and it shears about the top row, so the digit also moves
+sideways; `RandomSlant` leans the image about its centre.
 
 Keras 3 has `RandomElasticTransform`, but it ties its smoothing to its strength (sigma = 1.4 px x scale on a 28 px
 image, at most 1.4 px): on MNIST it shreds strokes into noise instead of bending them as Simard et al. (2003) do with
 a field smoothed over 4 px. People's pens also differ from MNIST's writers' in width, which no Keras layer changes.
 
-Both layers are registered with Keras under the package name below, so a model that holds them saves to a `.keras`
+The layers are registered with Keras under the package name below, so a model that holds them saves to a `.keras`
 file and loads again wherever this module has been imported (`model_files.load_model_file` imports it); the script
 `code` exports defines the same classes under the same names.
 """
@@ -49,6 +53,37 @@ def bilinear(images, rows, columns):
     return result
 
 
+class RandomAmount(layers.Layer):
+    """An augmentation of a random amount for each image, up to `factor`; what it does is the subclass' `call`."""
+
+    def __init__(self, factor: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.seed = float(factor), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RandomSlant(RandomAmount):
+    """Leans each image left or right about its centre: each row moves sideways by the slope times its height above
+    or below the middle row, a slope drawn for each image up to `factor` either way (0.2 is 11 degrees)."""
+
+    def call(self, images, training=None):
+        if not training or not self.factor:
+            return images
+        shape = ops.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        slope = keras.random.uniform((batch, 1, 1), -self.factor, self.factor, seed=self.seed_generator)
+        rows = ops.cast(ops.arange(height), "float32")[None, :, None]
+        columns = ops.cast(ops.arange(width), "float32")[None, None, :] + slope * (rows - (height - 1) / 2)
+        return bilinear(images, rows + ops.zeros_like(columns), columns)[..., None]
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class RandomElasticDistortion(layers.Layer):
     """Moves every pixel along a random field, smoothed by a Gaussian of `sigma` pixels and scaled by `alpha`, a new
@@ -84,16 +119,11 @@ class RandomElasticDistortion(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class RandomStrokeWidth(layers.Layer):
+class RandomStrokeWidth(RandomAmount):
     """Thicker or thinner strokes, a random amount for each image up to `factor` (0 to 1) either way. Thicker: the
     image moves toward its 3x3 dilation by that share. Thinner: the grey edge of every stroke is cut back, the ink
     below that share of half the image's brightest ink is dropped and the rest stretched to it again (an erosion
     would dim a stroke two pixels wide as much as thin it)."""
-
-    def __init__(self, factor: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.factor, self.seed = float(factor), seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=None):
         if not training or not self.factor:
@@ -106,9 +136,3 @@ class RandomStrokeWidth(layers.Layer):
         cut = ops.relu(-share) / 2
         thinner = ops.minimum(ops.relu(images - cut * brightest) / (1 - cut), brightest)
         return ops.where(share > 0, thicker, thinner)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "seed": self.seed}

@@ -195,7 +195,7 @@ def _plain_title(title: str | None) -> str:
 def _imports(config: RunConfig, t: Translator) -> str:
     math = _needs_steps_per_epoch(config) or config.augment_elastic
     standard = ["import math", "import os"] if math else ["import os"]
-    own_layers = config.augment_elastic or config.augment_stroke
+    own_layers = _uses_own_layers(config)
     return "\n".join(
         [
             _comment(t("Import the modules.")),
@@ -244,9 +244,13 @@ def _own_definition(name: str, docstring: str | None = None) -> str:
     return "\n".join(kept)
 
 
+def _uses_own_layers(config: RunConfig) -> bool:
+    return bool(config.augment_shear or config.augment_elastic or config.augment_stroke)
+
+
 def _own_layers(config: RunConfig, t: Translator) -> str:
     """The definitions of the project's own augmentation layers the config uses; empty when it uses none."""
-    if not (config.augment_elastic or config.augment_stroke):
+    if not _uses_own_layers(config):
         return ""
     parts = [
         _comment(
@@ -259,13 +263,29 @@ def _own_layers(config: RunConfig, t: Translator) -> str:
         _own_definition("PACKAGE"),
     ]
     if config.augment_elastic:
-        parts += [
-            f"ELASTIC_SIGMA = {ELASTIC_SIGMA!r}",
-            "\n\n" + _own_definition("gaussian_taps", t("A normalised 1-D Gaussian, cut at two sigmas each side.")),
+        parts.append(f"ELASTIC_SIGMA = {ELASTIC_SIGMA!r}")
+    if config.augment_shear or config.augment_elastic:
+        parts.append(
             "\n\n"
             + _own_definition(
                 "bilinear", t("Read each image at fractional rows and columns, bilinearly; outside the image is 0.")
-            ),
+            )
+        )
+    if config.augment_shear or config.augment_stroke:
+        parts.append(
+            "\n\n"
+            + _own_definition("RandomAmount", t("An augmentation of a random amount for each image, up to factor."))
+        )
+    if config.augment_shear:
+        parts.append(
+            "\n\n"
+            + _own_definition(
+                "RandomSlant", t("Lean each image left or right about its centre, by a slope up to factor either way.")
+            )
+        )
+    if config.augment_elastic:
+        parts += [
+            "\n\n" + _own_definition("gaussian_taps", t("A normalised 1-D Gaussian, cut at two sigmas each side.")),
             "\n\n"
             + _own_definition(
                 "RandomElasticDistortion",
@@ -561,11 +581,11 @@ def _augmentation(config: RunConfig, t: Translator) -> str:
     if config.augment_shear:
         step(
             t(
-                "Slant: shear the rows sideways by up to {percent} of the height, either way.",
-                percent=_percent(config.augment_shear),
+                "Slant: lean the digit left or right about its centre, each row moving sideways by up to {factor}"
+                " times its height above or below the middle row.",
+                factor=repr(config.augment_shear),
             ),
-            f"layers.RandomShear(x_factor={config.augment_shear!r}, y_factor=0.0,"
-            ' fill_mode="constant", seed=RANDOM_SEED)',
+            f'RandomSlant({config.augment_shear!r}, seed=RANDOM_SEED, name="slant")',
         )
     if config.augment_shift:
         shift = repr(config.augment_shift)

@@ -43,8 +43,9 @@ MAX_LABEL_SMOOTHING = 0.5
 # Weight averaging: the optimizer keeps an exponential moving average of the weights (Keras' `use_ema`), and the model
 # ends with the average, not the last step's weights. 0.99 averages about the last 100 steps, 0.999 the last 1,000.
 MAX_EMA_MOMENTUM = 0.9999
-# Slant: a shear along the rows by up to this fraction of the image's height (0.2 leans a stroke by up to 11 degrees
-# either way), the way people's handwriting leans more or less than MNIST's writers'.
+# Slant: a lean about the image's centre, each row moving sideways by up to this slope times its height above or
+# below the middle (0.2 leans a stroke by up to 11 degrees either way), as people's handwriting leans more or less
+# than MNIST's writers'.
 MAX_AUGMENT_SHEAR = 0.5
 # Elastic distortion's strength, Simard et al.'s alpha for a field smoothed over 4 pixels (they used 34 on MNIST), and
 # the stroke-width change, a share of the way to a 3x3 dilation (thicker) or to a stroke cut back (thinner); see
@@ -98,7 +99,7 @@ class RunConfig:
     augment_shift: float = 0.0  # fraction of the image size, e.g. 0.1 = up to 2.8 px
     augment_rotation: float = 0.0  # degrees
     augment_zoom: float = 0.0  # fraction, e.g. 0.1 = 90%..110%
-    augment_shear: float = 0.0  # slant: fraction of the height, e.g. 0.2 = a lean of up to 11 degrees either way
+    augment_shear: float = 0.0  # slant: a slope, e.g. 0.2 = a lean of up to 11 degrees either way
     augment_elastic: float = 0.0  # elastic distortion's strength (alpha), e.g. 34
     augment_stroke: float = 0.0  # stroke width: up to this share thicker or thinner, e.g. 0.5
     seed: int = 42

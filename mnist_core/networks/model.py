@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
-from mnist_core.networks.augmentation import RandomElasticDistortion, RandomStrokeWidth
+from mnist_core.networks.augmentation import RandomElasticDistortion, RandomSlant, RandomStrokeWidth
 from mnist_core.networks.config import RunConfig
 
 
@@ -67,10 +67,8 @@ def _augmentation(config: RunConfig) -> keras.Sequential:
         steps.append(layers.RandomRotation(config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
     if config.augment_zoom:
         steps.append(layers.RandomZoom(config.augment_zoom, fill_mode="constant", seed=config.seed))
-    if config.augment_shear:  # along the rows only: a slant, not a squash
-        steps.append(
-            layers.RandomShear(x_factor=config.augment_shear, y_factor=0.0, fill_mode="constant", seed=config.seed)
-        )
+    if config.augment_shear:
+        steps.append(RandomSlant(config.augment_shear, seed=config.seed, name="slant"))
     if config.augment_shift:
         steps.append(
             layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
