@@ -13,6 +13,7 @@ import pytest
 
 from mnist_core.inspection.predict import Predictor
 from mnist_core.networks.config import RunConfig
+from mnist_core.networks.model import build_model
 from mnist_core.networks.model_files import ModelFileError, as_digit_classifier, load_model_file
 from mnist_core.networks.training import to_model_input
 from mnist_core.store import RunState, RunStore, Trainer
@@ -148,6 +149,22 @@ def test_an_unknown_layer_is_named(tmp_path):
         for name, data in members.items():
             archive.writestr(name, data)
     one_line_error(custom, "does not know: MyFlatten")
+
+
+def test_a_file_with_the_projects_own_layers_that_fails_to_load_does_not_call_them_unknown(tmp_path):
+    # Keras 3.15's RandomShear once made such a file: the layers at fault were Keras' own, the message named ours.
+    model = build_model(RunConfig(filters=(4,), dense_units=8, augment_shear=0.2, augment_stroke=0.5))
+    good = saved(model, tmp_path / "good.keras")
+    assert load_model_file(good).get_layer("augmentation").layers[0].name == "stroke_width"
+    with zipfile.ZipFile(good) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = members["config.json"].replace(b'"factor": 0.5', b'"factor": 0.5, "wobble": 1')
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(broken, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    message = one_line_error(broken, "cannot rebuild the model")
+    assert "does not know" not in message
 
 
 def test_a_weights_only_h5_says_it_has_no_architecture(tmp_path):

@@ -136,3 +136,8 @@ class RandomStrokeWidth(RandomAmount):
         cut = ops.relu(-share) / 2
         thinner = ops.minimum(ops.relu(images - cut * brightest) / (1 - cut), brightest)
         return ops.where(share > 0, thicker, thinner)
+
+
+# The layer classes this module adds to what Keras knows, by name: the loader's custom objects (and the layers it
+# does not call unknown when a file fails to load).
+OWN_LAYERS = {cls.__name__: cls for cls in (RandomSlant, RandomElasticDistortion, RandomStrokeWidth)}

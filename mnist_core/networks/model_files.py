@@ -94,14 +94,13 @@ def load_model_file(path: str | os.PathLike) -> keras.Model:
 
     import keras
 
-    # Registers this project's own augmentation layers with Keras, so a model trained with them loads.
-    import mnist_core.networks.augmentation  # noqa: F401
+    from mnist_core.networks.augmentation import OWN_LAYERS  # a model trained with them loads
 
     try:
         with warnings.catch_warnings():
             # Keras 2 files pass `input_shape` to their first layer; Keras 3 warns about it on every load. Harmless.
             warnings.filterwarnings("ignore", message="Do not pass an `input_shape`", category=UserWarning)
-            return keras.saving.load_model(path, compile=False, safe_mode=True)
+            return keras.saving.load_model(path, compile=False, safe_mode=True, custom_objects=OWN_LAYERS)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
         # What Keras 3.15 raises for a file it cannot rebuild: ValueError (unknown layer in an .h5, the safe-mode
         # refusal, missing weights, mismatched shapes), TypeError (unknown layer in a .keras), KeyError and OSError
@@ -251,6 +250,8 @@ def _load_failure(path: Path, config: dict, error: Exception) -> ModelFileError:
     """Say why Keras could not rebuild the model, naming the layer at fault when the config shows it."""
     import keras
 
+    from mnist_core.networks.augmentation import OWN_LAYERS
+
     classes = _layer_classes(config)
     if "Lambda" in classes or "safe_mode" in str(error):
         return _error(
@@ -264,7 +265,8 @@ def _load_failure(path: Path, config: dict, error: Exception) -> ModelFileError:
                 "save it again"
             ),
         )
-    unknown = sorted({name for name in classes if name not in MODEL_CLASSES and not hasattr(keras.layers, name)})
+    known = MODEL_CLASSES | set(OWN_LAYERS)
+    unknown = sorted({name for name in classes if name not in known and not hasattr(keras.layers, name)})
     if unknown:
         return _error(
             path,
