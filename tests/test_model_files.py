@@ -50,6 +50,17 @@ def one_line_error(path, match):
     return message
 
 
+def with_config_edited(path, old: bytes, new: bytes, out):
+    """A copy of the .keras file at `path` as `out`, with `old` replaced by `new` in its config.json."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = members["config.json"].replace(old, new)
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out
+
+
 # --- files that work -------------------------------------------------------------------------------------------
 
 
@@ -141,13 +152,7 @@ def test_a_lambda_layer_is_refused_as_arbitrary_code(tmp_path, suffix):
 def test_an_unknown_layer_is_named(tmp_path):
     # A layer class this Keras does not know, as in a file from someone's custom code.
     good = saved(tiny_model(), tmp_path / "good.keras")
-    with zipfile.ZipFile(good) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    members["config.json"] = members["config.json"].replace(b'"Flatten"', b'"MyFlatten"')
-    custom = tmp_path / "custom.keras"
-    with zipfile.ZipFile(custom, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    custom = with_config_edited(good, b'"Flatten"', b'"MyFlatten"', tmp_path / "custom.keras")
     one_line_error(custom, "does not know: MyFlatten")
 
 
@@ -156,13 +161,7 @@ def test_a_file_with_the_projects_own_layers_that_fails_to_load_does_not_call_th
     model = build_model(RunConfig(filters=(4,), dense_units=8, augment_shear=0.2, augment_stroke=0.5))
     good = saved(model, tmp_path / "good.keras")
     assert load_model_file(good).get_layer("augmentation").layers[0].name == "stroke_width"
-    with zipfile.ZipFile(good) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    members["config.json"] = members["config.json"].replace(b'"factor": 0.5', b'"factor": 0.5, "wobble": 1')
-    broken = tmp_path / "broken.keras"
-    with zipfile.ZipFile(broken, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    broken = with_config_edited(good, b'"factor": 0.5', b'"factor": 0.5, "wobble": 1', tmp_path / "broken.keras")
     message = one_line_error(broken, "cannot rebuild the model")
     assert "does not know" not in message
 
