@@ -629,10 +629,12 @@ def cmd_delete(args, store) -> int:
 
 
 def cmd_export(args, store) -> int:
-    """Drop the optimizer state: a third of the file, and nothing an inference-only user needs."""
+    """Drop the optimizer state (a third of the file) and the training-only augmentation block: nothing an
+    inference-only user needs, and the file then loads in any Keras 3 without this project's own layers."""
     from pathlib import Path
 
     from mnist_core.atomic import atomic_write_bytes
+    from mnist_core.networks.model import inference_only
     from mnist_core.networks.model_files import load_model_file
 
     run = store.find(args.run)
@@ -648,7 +650,7 @@ def cmd_export(args, store) -> int:
     if target.suffix != ".keras":
         raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
-    model = load_model_file(run.model_path)
+    model = inference_only(load_model_file(run.model_path))
     tmp = target.with_name(f".{target.name}.tmp.keras")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

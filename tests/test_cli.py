@@ -150,6 +150,33 @@ def test_export_writes_an_inference_only_model_that_predicts_the_same(tmp_path, 
     assert ".keras" in bad.stderr
 
 
+def test_export_leaves_out_the_training_only_augmentation_so_plain_keras_loads_the_file(tmp_path, mnist):
+    runs = tmp_path / "runs"
+    flags = ("--filters", "8", "--epochs", "1", "--limit", "300", "--augment", "--augment-shear", "0.2")
+    trained = json.loads(cli("train", *flags, "--augment-stroke", "0.5", "--runs-dir", str(runs), "--json").stdout)
+    target = tmp_path / "lean.keras"
+    cli("export", trained["run_id"], str(target), "--runs-dir", str(runs))
+    images = mnist.x_test[:8, ..., None].astype("float32") / 255
+    np.save(tmp_path / "images.npy", images)
+    # A fresh process that knows nothing of MNIST Lab (its own layers are not registered there).
+    check = (
+        "import json, keras, numpy as np\n"
+        f"model = keras.saving.load_model({str(target)!r})\n"
+        "print(json.dumps([[layer.name for layer in model.layers],"
+        f" model.predict(np.load({str(tmp_path / 'images.npy')!r}), verbose=0).tolist()]))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    names, probabilities = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "augmentation" not in names
+    assert "conv1" in names
+    from mnist_core.networks.model_files import load_model_file
+    from mnist_core.store import RunStore
+
+    original = load_model_file(RunStore(runs).get(trained["run_id"]).model_path)  # here its own layers are known
+    assert np.allclose(probabilities, original.predict(images, verbose=0), atol=1e-5)
+
+
 def test_the_fast_preset_trains_from_the_command_line_and_its_run_records_the_precision_it_used(tmp_path, mnist):
     runs = tmp_path / "runs"
     flags = ("--preset", "fast", "--limit", "3000", "--epochs", "1", "--runs-dir", str(runs))

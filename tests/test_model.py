@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from mnist_core.networks.config import RunConfig
-from mnist_core.networks.model import build_model, describe
+from mnist_core.networks.model import build_model, describe, inference_only
 from mnist_core.networks.presets import get_preset
 
 
@@ -88,6 +88,28 @@ def test_every_layer_is_plain_keras_so_the_model_reloads_in_safe_mode_and_answer
     reloaded = keras.saving.load_model(path, safe_mode=True)
     images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
     assert np.allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_inference_only_drops_the_augmentation_and_shares_the_weights():
+    config = RunConfig(filters=(8, 8), batch_norm=True, augment_shift=0.1, augment_shear=0.2, augment_stroke=0.5)
+    model = build_model(config)
+    lean = inference_only(model)
+    assert [layer.name for layer in lean.layers] == [
+        layer.name for layer in model.layers if layer.name != "augmentation"
+    ]
+    assert lean.get_layer("conv1") is model.get_layer("conv1")  # the trained weights, not new ones
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    assert np.allclose(lean.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_inference_only_leaves_a_model_without_augmentation_or_with_a_branch_as_it_is():
+    plain = build_model(RunConfig(filters=(8,)))
+    assert inference_only(plain) is plain
+    inputs = keras.Input((28, 28, 1), name="image")
+    augmented = keras.layers.RandomRotation(0.1, name="augmentation")(inputs)
+    features = keras.layers.Flatten()(keras.layers.Concatenate()([inputs, augmented]))  # reads the input twice
+    branched = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(features))
+    assert inference_only(branched) is branched
 
 
 def test_the_fast_preset_is_conv5x5_24_conv3x3_32_valid_then_dense_256_as_its_layer_arithmetic_says():

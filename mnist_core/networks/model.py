@@ -17,6 +17,8 @@ from mnist_core.data.mnist import INPUT_SHAPE, NUM_CLASSES
 from mnist_core.networks.augmentation import RandomElasticDistortion, RandomSlant, RandomStrokeWidth
 from mnist_core.networks.config import RunConfig
 
+AUGMENTATION = "augmentation"  # the training-only block's name: `inference_only` leaves it out
+
 
 def build_model(config: RunConfig) -> keras.Model:
     # Every layer after the augmentation computes in the config's precision, but the output: probabilities in float32.
@@ -73,7 +75,39 @@ def _augmentation(config: RunConfig) -> keras.Sequential:
         steps.append(
             layers.RandomTranslation(config.augment_shift, config.augment_shift, fill_mode="constant", seed=config.seed)
         )
-    return keras.Sequential(steps, name="augmentation")
+    return keras.Sequential(steps, name=AUGMENTATION)
+
+
+def inference_only(model: keras.Model) -> keras.Model:
+    """The same network, sharing its weights, without the augmentation block it was trained with.
+
+    That block passes images through unchanged at inference, so predictions are the same; but a file that holds
+    it needs this project's own augmentation layers to load, and a file for inference (the bundled model, an
+    export) should load in any Keras 3. Only this module's own layout (input, augmentation, then a chain of single
+    layers) is rebuilt; any other model comes back as it is.
+    """
+    if len(model.layers) < 3 or model.layers[1].name != AUGMENTATION or not _is_chain(model):
+        return model
+    inputs = keras.Input(shape=model.inputs[0].shape[1:], name=model.layers[0].name)
+    x = inputs
+    for layer in model.layers[2:]:
+        x = layer(x)
+    return keras.Model(inputs, x, name=model.name)
+
+
+def _is_chain(model: keras.Model) -> bool:
+    """Whether every layer takes exactly the previous layer's output once (no branch, no second input), read from
+    the model's own config."""
+    config = model.get_config()
+    names = [layer["name"] for layer in config["layers"]]
+    for previous, layer in zip(names[:-1], config["layers"][1:], strict=True):
+        nodes = layer["inbound_nodes"]
+        if len(nodes) != 1 or len(nodes[0]["args"]) != 1 or not isinstance(nodes[0]["args"][0], dict):
+            return False  # not one node with one tensor in (a merge layer's argument is a list of them)
+        history = nodes[0]["args"][0].get("config", {}).get("keras_history")
+        if not history or history[0] != previous:
+            return False
+    return True  # a second input would have no inbound node and fail above
 
 
 def summary_rows(model: keras.Model) -> list[dict]:
