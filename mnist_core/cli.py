@@ -634,7 +634,6 @@ def cmd_export(args, store) -> int:
     from pathlib import Path
 
     from mnist_core.atomic import atomic_write_bytes
-    from mnist_core.networks.model import inference_only
     from mnist_core.networks.model_files import load_model_file
 
     run = store.find(args.run)
@@ -650,6 +649,8 @@ def cmd_export(args, store) -> int:
     if target.suffix != ".keras":
         raise RunStoreError(Message("{target}: the file name must end in .keras", target=target))
     backend.import_keras()
+    from mnist_core.networks.model import inference_only  # imports Keras: only once the arguments are good
+
     model = inference_only(load_model_file(run.model_path))
     tmp = target.with_name(f".{target.name}.tmp.keras")
     target.parent.mkdir(parents=True, exist_ok=True)
