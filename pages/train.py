@@ -124,13 +124,14 @@ def preset_ui(t: Translator, config: RunConfig | None) -> None:
     """The preset box, and under it what the preset is or, once a control has moved, what was changed."""
     chosen = st.session_state["train.preset"]
     changes = changes_from_preset(config, PRESETS[chosen].config) if config is not None else []
+    # "(changed)" marks the label, never an option: the browser sends back the option's text as it was drawn, and a
+    # text that has since changed ("post (changed)" once the controls are back at post's) is no option any more.
     st.selectbox(
-        t("Preset"),
+        t("Preset (changed)") if changes else t("Preset"),
         list(PRESETS),
         key="train.preset",
         persist_state=KEEP,
         on_change=apply_preset,
-        format_func=lambda name: t("{preset} (changed)", preset=name) if name == chosen and changes else name,
         help=t("Fills the controls; change any of them afterwards."),
     )
     if not changes:
@@ -580,7 +581,10 @@ def settings_panel() -> None:
     values, notes = controls_ui(t)
     config, error = check_controls(values)
     if error:
-        notes.get(error.field, notes["train_limit"]).error(t.message(error.message), icon=":material/error:")
+        problem = t.message(error.message)
+        if error.field not in notes:  # said at the end of the controls, so it names its setting
+            problem = t("{setting}: {problem}", setting=t(SETTINGS.get(error.field, error.field)), problem=problem)
+        notes.get(error.field, notes["train_limit"]).error(problem, icon=":material/error:")
     with preset_slot:
         preset_ui(t, config)
     keep_in_url(st.session_state["train.preset"], config)

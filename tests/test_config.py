@@ -64,6 +64,28 @@ def test_absurd_values_are_rejected_naming_the_field(changes, field):
     assert field in str(caught.value)
 
 
+def test_weight_averaging_longer_than_the_run_is_refused_with_what_fits():
+    """Keras' average starts at the untrained weights: a run under 3 / (1 - momentum) steps ends partly there."""
+    fast = PRESETS["fast"].config  # 2 epochs of 235 steps
+    assert fast.steps == 470
+    assert fast.replace(ema_momentum=0.99).ema_momentum == 0.99  # 100 steps averaged: 470 is enough
+    with pytest.raises(ConfigError) as caught:
+        fast.replace(ema_momentum=0.999)
+    assert caught.value.field == "ema_momentum"
+    message = str(caught.value)
+    assert "about the last 1,000 steps" in message
+    assert "takes only 470" in message
+    assert "choose 0.99 or less" in message
+    with pytest.raises(ConfigError, match="turn it off, or train for more epochs"):
+        fast.replace(train_limit=1000, ema_momentum=0.99)  # 8 steps: none of the usual choices fits
+    assert fast.replace(train_limit=1000, ema_momentum=0.6).steps == 8  # 1 - 3 / 8 = 0.625 fits
+    # The post's 20 epochs (3,760 steps) average 0.999 but not 0.9995; `best` (28,140 steps) takes up to 0.9995.
+    assert RunConfig(ema_momentum=0.999).steps == 3760
+    with pytest.raises(ConfigError, match="choose 0.999 or less"):
+        RunConfig(ema_momentum=0.9995)
+    assert PRESETS["best"].config.replace(ema_momentum=0.9995).steps == 28140
+
+
 def test_config_round_trips_through_json_dict():
     config = RunConfig(filters=(32, 64, 128), batch_norm=True, augment_shift=0.1, train_limit=5000)
     assert RunConfig.from_dict(config.to_dict()) == config

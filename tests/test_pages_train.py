@@ -140,7 +140,7 @@ def test_a_preset_moved_by_a_slider_reads_as_changed_and_names_its_run_so(runs, 
     at.slider(key="train.epochs").set_value(1).run()
     at.slider(key="train.dropout").set_value(0.2).run()
     preset = at.selectbox(key="train.preset")
-    assert (preset.value, preset.format_func(preset.value)) == ("fast", "fast (changed)")
+    assert (preset.value, preset.label, preset.format_func(preset.value)) == ("fast", "Preset (changed)", "fast")
     assert "Changed from fast: Dropout 0 → 0.2, Epochs 2 → 1" in texts(at.caption)
     assert at.text_input(key="train.name").placeholder == "fast (dropout 0.2, epochs 1)"
     at.select_slider(key="train.train_limit").set_value(1000).run()
@@ -151,7 +151,7 @@ def test_a_preset_moved_by_a_slider_reads_as_changed_and_names_its_run_so(runs, 
     assert at.text_input(key="train.name").placeholder == "fast (dropout 0.2, epochs 1) 2"  # numbered as before
     at.button(key="train.reset").click().run()  # undo: the preset's own settings again
     assert at.slider(key="train.epochs").value == 2
-    assert at.selectbox(key="train.preset").format_func("fast") == "fast"
+    assert at.selectbox(key="train.preset").label == "Preset"
     assert not at.exception
 
 
@@ -187,7 +187,7 @@ def test_a_link_in_chinese_opens_the_settings_in_chinese(runs):
     assert at.toggle(key="train.batch_norm").value is True
     assert at.slider(key="train.epochs").label == "迭代次数"
     assert at.button(key="train.start").label == "开始训练"
-    assert at.selectbox(key="train.preset").format_func("wide") == "wide（已修改）"
+    assert at.selectbox(key="train.preset").label == "预设（已修改）"
 
 
 def test_a_bad_or_stale_value_in_a_link_falls_back_with_a_one_line_notice(runs):
@@ -228,7 +228,13 @@ def test_slant_and_weight_averaging_reach_the_queued_run_and_its_link(runs, no_w
     assert at.select_slider(key="train.ema_momentum").format_func(0.0) == "off"
     assert "Changed from post:" in " ".join(texts(at.caption))
     assert {"augment_shear": "0.2", "ema_momentum": "0.999"}.items() <= dict(at.query_params).items()
+    # On 1,000 images the post's 20 epochs are 80 steps: too few to average over 1,000. Said, and nothing starts.
     at.select_slider(key="train.train_limit").set_value(1000).run()
+    [error] = at.error
+    assert error.value.startswith("Weight averaging (EMA momentum): averages about the last 1,000 steps")
+    assert "takes only 80" in error.value
+    assert at.button(key="train.start").disabled
+    at.select_slider(key="train.train_limit").set_value(60_000).run()
     at.button(key="train.start").click().run()
     queued = runs.get(at.session_state["train.run_id"])
     assert (queued.config.augment_shear, queued.config.ema_momentum) == (0.2, 0.999)

@@ -109,11 +109,12 @@ def test_label_smoothing_changes_the_loss_the_model_is_compiled_with(mnist):
 
 def test_weight_averaging_ends_with_the_average_and_validates_it(mnist):
     config = SMALL.replace(filters=(8,), dense_units=16, epochs=2, train_limit=1000, validation_split=0.2)
-    averaged = train(config.replace(ema_momentum=0.9), mnist)
+    averaged = train(config.replace(ema_momentum=0.75), mnist)  # 14 steps: an average of about the last 4
     last_step = train(config, mnist)
     assert averaged.best_epoch is None  # no epoch's weights are put back over the average
+    assert int(averaged.model.optimizer.iterations) == config.steps  # the steps the config's check counts
     assert averaged.model.optimizer.use_ema
-    assert float(averaged.model.optimizer.ema_momentum) == pytest.approx(0.9)
+    assert float(averaged.model.optimizer.ema_momentum) == pytest.approx(0.75)
     assert not np.allclose(averaged.model.get_weights()[0], last_step.model.get_weights()[0])
     # Validation measured the averaged weights: the model it ends with scores the last epoch's val figures.
     x = (mnist.x_train[800:1000].astype("float32") / 255.0)[..., np.newaxis]

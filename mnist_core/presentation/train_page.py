@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mnist_core.i18n import Message, Translator, marked, translator
+from mnist_core.networks.config import EMA_MOMENTA as EMA_CHOICES
 from mnist_core.networks.config import LR_SCHEDULES, OPTIMIZERS, PADDINGS, PRECISIONS, ConfigError, RunConfig
 from mnist_core.networks.metrics import EpochMetrics, ProgressPoint
 from mnist_core.networks.presets import DEFAULT_PRESET, get_preset
@@ -41,7 +42,7 @@ TRAIN_LIMITS = (1000, 2000, 5000, 10000, 30000, ALL_TRAINING_IMAGES)
 ADAM_BETA_1S = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 ADAM_BETA_2S = (0.9, 0.95, 0.99, 0.999)
 # Weight averaging: off, or an average over about the last 100 to 10,000 steps.
-EMA_MOMENTA = (0.0, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+EMA_MOMENTA = (0.0, *EMA_CHOICES)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ import json
 import re
 import time
 
+from playwright.sync_api import expect
+
 from tests.support.server import screenshot, wait_for_app
 
 # The page scrolls inside the app: a tall window shows all of it.
@@ -86,6 +88,30 @@ def test_the_layer_table_shows_every_layer_in_full_and_the_run_name_follows_the_
     choose_preset(page, "fast")
     # The name field lives in the live view, which reads the settings at its next once-a-second redraw.
     page.wait_for_function("() => document.querySelector('input[aria-label=\"Run name\"]').placeholder === 'fast'")
+
+
+def test_moving_a_control_back_to_the_presets_value_then_another_keeps_the_page_whole(server, page):
+    """The browser sends the preset box's value back as the text it showed. When that text was "post (changed)" and
+    the controls had come back to post's own, the next control moved raised KeyError: 'post (changed)'. Also after
+    an invalid setting (weight averaging longer than the run), which used to drop the mark the same way."""
+    open_train_page(server, page)
+    set_slider(page, "Epochs", 4)  # 5 epochs: changed from post's 20
+    page.get_by_text("Changed from post").wait_for()
+    set_slider(page, "Epochs", 19)  # post's 20 again
+    page.get_by_text("The post's model: filters 16 / 36").wait_for()
+    set_slider(page, "Dropout", 0)
+    page.get_by_text("Changed from post: Dropout 0.25 → 0").wait_for()
+    page.goto(f"{server.url}/train?ema_momentum=0.999")  # valid for post's 20 epochs...
+    wait_for_app(page)
+    set_slider(page, "Epochs", 0)  # ...not for 1 (188 steps): said in red, Start greyed
+    page.get_by_text("averages about the last 1,000 steps, but this run takes only 188").wait_for()
+    expect(page.get_by_role("button", name="Start training")).to_be_disabled()  # the live view redraws each second
+    set_slider(page, "Batch size", 0)
+    set_slider(page, "Epochs", 19)
+    page.get_by_text("Changed from post: Batch size 256 → 32, Weight averaging (EMA momentum) 0 → 0.999").wait_for()
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "train-2-controls-moved-back-and-forth")
 
 
 def run_status(server, name: str) -> str:
