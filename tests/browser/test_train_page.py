@@ -7,6 +7,7 @@ import time
 
 from playwright.sync_api import expect
 
+from mnist_core.store import RunStore
 from tests.support.server import screenshot, wait_for_app
 
 # The page scrolls inside the app: a tall window shows all of it.
@@ -115,10 +116,11 @@ def test_moving_a_control_back_to_the_presets_value_then_another_keeps_the_page_
 
 
 def run_status(server, name: str) -> str:
-    for path in server.runs_dir.iterdir():
-        meta = path / "meta.json"
-        if meta.exists() and json.loads(meta.read_text())["name"] == name:
-            return json.loads((path / "status.json").read_text())["state"]
+    """Read through the store, as the pages do: a run the worker is still creating (a `.new-` folder with its meta
+    written but not its status) is not listed yet, where reading its files here raised FileNotFoundError."""
+    for run in RunStore(server.runs_dir).runs():
+        if run.name == name:
+            return run.state
     return "missing"
 
 
