@@ -127,13 +127,16 @@ class RunConfig:
             return self.kernel_size
         return (self.kernel_size,) * self.conv_blocks
 
+    def steps_per_epoch(self, images: int) -> int:
+        """Optimizer steps in an epoch over `images` training images: Keras' validation_split holds back the last of
+        them, and the last batch may be short."""
+        fit_images = images - int(images * self.validation_split)
+        return -(-fit_images // self.batch_size)
+
     @property
     def steps(self) -> int:
-        """How many optimizer steps the run takes if no early stop ends it (Keras' validation_split holds back the last
-        images; the last batch of an epoch may be short)."""
-        images = self.train_limit or sum(TRAIN_CLASS_COUNTS)
-        fit_images = images - int(images * self.validation_split)
-        return self.epochs * -(-fit_images // self.batch_size)
+        """How many optimizer steps the run takes on MNIST if no early stop ends it."""
+        return self.epochs * self.steps_per_epoch(self.train_limit or sum(TRAIN_CLASS_COUNTS))
 
     @property
     def augments(self) -> bool:

@@ -256,8 +256,7 @@ def train(
     """
     keras.utils.set_random_seed(config.seed)
     x_train, y_train = training_arrays(config, data)
-    fit_images = len(x_train) - int(len(x_train) * config.validation_split)
-    steps_per_epoch = -(-fit_images // config.batch_size)
+    steps_per_epoch = config.steps_per_epoch(len(x_train))
 
     model = build_model(config)
     compile_model(model, config, steps_per_epoch)
